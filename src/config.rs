@@ -1,0 +1,333 @@
+//! Typed configuration, read from the environment once at init and validated there.
+
+use ipnet::IpNet;
+
+/// Everything the gate can be configured with. Variable names and defaults live here and nowhere
+/// else; `README.md` and `template.yaml` repeat them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `STUDIO_DOMAIN_ID`: the one Studio domain people may open; Studio routes 404 without it.
+    pub studio_domain_id: Option<String>,
+    /// `SESSION_SECONDS`: the default and the longest Studio / Jupyter session a caller may ask for.
+    pub session_seconds: u32,
+    /// `URL_EXPIRES_SECONDS`: how long a presigned Studio URL stays usable.
+    pub url_expires_seconds: u32,
+    /// `AUTO_START`: start a stopped notebook instance instead of answering 409.
+    pub auto_start: bool,
+    /// `OWNER_CLAIM`: the claim whose value must equal the owner tag.
+    pub owner_claim: String,
+    /// `OWNER_TAG_KEY`: the tag naming the one person a resource belongs to.
+    pub owner_tag_key: String,
+    /// `GROUP_TAG_KEY`: the tag naming the Cognito group a notebook instance is shared with.
+    pub group_tag_key: String,
+    /// `PROFILE_NAME_CLAIM`: claims tried in order for the Studio user profile name.
+    pub profile_name_claims: Vec<String>,
+    /// `ALLOWED_SOURCE_CIDRS`: when set, callers from elsewhere get 403 before any SageMaker call.
+    pub allowed_source_cidrs: Vec<IpNet>,
+    /// `CORS_ALLOWED_ORIGINS`: exact origins whose browsers may read the gate's answers.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// A configuration variable that could not be used; init stops with this message.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration variable {variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+pub const MIN_SESSION_SECONDS: u32 = 1800;
+pub const MAX_SESSION_SECONDS: u32 = 43200;
+const MIN_URL_EXPIRES_SECONDS: u32 = 5;
+const MAX_URL_EXPIRES_SECONDS: u32 = 300;
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::from_lookup(|_| None).expect("defaults are valid")
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads each variable through `lookup`; an empty value counts as unset, because that is how
+    /// CloudFormation passes an optional parameter left blank.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let text = |name: &'static str, default: &str| -> Result<String, ConfigError> {
+            let value = get(name).unwrap_or_else(|| default.to_owned());
+            if value.chars().any(char::is_control) {
+                return Err(problem(name, "must not contain control characters"));
+            }
+            Ok(value)
+        };
+
+        let studio_domain_id = get("STUDIO_DOMAIN_ID")
+            .map(|id| {
+                if is_domain_id(&id) {
+                    Ok(id)
+                } else {
+                    Err(problem("STUDIO_DOMAIN_ID", "must look like d-xxxxxxxxxxxx"))
+                }
+            })
+            .transpose()?;
+
+        let session_seconds = number(
+            &get,
+            "SESSION_SECONDS",
+            MAX_SESSION_SECONDS,
+            MIN_SESSION_SECONDS..=MAX_SESSION_SECONDS,
+        )?;
+        let url_expires_seconds = number(
+            &get,
+            "URL_EXPIRES_SECONDS",
+            60,
+            MIN_URL_EXPIRES_SECONDS..=MAX_URL_EXPIRES_SECONDS,
+        )?;
+
+        let auto_start = match get("AUTO_START").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("false") | Some("0") | Some("no") => false,
+            Some("true") | Some("1") | Some("yes") => true,
+            Some(_) => return Err(problem("AUTO_START", "must be true or false")),
+        };
+
+        let owner_claim = text("OWNER_CLAIM", "sub")?;
+        let owner_tag_key = tag_key(
+            "OWNER_TAG_KEY",
+            text("OWNER_TAG_KEY", "notebook-gate:owner")?,
+        )?;
+        let group_tag_key = tag_key(
+            "GROUP_TAG_KEY",
+            text("GROUP_TAG_KEY", "notebook-gate:group")?,
+        )?;
+        if owner_tag_key == group_tag_key {
+            return Err(problem("GROUP_TAG_KEY", "must differ from OWNER_TAG_KEY"));
+        }
+
+        let profile_name_claims: Vec<String> =
+            list(&text("PROFILE_NAME_CLAIM", "cognito:username,username")?);
+
+        let allowed_source_cidrs = list(&text("ALLOWED_SOURCE_CIDRS", "")?)
+            .iter()
+            .map(|cidr| cidr_or_address(cidr))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                problem(
+                    "ALLOWED_SOURCE_CIDRS",
+                    "must be a comma-separated list of IPv4/IPv6 CIDRs",
+                )
+            })?;
+
+        let cors_allowed_origins = list(&text("CORS_ALLOWED_ORIGINS", "")?);
+        if let Some(bad) = cors_allowed_origins.iter().find(|o| !is_origin(o)) {
+            return Err(problem(
+                "CORS_ALLOWED_ORIGINS",
+                &format!("{bad:?} is not an origin like https://portal.example.com"),
+            ));
+        }
+
+        Ok(Self {
+            studio_domain_id,
+            session_seconds,
+            url_expires_seconds,
+            auto_start,
+            owner_claim,
+            owner_tag_key,
+            group_tag_key,
+            profile_name_claims,
+            allowed_source_cidrs,
+            cors_allowed_origins,
+        })
+    }
+}
+
+fn problem(variable: &'static str, problem: &str) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.to_owned(),
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ConfigError> {
+    let Some(raw) = get(variable) else {
+        return Ok(default);
+    };
+    raw.parse::<u32>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            problem(
+                variable,
+                &format!(
+                    "must be a whole number of seconds from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        })
+}
+
+fn list(raw: &str) -> Vec<String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// SageMaker tag keys: 1..=128 characters, and the `aws:` prefix is reserved.
+fn tag_key(variable: &'static str, key: String) -> Result<String, ConfigError> {
+    if key.chars().count() > 128 || key.to_ascii_lowercase().starts_with("aws:") {
+        return Err(problem(
+            variable,
+            "must be a tag key of at most 128 characters not starting with aws:",
+        ));
+    }
+    Ok(key)
+}
+
+/// A bare address is accepted as the one-address network it names.
+fn cidr_or_address(raw: &str) -> Option<IpNet> {
+    raw.parse::<IpNet>()
+        .ok()
+        .or_else(|| raw.parse::<std::net::IpAddr>().ok().map(IpNet::from))
+        .map(|net| net.trunc())
+}
+
+/// SageMaker's domain id pattern: `d-(-*[a-z0-9]){1,61}`.
+fn is_domain_id(id: &str) -> bool {
+    let Some(rest) = id.strip_prefix("d-") else {
+        return false;
+    };
+    let alnum = rest
+        .bytes()
+        .filter(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        .count();
+    (1..=61).contains(&alnum)
+        && rest
+            .bytes()
+            .all(|b| b == b'-' || b.is_ascii_lowercase() || b.is_ascii_digit())
+        && !rest.ends_with('-')
+}
+
+/// An origin is a scheme and host with an optional port, nothing after it: browsers send exactly
+/// that in `Origin`, and comparing whole strings is what keeps `https://evil.example.com.attacker`
+/// from matching.
+fn is_origin(origin: &str) -> bool {
+    let Some(host) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let c = Config::default();
+        assert_eq!(c.studio_domain_id, None);
+        assert_eq!(c.session_seconds, 43200);
+        assert_eq!(c.url_expires_seconds, 60);
+        assert!(!c.auto_start);
+        assert_eq!(c.owner_claim, "sub");
+        assert_eq!(c.owner_tag_key, "notebook-gate:owner");
+        assert_eq!(c.group_tag_key, "notebook-gate:group");
+        assert_eq!(c.profile_name_claims, ["cognito:username", "username"]);
+        assert!(c.allowed_source_cidrs.is_empty());
+        assert!(c.cors_allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn blank_values_fall_back_to_defaults() {
+        let c = config(&[("SESSION_SECONDS", ""), ("STUDIO_DOMAIN_ID", " ")]).unwrap();
+        assert_eq!(c.session_seconds, 43200);
+        assert_eq!(c.studio_domain_id, None);
+    }
+
+    #[test]
+    fn every_bad_value_names_its_variable() {
+        let cases = [
+            ("SESSION_SECONDS", "1799"),
+            ("SESSION_SECONDS", "43201"),
+            ("SESSION_SECONDS", "ten"),
+            ("URL_EXPIRES_SECONDS", "4"),
+            ("URL_EXPIRES_SECONDS", "301"),
+            ("AUTO_START", "maybe"),
+            ("STUDIO_DOMAIN_ID", "domain-1"),
+            ("STUDIO_DOMAIN_ID", "d-UPPER"),
+            ("OWNER_TAG_KEY", "aws:owner"),
+            ("ALLOWED_SOURCE_CIDRS", "10.0.0.0/33"),
+            ("ALLOWED_SOURCE_CIDRS", "office"),
+            ("CORS_ALLOWED_ORIGINS", "https://portal.example.com/"),
+            ("CORS_ALLOWED_ORIGINS", "*"),
+            ("OWNER_CLAIM", "s\u{7}ub"),
+        ];
+        for (variable, value) in cases {
+            let error = config(&[(variable, value)]).expect_err(value);
+            assert_eq!(error.variable, variable, "{value}");
+            assert!(error.to_string().contains(variable));
+        }
+    }
+
+    #[test]
+    fn same_key_for_owner_and_group_is_rejected() {
+        let error = config(&[("GROUP_TAG_KEY", "notebook-gate:owner")]).unwrap_err();
+        assert_eq!(error.variable, "GROUP_TAG_KEY");
+    }
+
+    #[test]
+    fn lists_and_values_parse() {
+        let c = config(&[
+            ("STUDIO_DOMAIN_ID", "d-abc123def456"),
+            ("SESSION_SECONDS", "3600"),
+            ("URL_EXPIRES_SECONDS", "300"),
+            ("AUTO_START", "TRUE"),
+            (
+                "ALLOWED_SOURCE_CIDRS",
+                "203.0.113.0/24, 2001:db8::/32,198.51.100.7",
+            ),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://portal.example.com,http://127.0.0.1:8080",
+            ),
+            ("PROFILE_NAME_CLAIM", "email"),
+        ])
+        .unwrap();
+        assert_eq!(c.studio_domain_id.as_deref(), Some("d-abc123def456"));
+        assert_eq!(c.session_seconds, 3600);
+        assert_eq!(c.url_expires_seconds, 300);
+        assert!(c.auto_start);
+        assert_eq!(c.allowed_source_cidrs.len(), 3);
+        assert_eq!(c.allowed_source_cidrs[2].to_string(), "198.51.100.7/32");
+        assert_eq!(c.cors_allowed_origins.len(), 2);
+        assert_eq!(c.profile_name_claims, ["email"]);
+    }
+}

@@ -1,0 +1,120 @@
+//! The one error type callers can see, and its one mapping to an HTTP status and JSON body.
+
+use lambda_http::http::StatusCode;
+use serde_json::json;
+
+/// Why a request did not open anything. Each variant has a stable `code` that clients may match on;
+/// the detail a variant carries is for the logs, never for the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("no authenticated caller")]
+    Unauthenticated,
+    #[error("source address not allowed")]
+    SourceNotAllowed,
+    /// Unknown names and other people's resources look exactly alike to the caller.
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("notebook is {0}")]
+    NotRunning(String),
+    #[error("SageMaker throttled the request")]
+    Throttled,
+    #[error("SageMaker failed: {0}")]
+    Upstream(String),
+    #[error("SageMaker did not answer in time")]
+    UpstreamTimeout,
+}
+
+/// Seconds a throttled caller is asked to wait.
+pub const THROTTLED_RETRY_AFTER: u32 = 2;
+
+impl GateError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::SourceNotAllowed => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotRunning(_) => StatusCode::CONFLICT,
+            Self::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::Unauthenticated => "unauthenticated",
+            Self::SourceNotAllowed => "source_not_allowed",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::NotRunning(_) => "not_running",
+            Self::Throttled => "throttled",
+            Self::Upstream(_) => "upstream_error",
+            Self::UpstreamTimeout => "upstream_timeout",
+        }
+    }
+
+    /// What the caller reads. Only `InvalidRequest` and `NotRunning` carry detail, and that detail is
+    /// ours (which parameter, which state), never SageMaker's text.
+    pub fn message(&self) -> String {
+        match self {
+            Self::InvalidRequest(why) => why.clone(),
+            Self::Unauthenticated => "Sign in again: the request carried no valid identity.".into(),
+            Self::SourceNotAllowed => {
+                "Notebooks can only be opened from an allowed network.".into()
+            }
+            Self::NotFound => "Nothing here that you may open.".into(),
+            Self::MethodNotAllowed => "Only GET is supported.".into(),
+            Self::NotRunning(state) => {
+                format!("The notebook is {state}; ask an administrator to start it.")
+            }
+            Self::Throttled => "Too many requests right now; try again in a moment.".into(),
+            Self::Upstream(_) => "SageMaker could not complete the request.".into(),
+            Self::UpstreamTimeout => "SageMaker did not answer in time; try again.".into(),
+        }
+    }
+
+    /// Seconds after which retrying may help, for a `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            Self::Throttled => Some(THROTTLED_RETRY_AFTER),
+            _ => None,
+        }
+    }
+
+    pub fn body(&self, request_id: &str) -> serde_json::Value {
+        json!({"error": {"code": self.code(), "message": self.message(), "requestId": request_id}})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_hides_upstream_detail() {
+        let error = GateError::Upstream(
+            "AccessDenied on arn:aws:sagemaker:...:notebook-instance/bob".into(),
+        );
+        let body = error.body("req-1").to_string();
+        assert!(!body.contains("arn:"), "{body}");
+        assert_eq!(error.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(error.body("req-1")["error"]["code"], "upstream_error");
+        assert_eq!(error.body("req-1")["error"]["requestId"], "req-1");
+    }
+
+    #[test]
+    fn only_throttling_asks_for_a_retry() {
+        assert_eq!(
+            GateError::Throttled.retry_after(),
+            Some(THROTTLED_RETRY_AFTER)
+        );
+        assert_eq!(GateError::NotFound.retry_after(), None);
+    }
+}

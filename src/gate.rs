@@ -1,0 +1,349 @@
+//! What each route does: the SageMaker calls in order, with the access decisions between them.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use futures_util::{StreamExt, stream};
+use serde::Serialize;
+use tokio::sync::OnceCell;
+
+use crate::access::{
+    Caller, NotebookAction, SpaceAccess, StudioApp, is_owned_by, may_open_notebook, may_open_space,
+    notebook_action,
+};
+use crate::config::Config;
+use crate::error::GateError;
+use crate::sagemaker::{DomainUrlRequest, NotebookInstance, SageMaker, Space};
+
+/// A presigned notebook instance URL is valid for five minutes; SageMaker fixes that.
+pub const NOTEBOOK_URL_SECONDS: u32 = 300;
+/// How long a caller waiting for a notebook to start is asked to wait before asking again.
+pub const STARTING_RETRY_AFTER: u32 = 15;
+/// `ListTags` calls in flight at once while listing targets.
+const TAG_LOOKUPS_IN_FLIGHT: usize = 8;
+
+/// The configured gate: configuration and the SageMaker client, built once per process.
+pub struct Gate<S> {
+    pub config: Config,
+    sagemaker: S,
+    /// The Studio domain's ARN, looked up on the first Studio request and kept: profile ARNs are
+    /// built from it, which saves a `DescribeUserProfile` on every open.
+    domain_arn: OnceCell<String>,
+}
+
+impl<S: SageMaker> Gate<S> {
+    pub fn new(config: Config, sagemaker: S) -> Self {
+        Self {
+            config,
+            sagemaker,
+            domain_arn: OnceCell::new(),
+        }
+    }
+
+    /// A view of the gate that counts the SageMaker calls one request makes.
+    pub(crate) fn for_request(&self) -> Calls<'_, S> {
+        Calls {
+            gate: self,
+            made: AtomicU32::new(0),
+        }
+    }
+}
+
+/// One request's use of the gate; every SageMaker call goes through `api()` and is counted.
+pub(crate) struct Calls<'a, S> {
+    gate: &'a Gate<S>,
+    made: AtomicU32,
+}
+
+impl<S: SageMaker> Calls<'_, S> {
+    fn api(&self) -> &S {
+        self.made.fetch_add(1, Ordering::Relaxed);
+        &self.gate.sagemaker
+    }
+
+    pub(crate) fn made(&self) -> u32 {
+        self.made.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.gate.config
+    }
+
+    async fn profile_arn(&self, domain_id: &str, profile_name: &str) -> Result<String, GateError> {
+        let domain_arn = self
+            .gate
+            .domain_arn
+            .get_or_try_init(|| self.api().domain_arn(domain_id))
+            .await?;
+        // arn:<partition>:sagemaker:<region>:<account>:domain/<id> -> …:user-profile/<id>/<name>
+        let prefix = domain_arn
+            .rsplit_once(":domain/")
+            .map(|(prefix, _)| prefix)
+            .ok_or_else(|| GateError::Upstream(format!("unexpected domain ARN {domain_arn}")))?;
+        Ok(format!("{prefix}:user-profile/{domain_id}/{profile_name}"))
+    }
+
+    /// The Studio domain and the caller's profile in it, once the profile's owner tag says it is
+    /// theirs. Every way this can fail looks the same to the caller.
+    async fn owned_profile<'c>(&self, caller: &'c Caller) -> Result<(&str, &'c str), GateError> {
+        let domain_id = self
+            .config()
+            .studio_domain_id
+            .as_deref()
+            .ok_or(GateError::NotFound)?;
+        let profile_name = caller.profile_name.as_deref().ok_or(GateError::NotFound)?;
+        let profile_arn = self.profile_arn(domain_id, profile_name).await?;
+        let tags = self.api().list_tags(&profile_arn).await?;
+        if !is_owned_by(&tags, caller, self.config()) {
+            return Err(GateError::NotFound);
+        }
+        Ok((domain_id, profile_name))
+    }
+
+    /// `DescribeNotebookInstance`, `ListTags`, then the presign (or a start): at most 3 calls.
+    pub(crate) async fn open_notebook(
+        &self,
+        caller: &Caller,
+        name: &str,
+        session_seconds: u32,
+    ) -> Result<Opening, GateError> {
+        let instance = self.api().describe_notebook_instance(name).await?;
+        let tags = self.api().list_tags(&instance.arn).await?;
+        if !may_open_notebook(&tags, caller, self.config()) {
+            return Err(GateError::NotFound);
+        }
+        let target = Target::NotebookInstance {
+            name: instance.name.clone(),
+        };
+        match notebook_action(&instance.status, self.config().auto_start)? {
+            NotebookAction::Presign => {
+                let url = self
+                    .api()
+                    .presign_notebook_instance(&instance.name, session_seconds)
+                    .await?;
+                Ok(Opening::Ready {
+                    url,
+                    valid_seconds: NOTEBOOK_URL_SECONDS,
+                    target,
+                })
+            }
+            NotebookAction::Wait => Ok(Opening::Starting { target }),
+            NotebookAction::Start => {
+                self.api().start_notebook_instance(&instance.name).await?;
+                tracing::info!(notebook = %instance.name, "started a stopped notebook instance");
+                Ok(Opening::Starting { target })
+            }
+        }
+    }
+
+    /// `ListTags` on the profile, `DescribeSpace` when a space is asked for, then the presign
+    /// (plus one `DescribeDomain` on a process's first Studio request).
+    pub(crate) async fn open_studio(
+        &self,
+        caller: &Caller,
+        space_name: Option<&str>,
+        app: Option<StudioApp>,
+        session_seconds: u32,
+    ) -> Result<Opening, GateError> {
+        let (domain_id, profile_name) = self.owned_profile(caller).await?;
+        if let Some(space_name) = space_name {
+            let space = self.api().describe_space(domain_id, space_name).await?;
+            let access = SpaceAccess {
+                owner_profile: space.owner_profile.as_deref(),
+                shared: space.shared,
+            };
+            if !may_open_space(&access, profile_name) {
+                return Err(GateError::NotFound);
+            }
+        }
+        let url = self
+            .api()
+            .presign_domain(DomainUrlRequest {
+                domain_id,
+                profile_name,
+                space_name,
+                landing_uri: app.map(StudioApp::landing_uri),
+                expires_in_seconds: self.config().url_expires_seconds,
+                session_seconds,
+            })
+            .await?;
+        Ok(Opening::Ready {
+            url,
+            valid_seconds: self.config().url_expires_seconds,
+            target: Target::Studio {
+                domain_id: domain_id.to_owned(),
+                user_profile: profile_name.to_owned(),
+                space: space_name.map(str::to_owned),
+                app,
+            },
+        })
+    }
+
+    /// `ListNotebookInstances`, one `ListTags` per instance, and with Studio configured `ListTags`
+    /// on the profile plus `ListSpaces`.
+    pub(crate) async fn list_targets(&self, caller: &Caller) -> Result<Targets, GateError> {
+        let instances = self.api().list_notebook_instances().await?;
+        let tagged: Vec<_> = stream::iter(instances)
+            .map(|instance| async move {
+                let tags = self.api().list_tags(&instance.arn).await;
+                (instance, tags)
+            })
+            .buffered(TAG_LOOKUPS_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut notebook_instances = Vec::new();
+        for (instance, tags) in tagged {
+            match tags {
+                Ok(tags) if may_open_notebook(&tags, caller, self.config()) => {
+                    notebook_instances.push(NotebookTarget::from(instance))
+                }
+                Ok(_) | Err(GateError::NotFound) => {} // not theirs, or deleted meanwhile
+                Err(other) => return Err(other),
+            }
+        }
+
+        let studio = match self.owned_profile(caller).await {
+            Ok((domain_id, profile_name)) => {
+                let spaces = self.api().list_spaces(domain_id).await?;
+                Some(StudioTarget {
+                    domain_id: domain_id.to_owned(),
+                    user_profile: profile_name.to_owned(),
+                    open: "/studio".into(),
+                    launch: "/launch/studio".into(),
+                    spaces: spaces
+                        .into_iter()
+                        .filter(|s| {
+                            let access = SpaceAccess {
+                                owner_profile: s.owner_profile.as_deref(),
+                                shared: s.shared,
+                            };
+                            may_open_space(&access, profile_name)
+                        })
+                        .map(SpaceTarget::from)
+                        .collect(),
+                })
+            }
+            Err(GateError::NotFound) => None,
+            Err(other) => return Err(other),
+        };
+        Ok(Targets {
+            notebook_instances,
+            studio,
+        })
+    }
+}
+
+/// What opening a target came to.
+#[derive(Debug)]
+pub(crate) enum Opening {
+    /// A presigned URL, usable for `valid_seconds`.
+    Ready {
+        url: String,
+        valid_seconds: u32,
+        target: Target,
+    },
+    /// The notebook instance is starting; the caller should come back.
+    Starting { target: Target },
+}
+
+/// The thing that was opened, as the caller sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Target {
+    NotebookInstance {
+        name: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Studio {
+        domain_id: String,
+        user_profile: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        space: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        app: Option<StudioApp>,
+    },
+}
+
+impl Target {
+    /// The name that goes into the audit line.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Self::NotebookInstance { name } => format!("notebook-instance/{name}"),
+            Self::Studio {
+                domain_id,
+                user_profile,
+                space,
+                ..
+            } => match space {
+                Some(space) => format!("studio/{domain_id}/{user_profile}/{space}"),
+                None => format!("studio/{domain_id}/{user_profile}"),
+            },
+        }
+    }
+}
+
+/// The answer of `GET /targets`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Targets {
+    pub notebook_instances: Vec<NotebookTarget>,
+    pub studio: Option<StudioTarget>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotebookTarget {
+    pub name: String,
+    pub status: String,
+    pub instance_type: Option<String>,
+    /// The route that opens it (JSON or 302) and the one a browser navigates to.
+    pub open: String,
+    pub launch: String,
+}
+
+impl From<NotebookInstance> for NotebookTarget {
+    fn from(instance: NotebookInstance) -> Self {
+        Self {
+            open: format!("/notebook-instances/{}", instance.name),
+            launch: format!("/launch/notebook-instances/{}", instance.name),
+            name: instance.name,
+            status: instance.status,
+            instance_type: instance.instance_type,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StudioTarget {
+    pub domain_id: String,
+    pub user_profile: String,
+    pub open: String,
+    pub launch: String,
+    pub spaces: Vec<SpaceTarget>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpaceTarget {
+    pub name: String,
+    pub owner_profile: Option<String>,
+    pub shared: bool,
+    pub status: Option<String>,
+    pub app_type: Option<String>,
+    pub open: String,
+    pub launch: String,
+}
+
+impl From<Space> for SpaceTarget {
+    fn from(space: Space) -> Self {
+        Self {
+            open: format!("/studio?space={}", space.name),
+            launch: format!("/launch/studio?space={}", space.name),
+            name: space.name,
+            owner_profile: space.owner_profile,
+            shared: space.shared,
+            status: space.status,
+            app_type: space.app_type,
+        }
+    }
+}

@@ -1,0 +1,444 @@
+//! The Lambda adapter: an API Gateway request in, the gate's decision, an HTTP response out.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_sdk_sagemaker::primitives::{DateTime, DateTimeFormat};
+use lambda_http::http::header::{self, HeaderValue};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Error, Request, RequestExt, Response};
+use serde_json::{Value, json};
+
+use crate::access::{Caller, StudioApp, checked_name, session_seconds};
+use crate::claims::Claims;
+use crate::error::GateError;
+use crate::gate::{Calls, Gate, Opening, STARTING_RETRY_AFTER, Target};
+use crate::sagemaker::SageMaker;
+
+/// The routes the gate serves; `launch` routes always answer a browser with a redirect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route<'a> {
+    Targets,
+    Notebook { name: &'a str, launch: bool },
+    Studio { launch: bool },
+}
+
+impl<'a> Route<'a> {
+    fn parse(path: &'a str) -> Option<Self> {
+        let (launch, rest) = match path.strip_prefix("/launch") {
+            Some(rest) if rest.starts_with('/') => (true, rest),
+            _ => (false, path),
+        };
+        match rest {
+            "/targets" if !launch => Some(Self::Targets),
+            "/studio" => Some(Self::Studio { launch }),
+            _ => {
+                let name = rest.strip_prefix("/notebook-instances/")?;
+                (!name.contains('/')).then_some(Self::Notebook { name, launch })
+            }
+        }
+    }
+
+    /// The route's template, for the audit line: names from the path stay out of it.
+    fn template(self) -> &'static str {
+        match self {
+            Self::Targets => "/targets",
+            Self::Notebook { launch: false, .. } => "/notebook-instances/{name}",
+            Self::Notebook { launch: true, .. } => "/launch/notebook-instances/{name}",
+            Self::Studio { launch: false } => "/studio",
+            Self::Studio { launch: true } => "/launch/studio",
+        }
+    }
+
+    fn is_launch(self) -> bool {
+        matches!(
+            self,
+            Self::Notebook { launch: true, .. } | Self::Studio { launch: true }
+        )
+    }
+}
+
+/// The longest a request may take, whatever SageMaker does: below the Lambda timeout (15 s in the
+/// template), above one SageMaker call's own bound (`sagemaker::OPERATION_TIMEOUT`).
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
+
+/// What the gate answers, before it becomes an HTTP response.
+enum Reply {
+    Json(StatusCode, Value),
+    Redirect(String),
+    Starting { target: Target, json: bool },
+    Preflight,
+    Error(GateError),
+}
+
+/// Serves one API Gateway request (REST API v1 or HTTP API v2). Expected failures are answers, not
+/// errors: this returns `Err` only if the runtime itself must report a failure, which it never does.
+pub async fn handle<S: SageMaker>(
+    gate: &Gate<S>,
+    request: Request,
+) -> Result<Response<Body>, Error> {
+    let started = Instant::now();
+    let context = request.request_context_ref();
+    let request_id = context
+        .and_then(api_request_id)
+        .or_else(|| request.lambda_context_ref().map(|c| c.request_id.clone()))
+        .unwrap_or_default();
+    let source_ip = context.and_then(source_ip);
+    let calls = gate.for_request();
+
+    let path = route_path(&request);
+    let route = Route::parse(path);
+    let mut audit = Audit::default();
+    let reply = match route {
+        None => Reply::Error(GateError::NotFound),
+        Some(_) if request.method() == Method::OPTIONS => Reply::Preflight,
+        Some(_) if request.method() != Method::GET => Reply::Error(GateError::MethodNotAllowed),
+        Some(route) => {
+            let served = serve(&calls, &request, route, source_ip, &mut audit);
+            match tokio::time::timeout(REQUEST_DEADLINE, served).await {
+                Ok(Ok(reply)) => reply,
+                Ok(Err(error)) => Reply::Error(error),
+                Err(_) => Reply::Error(GateError::UpstreamTimeout),
+            }
+        }
+    };
+
+    let allowed_origin = allowed_origin(&request, &gate.config.cors_allowed_origins);
+    let response = into_response(
+        reply,
+        &request_id,
+        allowed_origin,
+        !gate.config.cors_allowed_origins.is_empty(),
+    );
+
+    tracing::info!(
+        target: "audit",
+        request_id = %request_id,
+        method = %request.method(),
+        route = route.map_or("unknown", Route::template),
+        caller = audit.caller.as_deref().unwrap_or("-"),
+        resource = audit.resource.as_deref().unwrap_or("-"),
+        status = response.status().as_u16(),
+        sagemaker_calls = calls.made(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        source_ip = source_ip.map(|ip| ip.to_string()).as_deref().unwrap_or("-"),
+        "request served"
+    );
+    Ok(response)
+}
+
+/// Who asked for what, for the audit line; filled in as far as a request gets.
+#[derive(Default)]
+struct Audit {
+    caller: Option<String>,
+    resource: Option<String>,
+}
+
+/// Identity, input and source checks, in that order and all before SageMaker is called.
+async fn serve<S: SageMaker>(
+    calls: &Calls<'_, S>,
+    request: &Request,
+    route: Route<'_>,
+    source_ip: Option<IpAddr>,
+    audit: &mut Audit,
+) -> Result<Reply, GateError> {
+    let config = calls.config();
+    let claims = request
+        .request_context_ref()
+        .and_then(Claims::from_request_context)
+        .ok_or(GateError::Unauthenticated)?;
+    let caller = Caller::from_claims(&claims, config)?;
+    audit.caller = Some(caller.owner.clone());
+
+    let query = request.query_string_parameters_ref();
+    let param = |name: &str| query.and_then(|q| q.first(name));
+    let session = match route {
+        Route::Targets => None,
+        _ => Some(session_seconds(param("session"), config)?),
+    };
+    let space = match route {
+        Route::Studio { .. } => param("space")
+            .map(|s| checked_name("space", s))
+            .transpose()?,
+        _ => None,
+    };
+    let app = match route {
+        Route::Studio { .. } => param("app").map(StudioApp::parse).transpose()?,
+        _ => None,
+    };
+    if let Route::Notebook { name, .. } = route {
+        checked_name("notebook instance name", name)?;
+    }
+
+    if !config.allowed_source_cidrs.is_empty()
+        && !source_ip.is_some_and(|ip| {
+            config
+                .allowed_source_cidrs
+                .iter()
+                .any(|net| net.contains(&ip))
+        })
+    {
+        return Err(GateError::SourceNotAllowed);
+    }
+
+    let json = !route.is_launch() && accepts_json(request);
+    let caller = &caller;
+    let opening = match route {
+        Route::Targets => {
+            let targets = calls.list_targets(caller).await?;
+            return Ok(Reply::Json(StatusCode::OK, json!(targets)));
+        }
+        Route::Notebook { name, .. } => {
+            calls
+                .open_notebook(caller, name, session.unwrap_or_default())
+                .await?
+        }
+        Route::Studio { .. } => {
+            calls
+                .open_studio(caller, space, app, session.unwrap_or_default())
+                .await?
+        }
+    };
+    Ok(match opening {
+        Opening::Ready {
+            url,
+            valid_seconds,
+            target,
+        } => {
+            audit.resource = Some(target.audit_name());
+            if json {
+                let expires_at = expires_at(valid_seconds);
+                Reply::Json(
+                    StatusCode::OK,
+                    json!({"url": url, "expiresAt": expires_at, "target": target}),
+                )
+            } else {
+                Reply::Redirect(url)
+            }
+        }
+        Opening::Starting { target } => {
+            audit.resource = Some(target.audit_name());
+            Reply::Starting { target, json }
+        }
+    })
+}
+
+fn into_response(
+    reply: Reply,
+    request_id: &str,
+    allowed_origin: Option<&str>,
+    cors_configured: bool,
+) -> Response<Body> {
+    let mut builder = Response::builder();
+    let (status, body) = match reply {
+        Reply::Json(status, body) => {
+            builder = builder.header(header::CONTENT_TYPE, "application/json");
+            (status, Body::from(body.to_string()))
+        }
+        Reply::Redirect(url) => {
+            builder = builder.header(header::LOCATION, url);
+            (StatusCode::FOUND, Body::Empty)
+        }
+        Reply::Starting { target, json: true } => {
+            builder = builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::RETRY_AFTER, STARTING_RETRY_AFTER);
+            let body =
+                json!({"status": "starting", "retryAfter": STARTING_RETRY_AFTER, "target": target});
+            (StatusCode::ACCEPTED, Body::from(body.to_string()))
+        }
+        Reply::Starting {
+            target,
+            json: false,
+        } => {
+            builder = builder
+                .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+                .header(header::RETRY_AFTER, STARTING_RETRY_AFTER);
+            (StatusCode::ACCEPTED, Body::from(wait_page(&target)))
+        }
+        Reply::Preflight => {
+            if allowed_origin.is_some() {
+                builder = builder
+                    .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, OPTIONS")
+                    .header(
+                        header::ACCESS_CONTROL_ALLOW_HEADERS,
+                        "authorization, content-type",
+                    )
+                    .header(header::ACCESS_CONTROL_MAX_AGE, "600");
+            }
+            (StatusCode::NO_CONTENT, Body::Empty)
+        }
+        Reply::Error(error) => {
+            builder = builder.header(header::CONTENT_TYPE, "application/json");
+            if let Some(seconds) = error.retry_after() {
+                builder = builder.header(header::RETRY_AFTER, seconds);
+            }
+            if let GateError::MethodNotAllowed = error {
+                builder = builder.header(header::ALLOW, "GET, OPTIONS");
+            }
+            (
+                error.status(),
+                Body::from(error.body(request_id).to_string()),
+            )
+        }
+    };
+    builder = builder
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::REFERRER_POLICY, "no-referrer")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        );
+    if cors_configured {
+        builder = builder.header(header::VARY, "Origin");
+    }
+    if let Some(origin) = allowed_origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        builder = builder
+            .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_EXPOSE_HEADERS, "retry-after");
+    }
+    builder
+        .status(status)
+        .body(body)
+        .expect("static header names and checked values")
+}
+
+/// The page a browser sees while its notebook starts: it reloads itself (no script, so the strict
+/// CSP holds) and the reload lands in Jupyter once the notebook is in service.
+fn wait_page(target: &Target) -> String {
+    let name = match target {
+        Target::NotebookInstance { name } => name.as_str(),
+        Target::Studio { user_profile, .. } => user_profile.as_str(),
+    };
+    // `name` passed SageMaker's name pattern (letters, digits, hyphens): nothing to escape.
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta http-equiv=\"refresh\" content=\"{STARTING_RETRY_AFTER}\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>Starting {name}</title></head>\
+<body><main><h1>Starting {name}&hellip;</h1>\
+<p>SageMaker is starting this notebook instance. This page checks again every \
+{STARTING_RETRY_AFTER} seconds and opens the notebook when it is ready; that usually takes a few minutes.</p>\
+</main></body></html>\n"
+    )
+}
+
+fn expires_at(valid_seconds: u32) -> String {
+    let at = SystemTime::now() + Duration::from_secs(valid_seconds.into());
+    let seconds = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    DateTime::from_secs(seconds as i64)
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_default()
+}
+
+fn accepts_json(request: &Request) -> bool {
+    request
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("application/json"))
+}
+
+/// Only an `Origin` equal to a configured one is echoed: no prefixes, no suffixes, no wildcard.
+fn allowed_origin<'a>(request: &Request, allowed: &'a [String]) -> Option<&'a str> {
+    let origin = request.headers().get(header::ORIGIN)?.to_str().ok()?;
+    allowed.iter().find(|a| *a == origin).map(String::as_str)
+}
+
+fn api_request_id(context: &RequestContext) -> Option<String> {
+    match context {
+        RequestContext::ApiGatewayV1(c) => c.request_id.clone(),
+        RequestContext::ApiGatewayV2(c) => c.request_id.clone(),
+        _ => None,
+    }
+}
+
+fn source_ip(context: &RequestContext) -> Option<IpAddr> {
+    let raw = match context {
+        RequestContext::ApiGatewayV1(c) => c.identity.source_ip.as_deref(),
+        RequestContext::ApiGatewayV2(c) => c.http.source_ip.as_deref(),
+        _ => None,
+    }?;
+    raw.parse().ok()
+}
+
+/// The path as the route table knows it. HTTP API puts a named stage in `rawPath`
+/// (`/prod/targets`); REST API's `path` never has it.
+fn route_path(request: &Request) -> &str {
+    let raw = request.raw_http_path();
+    let raw = if raw.is_empty() {
+        request.uri().path()
+    } else {
+        raw
+    };
+    if let Some(RequestContext::ApiGatewayV2(c)) = request.request_context_ref()
+        && let Some(stage) = c.stage.as_deref().filter(|s| *s != "$default")
+        && let Some(rest) = raw.strip_prefix('/').and_then(|r| r.strip_prefix(stage))
+        && rest.starts_with('/')
+    {
+        return rest;
+    }
+    raw
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_parse() {
+        assert_eq!(Route::parse("/targets"), Some(Route::Targets));
+        assert_eq!(
+            Route::parse("/studio"),
+            Some(Route::Studio { launch: false })
+        );
+        assert_eq!(
+            Route::parse("/launch/studio"),
+            Some(Route::Studio { launch: true })
+        );
+        assert_eq!(
+            Route::parse("/notebook-instances/nb-1"),
+            Some(Route::Notebook {
+                name: "nb-1",
+                launch: false
+            })
+        );
+        assert_eq!(
+            Route::parse("/launch/notebook-instances/nb-1"),
+            Some(Route::Notebook {
+                name: "nb-1",
+                launch: true
+            })
+        );
+        for unknown in [
+            "/",
+            "",
+            "/launch/targets",
+            "/launchstudio",
+            "/notebook-instances/a/b",
+            "/targets/",
+            "/STUDIO",
+        ] {
+            assert_eq!(Route::parse(unknown), None, "{unknown}");
+        }
+        // An empty name is a route, and the name check answers it with 400.
+        assert_eq!(
+            Route::parse("/notebook-instances/"),
+            Some(Route::Notebook {
+                name: "",
+                launch: false
+            })
+        );
+    }
+
+    #[test]
+    fn expiry_is_an_rfc3339_instant() {
+        let at = expires_at(300);
+        assert!(at.ends_with('Z') && at.len() == 20, "{at}");
+    }
+}

@@ -1,0 +1,17 @@
+//! notebook-gate: an AWS Lambda function behind API Gateway that turns a Cognito-authenticated
+//! caller into a presigned URL for the SageMaker notebook instance or Studio space that is theirs.
+
+mod access;
+mod claims;
+pub mod config;
+mod error;
+mod gate;
+mod http;
+pub mod logging;
+pub mod sagemaker;
+
+pub use access::{Caller, Tag};
+pub use config::{Config, ConfigError};
+pub use error::GateError;
+pub use gate::Gate;
+pub use http::{REQUEST_DEADLINE, handle};

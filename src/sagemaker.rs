@@ -1,0 +1,354 @@
+//! The few SageMaker calls the gate makes, behind a trait so decisions can be tested without AWS.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sagemaker::types::SharingType;
+
+use crate::access::Tag;
+use crate::error::GateError;
+
+/// A notebook instance, as the gate needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotebookInstance {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub instance_type: Option<String>,
+}
+
+/// A Studio space, as the gate needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Space {
+    pub name: String,
+    pub owner_profile: Option<String>,
+    pub shared: bool,
+    pub status: Option<String>,
+    pub app_type: Option<String>,
+}
+
+/// The parameters of one `CreatePresignedDomainUrl` call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainUrlRequest<'a> {
+    pub domain_id: &'a str,
+    pub profile_name: &'a str,
+    pub space_name: Option<&'a str>,
+    pub landing_uri: Option<&'a str>,
+    pub expires_in_seconds: u32,
+    pub session_seconds: u32,
+}
+
+/// Every SageMaker operation the gate uses. Errors are already classified into what the caller
+/// may see; the SDK's own text goes to the log where it is classified.
+pub trait SageMaker: Send + Sync {
+    fn describe_notebook_instance(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<NotebookInstance, GateError>> + Send;
+    fn list_notebook_instances(
+        &self,
+    ) -> impl Future<Output = Result<Vec<NotebookInstance>, GateError>> + Send;
+    fn start_notebook_instance(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<(), GateError>> + Send;
+    fn presign_notebook_instance(
+        &self,
+        name: &str,
+        session_seconds: u32,
+    ) -> impl Future<Output = Result<String, GateError>> + Send;
+    fn list_tags(&self, arn: &str) -> impl Future<Output = Result<Vec<Tag>, GateError>> + Send;
+    fn domain_arn(&self, domain_id: &str)
+    -> impl Future<Output = Result<String, GateError>> + Send;
+    fn describe_space(
+        &self,
+        domain_id: &str,
+        space_name: &str,
+    ) -> impl Future<Output = Result<Space, GateError>> + Send;
+    fn list_spaces(
+        &self,
+        domain_id: &str,
+    ) -> impl Future<Output = Result<Vec<Space>, GateError>> + Send;
+    fn presign_domain(
+        &self,
+        request: DomainUrlRequest<'_>,
+    ) -> impl Future<Output = Result<String, GateError>> + Send;
+}
+
+/// Pages read from a list call before giving up: 50 pages of 100 is more than one account holds.
+const MAX_PAGES: usize = 50;
+
+/// Bounds that keep every request well inside the Lambda timeout (see `README.md`): an attempt
+/// gets 3 s, and all attempts with their back-off 8 s.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The SDK client, configured with the gate's timeouts. The endpoint comes from the SDK's own
+/// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_SAGEMAKER`, so an emulator needs no code path here.
+pub fn client(sdk_config: &aws_config::SdkConfig) -> aws_sdk_sagemaker::Client {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    let config = aws_sdk_sagemaker::config::Builder::from(sdk_config)
+        .timeout_config(timeouts)
+        .build();
+    aws_sdk_sagemaker::Client::from_conf(config)
+}
+
+/// Sorts an SDK failure into the few outcomes a caller can act on, logging the SDK's detail.
+fn classify<E>(
+    operation: &'static str,
+    error: SdkError<E, aws_sdk_sagemaker::config::http::HttpResponse>,
+) -> GateError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let gate_error = match &error {
+        SdkError::TimeoutError(_) => GateError::UpstreamTimeout,
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => GateError::UpstreamTimeout,
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or_default();
+            let message = service.err().message().unwrap_or_default();
+            match code {
+                "ThrottlingException" | "Throttling" | "TooManyRequestsException" => {
+                    GateError::Throttled
+                }
+                "ResourceNotFound" => GateError::NotFound,
+                // SageMaker reports most unknown names as a validation error.
+                "ValidationException"
+                    if message.contains("RecordNotFound")
+                        || message.contains("does not exist")
+                        || message.contains("not found") =>
+                {
+                    GateError::NotFound
+                }
+                _ => GateError::Upstream(format!("{operation}: {code}")),
+            }
+        }
+        _ => GateError::Upstream(format!("{operation}: {}", error_chain(&error))),
+    };
+    match gate_error {
+        GateError::NotFound => {
+            tracing::debug!(operation, error = %error_chain(&error), "SageMaker: not found")
+        }
+        _ => tracing::warn!(operation, error = %error_chain(&error), "SageMaker call failed"),
+    }
+    gate_error
+}
+
+/// The error and its sources on one line: `SdkError`'s own `Display` says only "service error".
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn missing(operation: &str, field: &str) -> GateError {
+    tracing::warn!(operation, field, "SageMaker answer lacked a field");
+    GateError::Upstream(format!("{operation}: no {field}"))
+}
+
+impl SageMaker for aws_sdk_sagemaker::Client {
+    async fn describe_notebook_instance(&self, name: &str) -> Result<NotebookInstance, GateError> {
+        const OP: &str = "DescribeNotebookInstance";
+        let out = self
+            .describe_notebook_instance()
+            .notebook_instance_name(name)
+            .send()
+            .await
+            .map_err(|e| classify(OP, e))?;
+        Ok(NotebookInstance {
+            name: out.notebook_instance_name().unwrap_or(name).to_owned(),
+            arn: out
+                .notebook_instance_arn()
+                .ok_or_else(|| missing(OP, "NotebookInstanceArn"))?
+                .to_owned(),
+            status: out
+                .notebook_instance_status()
+                .map(|s| s.as_str().to_owned())
+                .ok_or_else(|| missing(OP, "NotebookInstanceStatus"))?,
+            instance_type: out.instance_type().map(|t| t.as_str().to_owned()),
+        })
+    }
+
+    async fn list_notebook_instances(&self) -> Result<Vec<NotebookInstance>, GateError> {
+        let mut instances = Vec::new();
+        let mut next_token = None;
+        for _ in 0..MAX_PAGES {
+            let out = self
+                .list_notebook_instances()
+                .max_results(100)
+                .set_next_token(next_token)
+                .send()
+                .await
+                .map_err(|e| classify("ListNotebookInstances", e))?;
+            instances.extend(out.notebook_instances().iter().filter_map(|s| {
+                Some(NotebookInstance {
+                    name: s.notebook_instance_name()?.to_owned(),
+                    arn: s.notebook_instance_arn()?.to_owned(),
+                    status: s
+                        .notebook_instance_status()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    instance_type: s.instance_type().map(|t| t.as_str().to_owned()),
+                })
+            }));
+            next_token = out.next_token().map(str::to_owned);
+            if next_token.is_none() {
+                break;
+            }
+        }
+        Ok(instances)
+    }
+
+    async fn start_notebook_instance(&self, name: &str) -> Result<(), GateError> {
+        self.start_notebook_instance()
+            .notebook_instance_name(name)
+            .send()
+            .await
+            .map_err(|e| classify("StartNotebookInstance", e))?;
+        Ok(())
+    }
+
+    async fn presign_notebook_instance(
+        &self,
+        name: &str,
+        session_seconds: u32,
+    ) -> Result<String, GateError> {
+        const OP: &str = "CreatePresignedNotebookInstanceUrl";
+        let out = self
+            .create_presigned_notebook_instance_url()
+            .notebook_instance_name(name)
+            .session_expiration_duration_in_seconds(session_seconds as i32)
+            .send()
+            .await
+            .map_err(|e| classify(OP, e))?;
+        out.authorized_url
+            .ok_or_else(|| missing(OP, "AuthorizedUrl"))
+    }
+
+    async fn list_tags(&self, arn: &str) -> Result<Vec<Tag>, GateError> {
+        let mut tags = Vec::new();
+        let mut next_token = None;
+        for _ in 0..MAX_PAGES {
+            let out = self
+                .list_tags()
+                .resource_arn(arn)
+                .max_results(100)
+                .set_next_token(next_token)
+                .send()
+                .await
+                .map_err(|e| classify("ListTags", e))?;
+            tags.extend(
+                out.tags()
+                    .iter()
+                    .filter_map(|t| Some(Tag::new(t.key()?, t.value().unwrap_or_default()))),
+            );
+            next_token = out.next_token().map(str::to_owned);
+            if next_token.is_none() {
+                break;
+            }
+        }
+        Ok(tags)
+    }
+
+    async fn domain_arn(&self, domain_id: &str) -> Result<String, GateError> {
+        const OP: &str = "DescribeDomain";
+        let out = self
+            .describe_domain()
+            .domain_id(domain_id)
+            .send()
+            .await
+            .map_err(|e| classify(OP, e))?;
+        out.domain_arn.ok_or_else(|| missing(OP, "DomainArn"))
+    }
+
+    async fn describe_space(&self, domain_id: &str, space_name: &str) -> Result<Space, GateError> {
+        let out = self
+            .describe_space()
+            .domain_id(domain_id)
+            .space_name(space_name)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeSpace", e))?;
+        Ok(Space {
+            name: out.space_name().unwrap_or(space_name).to_owned(),
+            owner_profile: out
+                .ownership_settings()
+                .and_then(|o| o.owner_user_profile_name())
+                .map(str::to_owned),
+            shared: out
+                .space_sharing_settings()
+                .is_some_and(|s| s.sharing_type() == Some(&SharingType::Shared)),
+            status: out.status().map(|s| s.as_str().to_owned()),
+            app_type: out
+                .space_settings()
+                .and_then(|s| s.app_type())
+                .map(|a| a.as_str().to_owned()),
+        })
+    }
+
+    async fn list_spaces(&self, domain_id: &str) -> Result<Vec<Space>, GateError> {
+        let mut spaces = Vec::new();
+        let mut next_token = None;
+        for _ in 0..MAX_PAGES {
+            let out = self
+                .list_spaces()
+                .domain_id_equals(domain_id)
+                .max_results(100)
+                .set_next_token(next_token)
+                .send()
+                .await
+                .map_err(|e| classify("ListSpaces", e))?;
+            spaces.extend(out.spaces().iter().filter_map(|s| {
+                Some(Space {
+                    name: s.space_name()?.to_owned(),
+                    owner_profile: s
+                        .ownership_settings_summary()
+                        .and_then(|o| o.owner_user_profile_name())
+                        .map(str::to_owned),
+                    shared: s
+                        .space_sharing_settings_summary()
+                        .and_then(|x| x.sharing_type())
+                        == Some(&SharingType::Shared),
+                    status: s.status().map(|x| x.as_str().to_owned()),
+                    app_type: s
+                        .space_settings_summary()
+                        .and_then(|x| x.app_type())
+                        .map(|a| a.as_str().to_owned()),
+                })
+            }));
+            next_token = out.next_token().map(str::to_owned);
+            if next_token.is_none() {
+                break;
+            }
+        }
+        Ok(spaces)
+    }
+
+    async fn presign_domain(&self, request: DomainUrlRequest<'_>) -> Result<String, GateError> {
+        const OP: &str = "CreatePresignedDomainUrl";
+        let out = self
+            .create_presigned_domain_url()
+            .domain_id(request.domain_id)
+            .user_profile_name(request.profile_name)
+            .set_space_name(request.space_name.map(str::to_owned))
+            .set_landing_uri(request.landing_uri.map(str::to_owned))
+            .expires_in_seconds(request.expires_in_seconds as i32)
+            .session_expiration_duration_in_seconds(request.session_seconds as i32)
+            .send()
+            .await
+            .map_err(|e| classify(OP, e))?;
+        out.authorized_url
+            .ok_or_else(|| missing(OP, "AuthorizedUrl"))
+    }
+}

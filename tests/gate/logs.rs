@@ -1,0 +1,127 @@
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tracing_subscriber::filter::LevelFilter;
+
+use crate::helpers::*;
+use crate::stub::URL_SECRET;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// Runs requests under the production subscriber at its most verbose level, returning the log.
+async fn logs_of(t: &TestGate, events: Vec<Value>) -> (String, Vec<u16>) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber =
+        notebook_gate::logging::subscriber(true, LevelFilter::TRACE, move || writer.clone());
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let mut statuses = Vec::new();
+    for event in events {
+        statuses.push(t.send(event).await.status);
+    }
+    (captured.text(), statuses)
+}
+
+fn token_values(event: &Value) -> Vec<String> {
+    let mut secrets = Vec::new();
+    for header in ["authorization", "Authorization"] {
+        if let Some(v) = event["headers"][header].as_str() {
+            secrets.push(v.trim_start_matches("Bearer ").to_owned());
+        }
+    }
+    if let Some(v) = event["queryStringParameters"]["access_token"].as_str() {
+        secrets.push(v.to_owned());
+    }
+    secrets
+}
+
+#[tokio::test]
+async fn a_successful_open_logs_an_audit_line_and_no_url_or_token() {
+    let t = TestGate::new().await;
+    let events = vec![
+        event("http-notebook"),
+        event("rest-notebook"),
+        event("http-launch-notebook"),
+        event("http-studio"),
+        event("http-launch-studio"),
+    ];
+    let secrets: Vec<String> = events.iter().flat_map(token_values).collect();
+    assert_eq!(secrets.len(), 5);
+    let (log, statuses) = logs_of(&t, events).await;
+    assert_eq!(statuses, [200, 302, 302, 200, 302]);
+
+    assert!(!log.contains(URL_SECRET), "a presigned URL reached the log");
+    assert!(
+        !log.contains("sagemaker.aws"),
+        "a presigned URL reached the log"
+    );
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "a token reached the log");
+    }
+    assert!(!log.contains("access_token"));
+    assert!(!log.to_ascii_lowercase().contains("bearer"));
+
+    let audit: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["target"] == "audit")
+        .collect();
+    assert_eq!(audit.len(), 5, "one audit line per request");
+    let first = &audit[0];
+    assert_eq!(first["caller"], ALICE);
+    assert_eq!(first["route"], "/notebook-instances/{name}");
+    assert_eq!(first["resource"], "notebook-instance/alice-nb");
+    assert_eq!(first["status"], 200);
+    assert_eq!(first["sagemaker_calls"], 3);
+    assert_eq!(first["source_ip"], "203.0.113.10");
+    assert_eq!(first["request_id"], "Cx7bJgVSIAMEVxw=");
+    assert!(first["latency_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        audit[3]["resource"],
+        "studio/d-demo0000001/alice/alice-space"
+    );
+}
+
+#[tokio::test]
+async fn refusals_are_audited_with_the_caller_and_no_calls() {
+    let t = TestGate::new().await;
+    let (log, statuses) = logs_of(
+        &t,
+        vec![
+            with_path(event("http-notebook"), "/notebook-instances/bob-nb"),
+            with_path(event("http-notebook"), "/notebook-instances/bad_name"),
+            without_authorizer(event("http-notebook")),
+        ],
+    )
+    .await;
+    assert_eq!(statuses, [404, 400, 401]);
+    let audit: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["target"] == "audit")
+        .collect();
+    assert_eq!(audit[0]["caller"], ALICE);
+    assert_eq!(audit[0]["resource"], "-", "nothing was opened");
+    assert_eq!(audit[0]["sagemaker_calls"], 2);
+    assert_eq!(audit[1]["sagemaker_calls"], 0);
+    assert_eq!(audit[2]["caller"], "-");
+    assert_eq!(audit[2]["status"], 401);
+}

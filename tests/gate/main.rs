@@ -1,0 +1,10 @@
+//! Behaviour tests: real API Gateway events through the real handler and the real SDK client,
+//! with SageMaker answered over HTTP by an in-process stand-in.
+
+mod edge;
+mod helpers;
+mod logs;
+mod notebook;
+mod stub;
+mod studio;
+mod targets;

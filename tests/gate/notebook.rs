@@ -1,0 +1,332 @@
+use crate::helpers::*;
+use crate::stub::URL_SECRET;
+
+const SECURITY_HEADERS: [(&str, &str); 3] = [
+    ("cache-control", "no-store"),
+    ("referrer-policy", "no-referrer"),
+    ("x-content-type-options", "nosniff"),
+];
+
+#[tokio::test]
+async fn owner_gets_json_with_url_expiry_and_target() {
+    let t = TestGate::new().await;
+    let reply = t.send(event("http-notebook")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let body = reply.json();
+    assert!(
+        body["url"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{URL_SECRET}-alice-nb"))
+    );
+    assert!(body["expiresAt"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        body["target"],
+        serde_json::json!({"type": "notebook-instance", "name": "alice-nb"})
+    );
+    for (name, value) in SECURITY_HEADERS {
+        assert_eq!(reply.header(name), Some(value), "{name}");
+    }
+    assert_eq!(
+        t.stub.operations(),
+        [
+            "DescribeNotebookInstance",
+            "ListTags",
+            "CreatePresignedNotebookInstanceUrl"
+        ]
+    );
+    let presign = &t.stub.calls()[2].input;
+    assert_eq!(presign["NotebookInstanceName"], "alice-nb");
+    assert_eq!(presign["SessionExpirationDurationInSeconds"], 43200);
+}
+
+#[tokio::test]
+async fn browser_gets_a_redirect_from_rest_api() {
+    let t = TestGate::new().await;
+    let reply = t.send(event("rest-notebook")).await;
+    assert_eq!(reply.status, 302, "{}", reply.body);
+    let location = reply.header("location").unwrap();
+    assert!(
+        location.starts_with("https://alice-nb.notebook."),
+        "{location}"
+    );
+    assert!(reply.body.is_empty());
+    for (name, value) in SECURITY_HEADERS {
+        assert_eq!(reply.header(name), Some(value), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn launch_route_redirects_even_when_json_is_accepted() {
+    let t = TestGate::new().await;
+    let launch = with_header(event("http-launch-notebook"), "accept", "application/json");
+    let reply = t.send(launch).await;
+    assert_eq!(reply.status, 302);
+    assert!(reply.header("location").unwrap().contains("alice-nb"));
+}
+
+#[tokio::test]
+async fn session_parameter_sets_session_seconds() {
+    let t = TestGate::new().await;
+    let reply = t
+        .send(with_query(event("http-notebook"), &[("session", "3600")]))
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        t.stub.calls()[2].input["SessionExpirationDurationInSeconds"],
+        3600
+    );
+}
+
+#[tokio::test]
+async fn session_outside_the_allowed_range_is_rejected_before_any_call() {
+    let t = TestGate::with_env(&[("SESSION_SECONDS", "7200")]).await;
+    for bad in ["1799", "7201", "abc", "3600.5", "-1"] {
+        let reply = t
+            .send(with_query(event("http-notebook"), &[("session", bad)]))
+            .await;
+        assert_eq!(reply.status, 400, "{bad}");
+        assert_eq!(reply.error_code(), "invalid_request");
+        assert!(
+            reply.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("7200")
+        );
+    }
+    assert!(t.stub.calls().is_empty());
+}
+
+#[tokio::test]
+async fn group_member_opens_a_shared_notebook() {
+    let t = TestGate::new().await;
+    let reply = t
+        .send(with_path(
+            event("http-notebook"),
+            "/notebook-instances/team-nb",
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["target"]["name"], "team-nb");
+}
+
+#[tokio::test]
+async fn rest_api_groups_open_a_shared_notebook() {
+    let t = TestGate::new().await;
+    let reply = t
+        .send(with_path(
+            event("rest-notebook"),
+            "/notebook-instances/team-nb",
+        ))
+        .await;
+    assert_eq!(reply.status, 302, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn other_users_notebook_is_not_found_and_never_presigned() {
+    let t = TestGate::new().await;
+    let reply = t
+        .send(with_path(
+            event("http-notebook"),
+            "/notebook-instances/bob-nb",
+        ))
+        .await;
+    assert_not_found(&reply);
+    assert_eq!(
+        t.stub.operations(),
+        ["DescribeNotebookInstance", "ListTags"]
+    );
+}
+
+#[tokio::test]
+async fn non_member_cannot_open_a_group_notebook() {
+    let t = TestGate::new().await;
+    let reply = t
+        .send(as_bob(with_path(
+            event("http-notebook"),
+            "/notebook-instances/team-nb",
+        )))
+        .await;
+    assert_not_found(&reply);
+    assert!(
+        !t.stub
+            .operations()
+            .contains(&"CreatePresignedNotebookInstanceUrl".to_string())
+    );
+}
+
+#[tokio::test]
+async fn unknown_and_untagged_notebooks_look_like_other_peoples() {
+    let t = TestGate::new().await;
+    let others = t
+        .send(with_path(
+            event("http-notebook"),
+            "/notebook-instances/bob-nb",
+        ))
+        .await;
+    let missing = t
+        .send(with_path(
+            event("http-notebook"),
+            "/notebook-instances/no-such-nb",
+        ))
+        .await;
+    let untagged = t
+        .send(with_path(
+            event("http-notebook"),
+            "/notebook-instances/untagged-nb",
+        ))
+        .await;
+    assert_not_found(&missing);
+    assert_not_found(&untagged);
+    assert_eq!(others.body, missing.body);
+    assert_eq!(others.body, untagged.body);
+    assert!(
+        !t.stub
+            .operations()
+            .contains(&"CreatePresignedNotebookInstanceUrl".to_string())
+    );
+}
+
+#[tokio::test]
+async fn pending_notebook_answers_starting_with_retry_after() {
+    let t = TestGate::new().await;
+    let reply = t
+        .send(with_path(
+            event("http-notebook"),
+            "/notebook-instances/alice-pending",
+        ))
+        .await;
+    assert_eq!(reply.status, 202);
+    assert_eq!(reply.header("retry-after"), Some("15"));
+    assert_eq!(reply.json()["status"], "starting");
+    assert_eq!(reply.json()["target"]["name"], "alice-pending");
+    assert_eq!(
+        t.stub.operations(),
+        ["DescribeNotebookInstance", "ListTags"]
+    );
+}
+
+#[tokio::test]
+async fn browser_waiting_for_a_notebook_gets_a_page_that_reloads() {
+    let t = TestGate::new().await;
+    let launch = with_path(
+        event("http-launch-notebook"),
+        "/launch/notebook-instances/alice-pending",
+    );
+    let reply = t.send(launch).await;
+    assert_eq!(reply.status, 202);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(
+        reply
+            .body
+            .contains("<meta http-equiv=\"refresh\" content=\"15\">")
+    );
+    assert!(reply.body.contains("alice-pending"));
+    assert!(!reply.body.contains("<script"));
+    assert!(
+        !reply.body.contains("access_token"),
+        "the query string is never echoed"
+    );
+}
+
+#[tokio::test]
+async fn stopped_notebook_is_not_running_without_auto_start() {
+    let t = TestGate::new().await;
+    let reply = t
+        .send(with_path(
+            event("http-notebook"),
+            "/notebook-instances/alice-stopped",
+        ))
+        .await;
+    assert_eq!(reply.status, 409);
+    assert_eq!(reply.error_code(), "not_running");
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Stopped")
+    );
+    assert!(
+        !t.stub
+            .operations()
+            .contains(&"StartNotebookInstance".to_string())
+    );
+}
+
+#[tokio::test]
+async fn failed_notebook_is_not_running_even_with_auto_start() {
+    let t = TestGate::with_env(&[("AUTO_START", "true")]).await;
+    let reply = t
+        .send(with_path(
+            event("http-notebook"),
+            "/notebook-instances/alice-failed",
+        ))
+        .await;
+    assert_eq!(reply.status, 409);
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Failed")
+    );
+}
+
+#[tokio::test]
+async fn auto_start_starts_a_stopped_notebook_and_asks_to_wait() {
+    let t = TestGate::with_env(&[("AUTO_START", "true")]).await;
+    let reply = t
+        .send(with_path(
+            event("http-notebook"),
+            "/notebook-instances/alice-stopped",
+        ))
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    assert_eq!(reply.header("retry-after"), Some("15"));
+    assert_eq!(
+        t.stub.operations(),
+        [
+            "DescribeNotebookInstance",
+            "ListTags",
+            "StartNotebookInstance"
+        ]
+    );
+    assert_eq!(t.stub.status_of("alice-stopped"), "Pending");
+}
+
+#[tokio::test]
+async fn auto_start_never_starts_someone_elses_notebook() {
+    let t = TestGate::with_env(&[("AUTO_START", "true")]).await;
+    t.stub.notebook("bob-stopped", "Stopped", &[(OWNER, BOB)]);
+    let reply = t
+        .send(with_path(
+            event("http-notebook"),
+            "/notebook-instances/bob-stopped",
+        ))
+        .await;
+    assert_not_found(&reply);
+    assert_eq!(t.stub.status_of("bob-stopped"), "Stopped");
+}
+
+#[tokio::test]
+async fn names_that_sagemaker_would_reject_are_400_without_any_call() {
+    let t = TestGate::new().await;
+    let long = format!("/notebook-instances/{}", "a".repeat(64));
+    for path in [
+        "/notebook-instances/",
+        "/notebook-instances/bob-nb%2F..",
+        "/notebook-instances/%2e%2e",
+        "/notebook-instances/alice_nb",
+        "/notebook-instances/-alice",
+        "/notebook-instances/alice%252Fnb",
+        long.as_str(),
+    ] {
+        let reply = t.send(with_path(event("http-notebook"), path)).await;
+        assert_eq!(reply.status, 400, "{path}: {}", reply.body);
+        assert_eq!(reply.error_code(), "invalid_request");
+    }
+    assert!(t.stub.calls().is_empty());
+}

@@ -1,0 +1,341 @@
+//! An in-process SageMaker stand-in speaking the real AWS JSON 1.1 protocol over HTTP, so the
+//! gate's real SDK client is exercised end to end. It records every call and can inject faults.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+const REGION: &str = "us-east-1";
+const ACCOUNT: &str = "123456789012";
+pub const DOMAIN_ID: &str = "d-demo0000001";
+/// Marks the secret part of every URL the stub hands out, so tests can look for leaks.
+pub const URL_SECRET: &str = "authToken=PRESIGNED-SECRET";
+
+#[derive(Clone, Debug)]
+pub struct Notebook {
+    pub name: String,
+    pub status: String,
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StubSpace {
+    pub name: String,
+    pub owner: Option<String>,
+    pub shared: bool,
+}
+
+/// A fault the next calls of one operation meet.
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    Throttle,
+    ServerError,
+    Delay(Duration),
+    Drop,
+}
+
+/// One call the stub received: the operation and its JSON input.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub operation: String,
+    pub input: Value,
+}
+
+#[derive(Default)]
+struct State {
+    notebooks: Vec<Notebook>,
+    profiles: Vec<(String, Vec<(String, String)>)>,
+    spaces: Vec<StubSpace>,
+    faults: HashMap<String, Fault>,
+    calls: Vec<Call>,
+}
+
+#[derive(Clone)]
+pub struct Stub {
+    pub endpoint: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl Stub {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(serve_connection(socket, shared.clone()));
+            }
+        });
+        Self { endpoint, state }
+    }
+
+    pub fn notebook(&self, name: &str, status: &str, tags: &[(&str, &str)]) -> &Self {
+        self.state.lock().unwrap().notebooks.push(Notebook {
+            name: name.into(),
+            status: status.into(),
+            tags: owned(tags),
+        });
+        self
+    }
+
+    pub fn profile(&self, name: &str, tags: &[(&str, &str)]) -> &Self {
+        self.state
+            .lock()
+            .unwrap()
+            .profiles
+            .push((name.into(), owned(tags)));
+        self
+    }
+
+    pub fn space(&self, name: &str, owner: Option<&str>, shared: bool) -> &Self {
+        self.state.lock().unwrap().spaces.push(StubSpace {
+            name: name.into(),
+            owner: owner.map(str::to_owned),
+            shared,
+        });
+        self
+    }
+
+    pub fn fault(&self, operation: &str, fault: Fault) {
+        self.state
+            .lock()
+            .unwrap()
+            .faults
+            .insert(operation.into(), fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.state.lock().unwrap().faults.clear();
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    pub fn operations(&self) -> Vec<String> {
+        self.calls().into_iter().map(|c| c.operation).collect()
+    }
+
+    pub fn forget_calls(&self) {
+        self.state.lock().unwrap().calls.clear();
+    }
+
+    pub fn status_of(&self, name: &str) -> String {
+        let state = self.state.lock().unwrap();
+        state
+            .notebooks
+            .iter()
+            .find(|n| n.name == name)
+            .unwrap()
+            .status
+            .clone()
+    }
+}
+
+fn owned(tags: &[(&str, &str)]) -> Vec<(String, String)> {
+    tags.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn notebook_arn(name: &str) -> String {
+    format!(
+        "arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/{}",
+        name.to_lowercase()
+    )
+}
+
+fn profile_arn(name: &str) -> String {
+    format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:user-profile/{DOMAIN_ID}/{name}")
+}
+
+fn tags_json(tags: &[(String, String)]) -> Value {
+    tags.iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect()
+}
+
+async fn serve_connection(socket: tokio::net::TcpStream, state: Arc<Mutex<State>>) {
+    let (read, mut write) = socket.into_split();
+    let mut reader = BufReader::new(read);
+    loop {
+        let mut target = String::new();
+        let mut length = 0usize;
+        let mut line = String::new();
+        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return;
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                match name.to_ascii_lowercase().as_str() {
+                    "x-amz-target" => target = value.trim().to_owned(),
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        let operation = target.trim_start_matches("SageMaker.").to_owned();
+        let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let fault = {
+            let mut state = state.lock().unwrap();
+            state.calls.push(Call {
+                operation: operation.clone(),
+                input: input.clone(),
+            });
+            state.faults.get(&operation).copied()
+        };
+        let (status, reply) = match fault {
+            Some(Fault::Drop) => return,
+            Some(Fault::Delay(pause)) => {
+                tokio::time::sleep(pause).await;
+                answer(&state, &operation, &input)
+            }
+            Some(Fault::Throttle) => error(400, "ThrottlingException", "Rate exceeded"),
+            Some(Fault::ServerError) => error(500, "InternalFailure", "boom"),
+            None => answer(&state, &operation, &input),
+        };
+        let text = reply.to_string();
+        let response = format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\nx-amzn-requestid: stub\r\n\r\n{text}",
+            text.len()
+        );
+        if write.write_all(response.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn error(status: u16, code: &str, message: &str) -> (u16, Value) {
+    (status, json!({"__type": code, "message": message}))
+}
+
+fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) {
+    let mut state = state.lock().unwrap();
+    let text = |name: &str| input[name].as_str().unwrap_or_default().to_owned();
+    match operation {
+        "DescribeNotebookInstance" => match state
+            .notebooks
+            .iter()
+            .find(|n| n.name == text("NotebookInstanceName"))
+        {
+            Some(n) => (
+                200,
+                json!({
+                    "NotebookInstanceName": n.name,
+                    "NotebookInstanceArn": notebook_arn(&n.name),
+                    "NotebookInstanceStatus": n.status,
+                    "InstanceType": "ml.t3.medium",
+                }),
+            ),
+            None => error(400, "ValidationException", "RecordNotFound"),
+        },
+        "ListNotebookInstances" => (
+            200,
+            json!({
+                "NotebookInstances": state.notebooks.iter().map(|n| json!({
+                    "NotebookInstanceName": n.name,
+                    "NotebookInstanceArn": notebook_arn(&n.name),
+                    "NotebookInstanceStatus": n.status,
+                    "InstanceType": "ml.t3.medium",
+                })).collect::<Vec<_>>()
+            }),
+        ),
+        "ListTags" => {
+            let arn = text("ResourceArn");
+            let tags = state
+                .notebooks
+                .iter()
+                .find(|n| notebook_arn(&n.name) == arn)
+                .map(|n| n.tags.clone())
+                .or_else(|| {
+                    state
+                        .profiles
+                        .iter()
+                        .find(|(p, _)| profile_arn(p) == arn)
+                        .map(|(_, t)| t.clone())
+                });
+            match tags {
+                Some(tags) => (200, json!({"Tags": tags_json(&tags)})),
+                None => error(400, "ResourceNotFound", "Resource not found"),
+            }
+        }
+        "StartNotebookInstance" => {
+            let name = text("NotebookInstanceName");
+            match state.notebooks.iter_mut().find(|n| n.name == name) {
+                Some(n) => {
+                    n.status = "Pending".into();
+                    (200, json!({}))
+                }
+                None => error(400, "ValidationException", "RecordNotFound"),
+            }
+        }
+        "CreatePresignedNotebookInstanceUrl" => {
+            let name = text("NotebookInstanceName");
+            (
+                200,
+                json!({"AuthorizedUrl": format!("https://{name}.notebook.{REGION}.sagemaker.aws?{URL_SECRET}-{name}")}),
+            )
+        }
+        "DescribeDomain" => (
+            200,
+            json!({
+                "DomainId": text("DomainId"),
+                "DomainArn": format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:domain/{}", text("DomainId")),
+            }),
+        ),
+        "DescribeSpace" => match state.spaces.iter().find(|s| s.name == text("SpaceName")) {
+            Some(s) => (
+                200,
+                json!({
+                    "DomainId": DOMAIN_ID,
+                    "SpaceName": s.name,
+                    "Status": "InService",
+                    "OwnershipSettings": s.owner.as_ref().map(|o| json!({"OwnerUserProfileName": o})),
+                    "SpaceSharingSettings": {"SharingType": if s.shared { "Shared" } else { "Private" }},
+                    "SpaceSettings": {"AppType": "JupyterLab"},
+                }),
+            ),
+            None => error(400, "ResourceNotFound", "Space not found"),
+        },
+        "ListSpaces" => (
+            200,
+            json!({
+                "Spaces": state.spaces.iter().map(|s| json!({
+                    "DomainId": DOMAIN_ID,
+                    "SpaceName": s.name,
+                    "Status": "InService",
+                    "OwnershipSettingsSummary": s.owner.as_ref().map(|o| json!({"OwnerUserProfileName": o})),
+                    "SpaceSharingSettingsSummary": {"SharingType": if s.shared { "Shared" } else { "Private" }},
+                    "SpaceSettingsSummary": {"AppType": "JupyterLab"},
+                })).collect::<Vec<_>>()
+            }),
+        ),
+        "CreatePresignedDomainUrl" => (
+            200,
+            json!({
+                "AuthorizedUrl": format!(
+                    "https://{}.studio.{REGION}.sagemaker.aws/auth?{URL_SECRET}-{}",
+                    text("DomainId"), text("UserProfileName")
+                )
+            }),
+        ),
+        other => error(400, "UnknownOperationException", other),
+    }
+}

@@ -23,7 +23,7 @@ where
     let format = tracing_subscriber::fmt::layer().with_writer(writer);
     let registry = tracing_subscriber::registry().with(filter(level));
     if json {
-        Box::new(registry.with(format.json().flatten_event(true)))
+        Box::new(registry.with(format.json().flatten_event(true).with_span_list(false)))
     } else {
         Box::new(registry.with(format))
     }

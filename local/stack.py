@@ -1,0 +1,225 @@
+"""The whole gate on one machine: the SageMaker/Cognito stand-in, a demo world, the local API
+Gateway and the real release binary. `scripts/dev up` runs this; the e2e tests start it too.
+
+    python -m local.stack --binary target/release/notebook-gate [--port 8080] [--payload v1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import boto3
+from botocore.config import Config as BotoConfig
+
+from local.gateway import Authorizer, LocalGateway
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+OWNER = "notebook-gate:owner"
+GROUP = "notebook-gate:group"
+DEMO_USERS = {
+    # user name -> (password, group)
+    "alice": ("Alice-demo-pass-1", "ml-team"),
+    "bob": ("Bob-demo-pass-1", "analysts"),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def client(service: str, endpoint: str, validate: bool = True):
+    """A boto3 client for the stand-in; `validate=False` lets bad input reach it, as from the SDK."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=BotoConfig(retries={"total_max_attempts": 1, "mode": "standard"}, parameter_validation=validate),
+    )
+
+
+def start_standin(port: int, page_port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.sagemaker_standin", "--port", str(port), "--page-port", str(page_port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        if line.startswith("ready"):
+            # Keep draining its output so it never blocks on a full pipe.
+            threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+            return process
+    process.kill()
+    raise RuntimeError("the SageMaker stand-in did not start")
+
+
+def seed(moto: str) -> dict:
+    """Two people in different groups; notebooks in different states and tags; a Studio domain with
+    their profiles, a private space each and a shared one."""
+    idp = client("cognito-idp", moto)
+    pool_id = idp.create_user_pool(PoolName="notebook-gate-demo")["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="portal",
+        GenerateSecret=False,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    subs = {}
+    for user, (password, group) in DEMO_USERS.items():
+        idp.admin_create_user(
+            UserPoolId=pool_id,
+            Username=user,
+            UserAttributes=[{"Name": "email", "Value": f"{user}@example.com"}],
+            MessageAction="SUPPRESS",
+        )
+        idp.admin_set_user_password(UserPoolId=pool_id, Username=user, Password=password, Permanent=True)
+        try:
+            idp.create_group(UserPoolId=pool_id, GroupName=group)
+        except idp.exceptions.GroupExistsException:
+            pass
+        idp.admin_add_user_to_group(UserPoolId=pool_id, Username=user, GroupName=group)
+        attributes = idp.admin_get_user(UserPoolId=pool_id, Username=user)["UserAttributes"]
+        subs[user] = next(a["Value"] for a in attributes if a["Name"] == "sub")
+
+    sm = client("sagemaker", moto)
+    role = "arn:aws:iam::123456789012:role/notebook-demo"
+
+    def notebook(name, tags, stopped=False):
+        sm.create_notebook_instance(
+            NotebookInstanceName=name, InstanceType="ml.t3.medium", RoleArn=role,
+            Tags=[{"Key": k, "Value": v} for k, v in tags],
+        )
+        if stopped:
+            sm.stop_notebook_instance(NotebookInstanceName=name)
+
+    notebook("alice-analysis", [(OWNER, subs["alice"])])
+    notebook("alice-gpu", [(OWNER, subs["alice"])], stopped=True)
+    notebook("bob-reports", [(OWNER, subs["bob"])])
+    notebook("bob-archive", [(OWNER, subs["bob"])], stopped=True)
+    notebook("ml-team-shared", [(GROUP, "ml-team")])
+    notebook("untagged-scratch", [])
+
+    domain_id = sm.create_domain(
+        DomainName="demo", AuthMode="IAM",
+        DefaultUserSettings={"ExecutionRole": role},
+        SubnetIds=["subnet-12345678"], VpcId="vpc-12345678",
+    )["DomainArn"].rsplit("/", 1)[1]
+    for user in DEMO_USERS:
+        sm.create_user_profile(DomainId=domain_id, UserProfileName=user, Tags=[{"Key": OWNER, "Value": subs[user]}])
+    for name, owner, sharing in [("alice-private", "alice", "Private"), ("bob-private", "bob", "Private"),
+                                 ("team-shared", "alice", "Shared")]:
+        sm.create_space(
+            DomainId=domain_id, SpaceName=name,
+            OwnershipSettings={"OwnerUserProfileName": owner},
+            SpaceSharingSettings={"SharingType": sharing},
+            SpaceSettings={"AppType": "JupyterLab"},
+        )
+    return {"pool_id": pool_id, "client_id": client_id, "domain_id": domain_id, "subs": subs}
+
+
+def token(moto: str, client_id: str, user: str, kind: str = "AccessToken") -> str:
+    password = DEMO_USERS[user][0]
+    result = client("cognito-idp", moto).initiate_auth(
+        ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": user, "PASSWORD": password},
+    )["AuthenticationResult"]
+    return result[kind]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", default=str(ROOT / "target/release/notebook-gate"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GATE_PORT", 8080)))
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 0)))
+    parser.add_argument("--page-port", type=int, default=int(os.environ.get("PAGE_PORT", 0)))
+    parser.add_argument("--runtime-port", type=int, default=int(os.environ.get("RUNTIME_PORT", 0)))
+    parser.add_argument("--payload", choices=["v1", "v2"], default="v2", help="v2: HTTP API (default); v1: REST API")
+    parser.add_argument("--auto-start", action="store_true")
+    parser.add_argument("--state", default=str(ROOT / ".local/stack.json"), help="where the stack's ports and ids go")
+    parser.add_argument("--function-log", default=str(ROOT / ".local/function.log"))
+    args = parser.parse_args(argv)
+
+    moto_port = args.moto_port or free_port()
+    page_port = args.page_port or free_port()
+    runtime_port = args.runtime_port or free_port()
+    moto = f"http://127.0.0.1:{moto_port}"
+    standin = start_standin(moto_port, page_port)
+    gateway = None
+    stopping = threading.Event()
+    # Explicit handlers: a shell that starts us in the background may have told us to ignore SIGINT.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: stopping.set())
+    try:
+        world = seed(moto)
+        issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{world['pool_id']}"
+        authorizer = Authorizer(f"{moto}/{world['pool_id']}/.well-known/jwks.json", issuer, world["client_id"])
+        Path(args.function_log).parent.mkdir(parents=True, exist_ok=True)
+        gateway = LocalGateway(
+            port=args.port, runtime_port=runtime_port, binary=args.binary, payload=args.payload,
+            authorizer=authorizer, portal_dir=(ROOT / "portal") if (ROOT / "portal").is_dir() else None,
+            log_path=Path(args.function_log),
+            function_env={
+                "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_ENDPOINT_URL": moto, "AWS_EC2_METADATA_DISABLED": "true",
+                "STUDIO_DOMAIN_ID": world["domain_id"],
+                "AUTO_START": "true" if args.auto_start else "false",
+                "CORS_ALLOWED_ORIGINS": f"http://127.0.0.1:{args.port}",
+            },
+        )
+        gateway.start()
+        state = {
+            "gateway": f"http://127.0.0.1:{args.port}", "moto": moto, "page": f"http://127.0.0.1:{page_port}",
+            "payload": args.payload, **world,
+            "users": {u: {"password": p, "group": g} for u, (p, g) in DEMO_USERS.items()},
+        }
+        Path(args.state).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.state).write_text(json.dumps(state, indent=2))
+        print(f"notebook-gate is up ({args.payload} events)", flush=True)
+        print(f"  API            {state['gateway']}   (e.g. GET /targets)", flush=True)
+        print(f"  SageMaker+Cognito stand-in  {moto}", flush=True)
+        print(f"  notebook page  {state['page']}", flush=True)
+        for user, (password, group) in DEMO_USERS.items():
+            print(f"  login          {user} / {password}   (group {group})", flush=True)
+        print("  token          scripts/dev token alice", flush=True)
+        print(f"ready {json.dumps(state)}", flush=True)
+        while not stopping.wait(0.5):
+            if gateway.function.process.poll() is not None:
+                print("the function process exited; stopping", file=sys.stderr, flush=True)
+                return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if gateway:
+            gateway.stop()
+        standin.terminate()
+        try:
+            standin.wait(10)
+        except subprocess.TimeoutExpired:
+            standin.kill()
+        print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""End to end, over HTTP: the local API Gateway, the real release binary through the Lambda Runtime
+API, and the SageMaker/Cognito stand-in. Each stack runs on free ports and is stopped after."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import jwt
+import pytest
+
+from local.stack import ROOT, free_port, token
+
+BINARY = os.environ.get("NOTEBOOK_GATE_BINARY", str(ROOT / "target/release/notebook-gate"))
+
+
+class Stack:
+    def __init__(self, tmp: Path, *args: str):
+        self.log = tmp / "function.log"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local.stack", "--binary", BINARY, "--port", str(free_port()),
+             "--state", str(tmp / "stack.json"), "--function-log", str(self.log), *args],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.output: list[str] = []
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.output.append(line)
+            if line.startswith("ready "):
+                self.state = json.loads(line[len("ready "):])
+                return
+        self.stop()
+        raise RuntimeError("stack did not start:\n" + "".join(self.output))
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def token(self, user: str, kind: str = "AccessToken") -> str:
+        return token(self.state["moto"], self.state["client_id"], user, kind)
+
+    def get(self, path: str, token: str | None = None, accept: str = "application/json", base: str | None = None):
+        request = urllib.request.Request((base or self.state["gateway"]) + path, headers={"Accept": accept})
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(request, timeout=30) as response:
+                return response.status, response.headers, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read().decode()
+
+    def page(self, url: str):
+        """Opens a presigned URL on the stand-in notebook page, as the browser would."""
+        request = urllib.request.Request(url, headers={"Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def control(self, method: str, path: str, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.state["page"] + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read()
+            return json.loads(text) if text else None
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    s = Stack(tmp_path_factory.mktemp("v2"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def rest_stack(tmp_path_factory):
+    s = Stack(tmp_path_factory.mktemp("v1"), "--payload", "v1", "--auto-start")
+    yield s
+    s.stop()
+
+
+def names(items):
+    return sorted(i["name"] for i in items)
+
+
+def test_each_person_sees_exactly_their_targets(stack):
+    status, _, body = stack.get("/targets", stack.token("alice"))
+    assert status == 200, body
+    alice = json.loads(body)
+    assert names(alice["notebookInstances"]) == ["alice-analysis", "alice-gpu", "ml-team-shared"]
+    assert alice["studio"]["userProfile"] == "alice"
+    assert names(alice["studio"]["spaces"]) == ["alice-private", "team-shared"]
+
+    status, _, body = stack.get("/targets", stack.token("bob", "IdToken"))
+    bob = json.loads(body)
+    assert names(bob["notebookInstances"]) == ["bob-archive", "bob-reports"]
+    assert names(bob["studio"]["spaces"]) == ["bob-private", "team-shared"]
+
+
+@pytest.mark.parametrize("user, notebook", [("alice", "alice-analysis"), ("bob", "bob-reports")])
+def test_each_person_opens_their_own_notebook_and_studio(stack, user, notebook):
+    for kind in ("AccessToken", "IdToken"):
+        status, _, body = stack.get(f"/notebook-instances/{notebook}", stack.token(user, kind))
+        assert status == 200, body
+        status, page = stack.page(json.loads(body)["url"])
+        assert status == 200 and page["opened"]["name"] == notebook
+    status, _, body = stack.get("/studio", stack.token(user))
+    assert status == 200, body
+    status, page = stack.page(json.loads(body)["url"])
+    assert page["opened"] == {**page["opened"], "kind": "studio", "profile": user, "space": "", "app": ""}
+
+
+def test_an_opened_url_opens_the_right_notebook_once(stack):
+    status, headers, body = stack.get("/notebook-instances/alice-analysis", stack.token("alice"))
+    assert status == 200, body
+    url = json.loads(body)["url"]
+    assert headers["Cache-Control"] == "no-store"
+    status, page = stack.page(url)
+    assert status == 200
+    assert page["opened"]["kind"] == "notebook-instance"
+    assert page["opened"]["name"] == "alice-analysis"
+    status, page = stack.page(url)
+    assert status == 403 and page["refused"] == "replayed"
+
+
+def test_an_expired_url_is_refused(stack):
+    _, _, body = stack.get("/notebook-instances/alice-analysis", stack.token("alice"))
+    url = json.loads(body)["url"]
+    stack.control("POST", "/_clock", {"advance": 301})
+    status, page = stack.page(url)
+    assert status == 403 and page["refused"] == "expired"
+
+
+def test_nobody_gets_a_url_for_someone_elses_notebook_or_profile(stack):
+    stack.control("DELETE", "/_calls")
+    alice = stack.token("alice")
+    for path in ["/notebook-instances/bob-reports", "/notebook-instances/untagged-scratch",
+                 "/notebook-instances/no-such-notebook", "/studio?space=bob-private"]:
+        status, _, body = stack.get(path, alice)
+        assert status == 404, (path, body)
+        assert json.loads(body)["error"]["code"] == "not_found"
+    presigned = [c for c in stack.control("GET", "/_calls")
+                 if c["operation"].startswith("CreatePresigned")]
+    assert presigned == []
+
+
+def test_a_group_notebook_opens_for_members_only(stack):
+    status, _, body = stack.get("/notebook-instances/ml-team-shared", stack.token("alice"))
+    assert status == 200, body
+    status, _, _ = stack.get("/notebook-instances/ml-team-shared", stack.token("bob"))
+    assert status == 404
+
+
+def test_launch_routes_take_the_token_from_the_query_and_redirect(stack):
+    alice = stack.token("alice")
+    status, headers, _ = stack.get(f"/launch/notebook-instances/alice-analysis?access_token={alice}", accept="text/html")
+    assert status == 302
+    status, page = stack.page(headers["Location"])
+    assert status == 200 and page["opened"]["name"] == "alice-analysis"
+
+    status, headers, _ = stack.get(f"/launch/studio?space=team-shared&app=codeeditor&access_token={stack.token('bob')}",
+                                   accept="text/html")
+    assert status == 302
+    status, page = stack.page(headers["Location"])
+    assert status == 200
+    assert page["opened"]["kind"] == "studio"
+    assert page["opened"]["profile"] == "bob"
+    assert page["opened"]["space"] == "team-shared"
+    assert page["opened"]["app"] == "app:CodeEditor:"
+
+
+def test_studio_opens_the_callers_own_profile(stack):
+    status, _, body = stack.get("/studio?space=alice-private&app=jupyterlab", stack.token("alice", "IdToken"))
+    assert status == 200, body
+    status, page = stack.page(json.loads(body)["url"])
+    assert page["opened"]["profile"] == "alice" and page["opened"]["space"] == "alice-private"
+    assert page["opened"]["app"] == "app:JupyterLab:"
+
+
+def test_stopped_notebook_is_not_running_without_auto_start(stack):
+    status, _, body = stack.get("/notebook-instances/alice-gpu", stack.token("alice"))
+    assert status == 409 and json.loads(body)["error"]["code"] == "not_running"
+
+
+def test_bad_tokens_are_refused_at_the_gateway(stack):
+    assert stack.get("/targets")[0] == 401
+    assert stack.get("/targets", "not-a-jwt")[0] == 401
+    # Launch routes read the query, and a header-less navigation without it is refused too.
+    assert stack.get("/launch/studio", accept="text/html")[0] == 401
+
+    good = stack.token("alice")
+    claims = jwt.decode(good, options={"verify_signature": False})
+    header = jwt.get_unverified_header(good)
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    forger_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode(claims, forger_key, algorithm="RS256", headers={"kid": header["kid"]})
+    assert stack.get("/targets", forged)[0] == 401
+
+    # moto signs every pool's tokens with one static key it ships: sign an expired token with it.
+    from moto.utilities.utils import load_resource
+
+    moto_key = load_resource("cognitoidp/resources/jwks-private.json")
+    signing_key = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(moto_key))
+    expired = jwt.encode({**claims, "exp": int(time.time()) - 60}, signing_key, algorithm="RS256",
+                         headers={"kid": header["kid"]})
+    assert stack.get("/targets", expired)[0] == 401
+    other_client = jwt.encode({**claims, "client_id": "someone-else"}, signing_key, algorithm="RS256",
+                              headers={"kid": header["kid"]})
+    assert stack.get("/targets", other_client)[0] == 401
+    # The same key and claims, correctly signed, pass: the refusals above are the checks working.
+    assert stack.get("/targets", jwt.encode(claims, signing_key, algorithm="RS256",
+                                            headers={"kid": header["kid"]}))[0] == 200
+
+
+def test_rest_api_events_and_auto_start(rest_stack):
+    alice = rest_stack.token("alice", "IdToken")
+    status, _, body = rest_stack.get("/targets", alice)
+    assert status == 200, body
+    assert "ml-team-shared" in names(json.loads(body)["notebookInstances"])
+    status, headers, body = rest_stack.get("/notebook-instances/alice-gpu", alice)
+    assert status == 202, body
+    assert headers["Retry-After"] == "15"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        status, _, body = rest_stack.get("/notebook-instances/alice-gpu", alice)
+        if status == 200:
+            break
+        time.sleep(0.5)
+    assert status == 200, body
+    status, page = rest_stack.page(json.loads(body)["url"])
+    assert page["opened"]["name"] == "alice-gpu"
+
+
+def test_function_output_holds_no_token_and_no_presigned_url(stack, rest_stack):
+    for s in (stack, rest_stack):
+        s.stop()
+        log = s.log.read_text()
+        assert '"target":"audit"' in log
+        assert "authToken" not in log
+        assert "access_token" not in log
+        assert "eyJ" not in log, "a JWT reached the function's output"
+        assert "Bearer" not in log

@@ -1,0 +1,169 @@
+"""The moto extension over HTTP with boto3: each added operation, SageMaker's validation, tags on
+profiles, spaces and untagged domains, the stand-in page's once-only tokens, and the faults."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import botocore.exceptions
+import pytest
+
+from local.stack import ROOT, client, free_port
+
+ROLE = "arn:aws:iam::123456789012:role/test"
+
+
+@pytest.fixture(scope="module")
+def standin():
+    port, page_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.sagemaker_standin", "--port", str(port), "--page-port", str(page_port)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    assert process.stdout.readline().startswith("ready"), "stand-in did not start"
+    yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{page_port}"
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def sm(standin):
+    sm = client("sagemaker", standin[0], validate=False)
+    sm.create_notebook_instance(NotebookInstanceName="nb-1", InstanceType="ml.t3.medium", RoleArn=ROLE,
+                                Tags=[{"Key": "owner", "Value": "a"}])
+    sm.create_domain(DomainName="unit", AuthMode="IAM", DefaultUserSettings={"ExecutionRole": ROLE},
+                     SubnetIds=["subnet-1"], VpcId="vpc-1")
+    sm.create_user_profile(DomainId="d-unit", UserProfileName="jane", Tags=[{"Key": "owner", "Value": "j"}])
+    sm.create_space(DomainId="d-unit", SpaceName="jane-space", OwnershipSettings={"OwnerUserProfileName": "jane"},
+                    SpaceSharingSettings={"SharingType": "Private"}, SpaceSettings={"AppType": "JupyterLab"})
+    return sm
+
+
+def control(page: str, method: str, path: str, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(page + path, data=data, method=method)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"null")
+
+
+def open_page(url: str):
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def error_of(call, **kwargs):
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        call(**kwargs)
+    return caught.value.response["Error"]
+
+
+def test_notebook_url_opens_once_and_expires(sm, standin):
+    url = sm.create_presigned_notebook_instance_url(NotebookInstanceName="nb-1",
+                                                    SessionExpirationDurationInSeconds=1800)["AuthorizedUrl"]
+    assert url.startswith(standin[1] + "/notebook/nb-1?authToken=")
+    status, body = open_page(url)
+    assert status == 200 and body["opened"] == {"kind": "notebook-instance", "name": "nb-1", "domain": "",
+                                                "profile": "", "space": "", "app": "", "session": 1800}
+    assert open_page(url) == (403, {"refused": "replayed"})
+    assert open_page(url.replace("/nb-1?", "/nb-2?"))[1] == {"refused": "unknown"}
+
+    later = sm.create_presigned_notebook_instance_url(NotebookInstanceName="nb-1")["AuthorizedUrl"]
+    control(standin[1], "POST", "/_clock", {"advance": 301})
+    assert open_page(later) == (403, {"refused": "expired"})
+
+
+def test_notebook_presign_validates_like_sagemaker(sm):
+    assert "RecordNotFound" in error_of(sm.create_presigned_notebook_instance_url, NotebookInstanceName="nope")["Message"]
+    assert error_of(sm.create_presigned_notebook_instance_url, NotebookInstanceName="bad_name")["Code"] == "ValidationException"
+    for seconds in (1799, 43201):
+        error = error_of(sm.create_presigned_notebook_instance_url, NotebookInstanceName="nb-1",
+                         SessionExpirationDurationInSeconds=seconds)
+        assert error["Code"] == "ValidationException"
+
+
+def test_domain_url_carries_profile_space_and_landing_uri(sm, standin):
+    url = sm.create_presigned_domain_url(DomainId="d-unit", UserProfileName="jane", SpaceName="jane-space",
+                                         LandingUri="app:JupyterLab:", ExpiresInSeconds=5)["AuthorizedUrl"]
+    status, body = open_page(url)
+    assert status == 200
+    assert body["opened"]["profile"] == "jane" and body["opened"]["space"] == "jane-space"
+    assert body["opened"]["app"] == "app:JupyterLab:" and body["opened"]["domain"] == "d-unit"
+
+
+def test_domain_url_validates_like_sagemaker(sm):
+    base = {"DomainId": "d-unit", "UserProfileName": "jane"}
+    for expires in (4, 301):
+        assert error_of(sm.create_presigned_domain_url, **base, ExpiresInSeconds=expires)["Code"] == "ValidationException"
+    assert error_of(sm.create_presigned_domain_url, **base, SessionExpirationDurationInSeconds=1799)["Code"] == "ValidationException"
+    assert error_of(sm.create_presigned_domain_url, DomainId="d-unit", UserProfileName="ghost")["Code"] == "ResourceNotFound"
+    assert error_of(sm.create_presigned_domain_url, **base, SpaceName="ghost")["Code"] == "ResourceNotFound"
+    assert error_of(sm.create_presigned_domain_url, DomainId="d-none", UserProfileName="jane")["Code"] == "ResourceNotFound"
+
+
+def test_profiles_and_spaces_describe_and_list(sm):
+    assert sm.describe_user_profile(DomainId="d-unit", UserProfileName="jane")["UserProfileArn"].endswith(
+        ":user-profile/d-unit/jane")
+    assert [p["UserProfileName"] for p in sm.list_user_profiles(DomainIdEquals="d-unit")["UserProfiles"]] == ["jane"]
+    space = sm.describe_space(DomainId="d-unit", SpaceName="jane-space")
+    assert space["OwnershipSettings"]["OwnerUserProfileName"] == "jane"
+    assert space["SpaceSharingSettings"]["SharingType"] == "Private"
+    listed = sm.list_spaces(DomainIdEquals="d-unit")["Spaces"]
+    assert listed[0]["OwnershipSettingsSummary"]["OwnerUserProfileName"] == "jane"
+    assert listed[0]["SpaceSettingsSummary"]["AppType"] == "JupyterLab"
+    assert error_of(sm.describe_space, DomainId="d-unit", SpaceName="ghost")["Code"] == "ResourceNotFound"
+    assert error_of(sm.create_user_profile, DomainId="d-unit", UserProfileName="jane")["Code"] == "ResourceInUse"
+
+
+def test_tags_work_on_profiles_spaces_untagged_domains_and_notebooks(sm):
+    profile = sm.describe_user_profile(DomainId="d-unit", UserProfileName="jane")["UserProfileArn"]
+    assert sm.list_tags(ResourceArn=profile)["Tags"] == [{"Key": "owner", "Value": "j"}]
+    space = sm.describe_space(DomainId="d-unit", SpaceName="jane-space")["SpaceArn"]
+    sm.add_tags(ResourceArn=space, Tags=[{"Key": "team", "Value": "x"}])
+    assert sm.list_tags(ResourceArn=space)["Tags"] == [{"Key": "team", "Value": "x"}]
+    sm.delete_tags(ResourceArn=space, TagKeys=["team"])
+    assert sm.list_tags(ResourceArn=space)["Tags"] == []
+    domain = sm.describe_domain(DomainId="d-unit")["DomainArn"]
+    assert sm.list_tags(ResourceArn=domain)["Tags"] == []
+    notebook = sm.describe_notebook_instance(NotebookInstanceName="nb-1")["NotebookInstanceArn"]
+    assert sm.list_tags(ResourceArn=notebook)["Tags"] == [{"Key": "owner", "Value": "a"}]
+    ghost = profile.replace("/jane", "/ghost")
+    assert error_of(sm.list_tags, ResourceArn=ghost)["Code"] == "ResourceNotFound"
+
+
+def test_faults_apply_to_the_next_calls_then_stop(sm, standin):
+    page = standin[1]
+    control(page, "POST", "/_faults", {"operation": "DescribeNotebookInstance", "fault": "throttle", "count": 2})
+    for _ in range(2):
+        assert error_of(sm.describe_notebook_instance, NotebookInstanceName="nb-1")["Code"] == "ThrottlingException"
+    assert sm.describe_notebook_instance(NotebookInstanceName="nb-1")["NotebookInstanceStatus"] == "InService"
+
+    control(page, "POST", "/_faults", {"operation": "ListTags", "fault": "error"})
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        sm.list_tags(ResourceArn="arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/nb-1")
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+
+    control(page, "POST", "/_faults", {"operation": "ListSpaces", "fault": "slow", "seconds": 1.5})
+    started = time.monotonic()
+    sm.list_spaces(DomainIdEquals="d-unit")
+    assert time.monotonic() - started >= 1.5
+
+    control(page, "POST", "/_faults", {"operation": "DescribeSpace", "fault": "drop"})
+    with pytest.raises((botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)):
+        sm.describe_space(DomainId="d-unit", SpaceName="jane-space")
+    control(page, "DELETE", "/_faults")
+
+
+def test_the_call_log_records_operations_and_inputs(sm, standin):
+    control(standin[1], "DELETE", "/_calls")
+    sm.describe_notebook_instance(NotebookInstanceName="nb-1")
+    calls = control(standin[1], "GET", "/_calls")
+    assert calls == [{"operation": "DescribeNotebookInstance", "input": {"NotebookInstanceName": "nb-1"}}]

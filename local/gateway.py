@@ -11,6 +11,7 @@ import json
 import os
 import queue
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -68,7 +69,7 @@ def _as_rest_api_claim(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def http_api_event(method, path, query, headers, source_ip, claims) -> dict:
+def http_api_event(method, path, query, headers, source_ip, claims, raw_query: str | None = None) -> dict:
     now = datetime.now(timezone.utc)
     route = method + " " + path
     single_query: dict[str, str] = {}
@@ -78,7 +79,8 @@ def http_api_event(method, path, query, headers, source_ip, claims) -> dict:
         "version": "2.0",
         "routeKey": route,
         "rawPath": path,
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in query),
+        # As the client sent it (API Gateway does not re-encode it); built from the pairs otherwise.
+        "rawQueryString": raw_query if raw_query is not None else "&".join(f"{k}={v}" for k, v in query),
         "headers": {k.lower(): v for k, v in headers.items()},
         "requestContext": {
             "accountId": "123456789012",
@@ -153,13 +155,19 @@ class Invocation:
         self.done = threading.Event()
         self.result: dict | None = None
         self.error: dict | None = None
+        # When the function took the event from /next and when it posted its answer (for the bench).
+        self.handed_at = 0.0
+        self.answered_at = 0.0
 
 
 class Function:
     """Runs the real `bootstrap` as a child process against our Runtime API, one event at a time."""
 
-    def __init__(self, binary: str, env: dict, runtime_port: int, log_path: Path):
-        self.binary = binary
+    def __init__(self, command: list[str], env: dict, runtime_port: int, log_path: Path, cwd: str | None = None):
+        self.command = command
+        self.cwd = cwd
+        self.spawned_at = 0.0
+        self.first_next_at = 0.0  # the runtime's first /next: its init is done
         self.env = env
         self.runtime_port = runtime_port
         self.log_path = log_path
@@ -168,6 +176,7 @@ class Function:
         self.lock = threading.Lock()  # one invocation at a time, as in one Lambda sandbox
         self.process: subprocess.Popen | None = None
         self.log_file = None
+        self.last: Invocation | None = None  # the latest invocation, with its timings
 
     def start(self):
         env = {
@@ -182,8 +191,10 @@ class Function:
             **self.env,
         }
         self.log_file = open(self.log_path, "ab", buffering=0)
+        self.spawned_at = time.perf_counter()
         self.process = subprocess.Popen(
-            [self.binary], env=env, stdout=self.log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            self.command, env=env, cwd=self.cwd, stdout=self.log_file, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
 
     def stop(self):
@@ -202,6 +213,7 @@ class Function:
             if self.process is None or self.process.poll() is not None:
                 raise RuntimeError("the function process is not running")
             invocation = Invocation(event)
+            self.last = invocation
             self.in_flight[invocation.request_id] = invocation
             self.pending.put(invocation)
             if not invocation.done.wait(INVOKE_TIMEOUT_SECONDS):
@@ -215,6 +227,9 @@ class Function:
 def runtime_api_handler(function: Function):
     class RuntimeApi(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm and the
+        # peer's delayed ACK can hold the body back for 40 ms on a kept-alive connection.
+        disable_nagle_algorithm = True
 
         def log_message(self, *args):  # the runtime's traffic carries tokens: never log it
             pass
@@ -230,8 +245,11 @@ def runtime_api_handler(function: Function):
         def do_GET(self):
             if self.path != f"{RUNTIME_PREFIX}/invocation/next":
                 return self._reply(404)
+            if not function.first_next_at:
+                function.first_next_at = time.perf_counter()
             # Blocks until there is an event: answering without a request id panics the runtime.
             invocation = function.pending.get()
+            invocation.handed_at = time.perf_counter()
             deadline = int((time.time() + INVOKE_TIMEOUT_SECONDS) * 1000)
             self._reply(
                 200,
@@ -259,6 +277,7 @@ def runtime_api_handler(function: Function):
                     parsed = json.loads(body or b"null")
                 except ValueError:
                     parsed = None
+                invocation.answered_at = time.perf_counter()
                 if parts[2] == "response":
                     invocation.result = parsed
                 else:
@@ -273,6 +292,7 @@ def runtime_api_handler(function: Function):
 def gateway_handler(function: Function, authorizer: Authorizer, payload: str, portal_dir: Path | None):
     class Gateway(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # as for the Runtime API
 
         def log_message(self, fmt, *args):
             # The request line holds the query string (and so a launch token): log the path only.
@@ -327,8 +347,11 @@ def gateway_handler(function: Function, authorizer: Authorizer, payload: str, po
                     return self._unauthorized()
 
             headers = {k: v for k, v in self.headers.items()}
-            build = rest_api_event if payload == "v1" else http_api_event
-            event = build(self.command, path, query, headers, self.client_address[0], claims)
+            if payload == "v1":
+                event = rest_api_event(self.command, path, query, headers, self.client_address[0], claims)
+            else:
+                event = http_api_event(self.command, path, query, headers, self.client_address[0], claims,
+                                       raw_query=split.query)
             try:
                 result = function.invoke(event)
             except TimeoutError:
@@ -350,13 +373,24 @@ def gateway_handler(function: Function, authorizer: Authorizer, payload: str, po
     return Gateway
 
 
+class RuntimeServer(ThreadingHTTPServer):
+    """The Runtime API's server. A function process that is stopped drops its connection (its
+    blocked `/next`, or a reply being written): expected then, and not worth a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class LocalGateway:
     """The gateway and the runtime API on their ports, with the function process behind them."""
 
     def __init__(self, *, port, runtime_port, binary, function_env, authorizer, payload="v2",
                  portal_dir=None, log_path=Path("function.log")):
-        self.function = Function(binary, function_env, runtime_port, log_path)
-        self.runtime = ThreadingHTTPServer(("127.0.0.1", runtime_port), runtime_api_handler(self.function))
+        self.function = Function([binary], function_env, runtime_port, log_path)
+        self.runtime = RuntimeServer(("127.0.0.1", runtime_port), runtime_api_handler(self.function))
         self.gateway = ThreadingHTTPServer(
             ("127.0.0.1", port), gateway_handler(self.function, authorizer, payload, portal_dir)
         )

@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 from moto.sagemaker.exceptions import ResourceInUseException, ResourceNotFound, ValidationError
 from moto.sagemaker.responses import SageMakerResponse
 from moto.server import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 NOTEBOOK_URL_SECONDS = 300  # SageMaker fixes a notebook instance URL's life at five minutes
@@ -70,9 +70,11 @@ class Registry:
             entry["used"] = True
             return entry, ""
 
-    def record(self, operation: str, payload: dict):
+    def record(self, operation: str, payload: dict) -> dict:
+        call = {"operation": operation, "input": payload}
         with self.lock:
-            self.calls.append({"operation": operation, "input": payload})
+            self.calls.append(call)
+        return call
 
     def take_fault(self, operation: str) -> dict | None:
         with self.lock:
@@ -337,10 +339,14 @@ class FaultsAndCalls:
             payload = json.loads(body or b"{}")
         except ValueError:
             payload = {}
-        REGISTRY.record(operation, payload)
+        call = REGISTRY.record(operation, payload)
         fault = REGISTRY.take_fault(operation)
         if fault is None:
-            return self.app(environ, start_response)
+            # How long moto itself took, so the benchmark can separate SageMaker's share.
+            started = time.perf_counter()
+            body = b"".join(self.app(environ, start_response))
+            call["seconds"] = time.perf_counter() - started
+            return [body]
         kind = fault["fault"]
         if kind == "slow":
             time.sleep(float(fault.get("seconds", 5)))
@@ -363,6 +369,7 @@ class FaultsAndCalls:
 
 class Page(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stalls
 
     def log_message(self, fmt, *args):  # the query string holds the URL's token: never log it
         pass
@@ -442,6 +449,13 @@ class Page(BaseHTTPRequestHandler):
         self._json(200, {"ok": True})
 
 
+class NoDelayHandler(WSGIRequestHandler):
+    """Werkzeug writes headers and body apart: without TCP_NODELAY a kept-alive client can wait
+    40 ms for the body (Nagle's algorithm against its delayed ACK)."""
+
+    disable_nagle_algorithm = True
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=5000)
@@ -451,7 +465,7 @@ def main(argv=None):
 
     REGISTRY.page_base = f"http://127.0.0.1:{args.page_port}"
     moto = make_server("127.0.0.1", args.port, FaultsAndCalls(DomainDispatcherApplication(create_backend_app)),
-                       threaded=True)
+                       threaded=True, request_handler=NoDelayHandler)
     page = ThreadingHTTPServer(("127.0.0.1", args.page_port), Page)
     page.daemon_threads = True
     for server in (moto, page):

@@ -87,12 +87,12 @@ pub fn notebook_action(status: &str, auto_start: bool) -> Result<NotebookAction,
     }
 }
 
-/// SageMaker's pattern for notebook instance, user profile and space names:
-/// `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`.
+/// SageMaker's pattern for notebook instance, user profile and space names,
+/// `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`, within their maximum length of 63 (the pattern alone
+/// would let hyphens make a name longer).
 pub fn is_resource_name(name: &str) -> bool {
     let bytes = name.as_bytes();
-    let alnum = bytes.iter().filter(|b| b.is_ascii_alphanumeric()).count();
-    (1..=63).contains(&alnum)
+    (1..=63).contains(&bytes.len())
         && bytes
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
@@ -331,6 +331,8 @@ mod tests {
             "a b",
             "é",
             &"x".repeat(64),
+            // 63 letters and digits, but 64 characters: found by tests/properties.
+            &format!("{}-{}", "a".repeat(32), "b".repeat(31)),
         ] {
             assert!(!is_resource_name(bad), "{bad}");
         }

@@ -1,6 +1,7 @@
 //! What each route does: the SageMaker calls in order, with the access decisions between them.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
 use serde::Serialize;
@@ -44,24 +45,41 @@ impl<S: SageMaker> Gate<S> {
         Calls {
             gate: self,
             made: AtomicU32::new(0),
+            waited_micros: AtomicU64::new(0),
         }
     }
 }
 
-/// One request's use of the gate; every SageMaker call goes through `api()` and is counted.
+/// One request's use of the gate; every SageMaker call goes through `call()`, which counts it and
+/// times it, so the audit line can tell the gate's own time from SageMaker's.
 pub(crate) struct Calls<'a, S> {
     gate: &'a Gate<S>,
     made: AtomicU32,
+    waited_micros: AtomicU64,
 }
 
 impl<S: SageMaker> Calls<'_, S> {
     fn api(&self) -> &S {
-        self.made.fetch_add(1, Ordering::Relaxed);
         &self.gate.sagemaker
+    }
+
+    async fn call<T>(&self, call: impl Future<Output = T>) -> T {
+        self.made.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let result = call.await;
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.waited_micros.fetch_add(micros, Ordering::Relaxed);
+        result
     }
 
     pub(crate) fn made(&self) -> u32 {
         self.made.load(Ordering::Relaxed)
+    }
+
+    /// Time spent waiting on SageMaker, summed over calls (the concurrent `ListTags` of
+    /// `/targets` overlap, so there the sum can exceed the request's latency).
+    pub(crate) fn waited(&self) -> Duration {
+        Duration::from_micros(self.waited_micros.load(Ordering::Relaxed))
     }
 
     pub(crate) fn config(&self) -> &Config {
@@ -72,7 +90,7 @@ impl<S: SageMaker> Calls<'_, S> {
         let domain_arn = self
             .gate
             .domain_arn
-            .get_or_try_init(|| self.api().domain_arn(domain_id))
+            .get_or_try_init(|| self.call(self.api().domain_arn(domain_id)))
             .await?;
         // arn:<partition>:sagemaker:<region>:<account>:domain/<id> -> …:user-profile/<id>/<name>
         let prefix = domain_arn
@@ -92,7 +110,7 @@ impl<S: SageMaker> Calls<'_, S> {
             .ok_or(GateError::NotFound)?;
         let profile_name = caller.profile_name.as_deref().ok_or(GateError::NotFound)?;
         let profile_arn = self.profile_arn(domain_id, profile_name).await?;
-        let tags = self.api().list_tags(&profile_arn).await?;
+        let tags = self.call(self.api().list_tags(&profile_arn)).await?;
         if !is_owned_by(&tags, caller, self.config()) {
             return Err(GateError::NotFound);
         }
@@ -106,8 +124,10 @@ impl<S: SageMaker> Calls<'_, S> {
         name: &str,
         session_seconds: u32,
     ) -> Result<Opening, GateError> {
-        let instance = self.api().describe_notebook_instance(name).await?;
-        let tags = self.api().list_tags(&instance.arn).await?;
+        let instance = self
+            .call(self.api().describe_notebook_instance(name))
+            .await?;
+        let tags = self.call(self.api().list_tags(&instance.arn)).await?;
         if !may_open_notebook(&tags, caller, self.config()) {
             return Err(GateError::NotFound);
         }
@@ -117,8 +137,10 @@ impl<S: SageMaker> Calls<'_, S> {
         match notebook_action(&instance.status, self.config().auto_start)? {
             NotebookAction::Presign => {
                 let url = self
-                    .api()
-                    .presign_notebook_instance(&instance.name, session_seconds)
+                    .call(
+                        self.api()
+                            .presign_notebook_instance(&instance.name, session_seconds),
+                    )
                     .await?;
                 Ok(Opening::Ready {
                     url,
@@ -128,7 +150,8 @@ impl<S: SageMaker> Calls<'_, S> {
             }
             NotebookAction::Wait => Ok(Opening::Starting { target }),
             NotebookAction::Start => {
-                self.api().start_notebook_instance(&instance.name).await?;
+                self.call(self.api().start_notebook_instance(&instance.name))
+                    .await?;
                 tracing::info!(notebook = %instance.name, "started a stopped notebook instance");
                 Ok(Opening::Starting { target })
             }
@@ -146,7 +169,9 @@ impl<S: SageMaker> Calls<'_, S> {
     ) -> Result<Opening, GateError> {
         let (domain_id, profile_name) = self.owned_profile(caller).await?;
         if let Some(space_name) = space_name {
-            let space = self.api().describe_space(domain_id, space_name).await?;
+            let space = self
+                .call(self.api().describe_space(domain_id, space_name))
+                .await?;
             let access = SpaceAccess {
                 owner_profile: space.owner_profile.as_deref(),
                 shared: space.shared,
@@ -155,17 +180,15 @@ impl<S: SageMaker> Calls<'_, S> {
                 return Err(GateError::NotFound);
             }
         }
-        let url = self
-            .api()
-            .presign_domain(DomainUrlRequest {
-                domain_id,
-                profile_name,
-                space_name,
-                landing_uri: app.map(StudioApp::landing_uri),
-                expires_in_seconds: self.config().url_expires_seconds,
-                session_seconds,
-            })
-            .await?;
+        let request = DomainUrlRequest {
+            domain_id,
+            profile_name,
+            space_name,
+            landing_uri: app.map(StudioApp::landing_uri),
+            expires_in_seconds: self.config().url_expires_seconds,
+            session_seconds,
+        };
+        let url = self.call(self.api().presign_domain(request)).await?;
         Ok(Opening::Ready {
             url,
             valid_seconds: self.config().url_expires_seconds,
@@ -181,10 +204,10 @@ impl<S: SageMaker> Calls<'_, S> {
     /// `ListNotebookInstances`, one `ListTags` per instance, and with Studio configured `ListTags`
     /// on the profile plus `ListSpaces`.
     pub(crate) async fn list_targets(&self, caller: &Caller) -> Result<Targets, GateError> {
-        let instances = self.api().list_notebook_instances().await?;
+        let instances = self.call(self.api().list_notebook_instances()).await?;
         let tagged: Vec<_> = stream::iter(instances)
             .map(|instance| async move {
-                let tags = self.api().list_tags(&instance.arn).await;
+                let tags = self.call(self.api().list_tags(&instance.arn)).await;
                 (instance, tags)
             })
             .buffered(TAG_LOOKUPS_IN_FLIGHT)
@@ -203,7 +226,7 @@ impl<S: SageMaker> Calls<'_, S> {
 
         let studio = match self.owned_profile(caller).await {
             Ok((domain_id, profile_name)) => {
-                let spaces = self.api().list_spaces(domain_id).await?;
+                let spaces = self.call(self.api().list_spaces(domain_id)).await?;
                 Some(StudioTarget {
                     domain_id: domain_id.to_owned(),
                     user_profile: profile_name.to_owned(),

@@ -121,6 +121,7 @@ pub async fn handle<S: SageMaker>(
         resource = audit.resource.as_deref().unwrap_or("-"),
         status = response.status().as_u16(),
         sagemaker_calls = calls.made(),
+        sagemaker_ms = calls.waited().as_secs_f64() * 1000.0,
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         source_ip = source_ip.map(|ip| ip.to_string()).as_deref().unwrap_or("-"),
         "request served"

@@ -5,10 +5,12 @@ mod access;
 mod claims;
 pub mod config;
 mod error;
+pub mod event;
 mod gate;
 mod http;
 pub mod logging;
 pub mod sagemaker;
+pub mod tls;
 
 pub use access::{Caller, Tag};
 pub use config::{Config, ConfigError};

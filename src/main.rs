@@ -1,13 +1,21 @@
-use lambda_http::{Error, run, service_fn};
-use notebook_gate::{Config, Gate, handle, logging, sagemaker};
+use aws_config::BehaviorVersion;
+use lambda_http::tower::ServiceExt;
+use lambda_http::{Adapter, Error, service_fn};
+use notebook_gate::{Config, Gate, event, handle, logging, sagemaker, tls};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
     let config = Config::from_env()
         .inspect_err(|error| tracing::error!(%error, "configuration rejected; not starting"))?;
-    let sdk_config = aws_config::load_from_env().await;
+    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(tls::https_client()?)
+        .load()
+        .await;
     let gate = Gate::new(config, sagemaker::client(&sdk_config));
     let gate = &gate;
-    run(service_fn(move |request| handle(gate, request))).await
+    // lambda_http::run, with the event repaired before lambda_http turns it into a Request.
+    let service =
+        Adapter::from(service_fn(move |request| handle(gate, request))).map_request(event::repair);
+    lambda_http::lambda_runtime::run(service).await
 }

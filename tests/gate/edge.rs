@@ -192,6 +192,28 @@ async fn long_paths_and_query_strings_are_answered_not_crashed() {
 }
 
 #[tokio::test]
+async fn a_raw_query_a_uri_may_not_hold_is_answered_not_crashed() {
+    // HTTP API passes the query as the client sent it; lambda_http alone panics on these bytes.
+    let t = TestGate::new().await;
+    let mut hostile = event("http-studio");
+    hostile["rawQueryString"] = json!("space=\"alice-space\"&app=<script>{x}|`^ é");
+    let reply = t.send(hostile).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.error_code(), "invalid_request");
+    assert!(!reply.body.contains("<script>"), "input is never echoed");
+
+    let mut spaced = event("http-studio");
+    spaced["rawQueryString"] = json!("space=alice-space&note=a b\"c");
+    let reply = t.send(spaced).await;
+    assert_eq!(
+        reply.status, 200,
+        "the known parameters still count: {}",
+        reply.body
+    );
+    assert_eq!(reply.json()["target"]["space"], "alice-space");
+}
+
+#[tokio::test]
 async fn throttling_is_429_with_retry_after() {
     let t = TestGate::new().await;
     t.stub.fault("DescribeNotebookInstance", Fault::Throttle);

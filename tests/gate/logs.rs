@@ -86,6 +86,31 @@ async fn a_successful_open_logs_an_audit_line_and_no_url_or_token() {
         .collect();
     assert_eq!(audit.len(), 5, "one audit line per request");
     let first = &audit[0];
+    // Who opened which notebook when, from where, and nothing more.
+    let mut keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    let expected = [
+        "caller",
+        "latency_ms",
+        "level",
+        "message",
+        "method",
+        "request_id",
+        "resource",
+        "route",
+        "sagemaker_calls",
+        "sagemaker_ms",
+        "source_ip",
+        "status",
+        "target",
+        "timestamp",
+    ];
+    assert_eq!(keys, expected, "the audit line's fields");
     assert_eq!(first["caller"], ALICE);
     assert_eq!(first["route"], "/notebook-instances/{name}");
     assert_eq!(first["resource"], "notebook-instance/alice-nb");
@@ -93,7 +118,12 @@ async fn a_successful_open_logs_an_audit_line_and_no_url_or_token() {
     assert_eq!(first["sagemaker_calls"], 3);
     assert_eq!(first["source_ip"], "203.0.113.10");
     assert_eq!(first["request_id"], "Cx7bJgVSIAMEVxw=");
-    assert!(first["latency_ms"].as_f64().unwrap() > 0.0);
+    let latency = first["latency_ms"].as_f64().unwrap();
+    let waited = first["sagemaker_ms"].as_f64().unwrap();
+    assert!(
+        0.0 < waited && waited < latency,
+        "SageMaker's share {waited} ms is part of the latency {latency} ms"
+    );
     assert_eq!(
         audit[3]["resource"],
         "studio/d-demo0000001/alice/alice-space"

@@ -125,6 +125,14 @@ impl Stub {
         self.state.lock().unwrap().calls.clear();
     }
 
+    /// Forgets every notebook instance and call (the property tests build a new world per case).
+    #[allow(dead_code)]
+    pub fn forget_notebooks(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.notebooks.clear();
+        state.calls.clear();
+    }
+
     pub fn status_of(&self, name: &str) -> String {
         let state = self.state.lock().unwrap();
         state

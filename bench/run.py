@@ -1,0 +1,424 @@
+"""notebook-gate against the usual alternative, a Python + boto3 Lambda function, on this machine.
+
+Both functions run as Lambda runs them: a child process polling a Lambda Runtime API (the local
+stack's), calling the same SageMaker stand-in over HTTP, with the same API Gateway v2 events, in
+the same run, interleaved, after a discarded warm-up. Prints a table and writes a JSON file.
+
+    python -m bench.run --binary target/release/notebook-gate [--spawns 30] [--invocations 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+import jwt
+
+from local.gateway import Function, RuntimeServer, http_api_event, runtime_api_handler
+from local.stack import REGION, ROOT, free_port, seed, start_standin, token
+
+PYTHON_GATE = ROOT / "bench/python_gate"
+FLOOR_PROBE = ROOT / "target/release/examples/panic_probe"
+NOTEBOOK = "alice-analysis"
+# maxday/lambda-perf, August 2026, hello-world init duration (the published context, not ours).
+PUBLISHED_INIT_MS = {"rust": 14, "python": 73}
+TARGETS = {
+    "cold_speedup": 50,  # Python cold start / Rust cold start, at least
+    "warm_overhead_p99_ms": 1.0,
+    "peak_rss_mb": 12,  # MiB
+    "binary_mb": 7,  # MiB
+}
+
+
+class Runtime:
+    """One function process behind its own Runtime API server."""
+
+    def __init__(self, command: list[str], env: dict, log: Path, cwd: Path | None = None):
+        self.function = Function(command, env, 0, log, cwd=str(cwd) if cwd else None)
+        self.server = RuntimeServer(("127.0.0.1", 0), runtime_api_handler(self.function))
+        self.function.runtime_port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.function.start()
+
+    def invoke(self, event: dict):
+        result = self.function.invoke(event)
+        invocation = self.function.last
+        return result, invocation
+
+    def peak_rss_kb(self) -> int:
+        status = Path(f"/proc/{self.function.process.pid}/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+
+    def stop(self):
+        self.function.stop()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Standin:
+    """The SageMaker stand-in's call log, which says how many calls an open made and how long
+    SageMaker (moto) itself took to answer them."""
+
+    def __init__(self, page: str):
+        self.page = page
+
+    def _request(self, method: str, path: str):
+        request = urllib.request.Request(self.page + path, method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def clear(self):
+        self._request("DELETE", "/_calls")
+
+    def calls(self) -> list[dict]:
+        return self._request("GET", "/_calls")
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile: the smallest value with at least p% of the values at or below it."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[int(rank) - 1]
+
+
+def summary(values: list[float]) -> dict:
+    return {
+        "n": len(values),
+        "min": min(values),
+        "p50": percentile(values, 50),
+        "p95": percentile(values, 95),
+        "p99": percentile(values, 99),
+        "max": max(values),
+    }
+
+
+def distribution_closure(name: str) -> list[metadata.Distribution]:
+    """A distribution and everything it requires (unconditional requirements only)."""
+    seen: dict[str, metadata.Distribution] = {}
+    pending = [name]
+    while pending:
+        key = pending.pop().lower().replace("_", "-")
+        if key in seen:
+            continue
+        dist = metadata.distribution(key)
+        seen[key] = dist
+        for requirement in dist.requires or []:
+            if ";" in requirement and "extra" in requirement.split(";", 1)[1]:
+                continue
+            pending.append(re.match(r"[A-Za-z0-9._-]+", requirement).group(0))
+    return list(seen.values())
+
+
+def zipped_size(files: list[tuple[Path, str]]) -> int:
+    with tempfile.TemporaryDirectory() as scratch:
+        archive = Path(scratch) / "function.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+            for source, name in files:
+                zf.write(source, name)
+        return archive.stat().st_size
+
+
+def sizes(binary: Path) -> dict:
+    rust_zip = zipped_size([(binary, "bootstrap")])
+    python_code = [(PYTHON_GATE / "app.py", "app.py")]
+    bundled = list(python_code)
+    unpacked = (PYTHON_GATE / "app.py").stat().st_size
+    for dist in distribution_closure("boto3"):
+        for file in dist.files or []:
+            path = Path(dist.locate_file(file))
+            if path.is_file() and "__pycache__" not in file.parts and not str(file).startswith(".."):
+                bundled.append((path, str(file)))
+                unpacked += path.stat().st_size
+    return {
+        "rust_binary_bytes": binary.stat().st_size,
+        "rust_zip_bytes": rust_zip,
+        "python_app_zip_bytes": zipped_size(python_code),
+        "python_with_boto3_zip_bytes": zipped_size(bundled),
+        "python_with_boto3_unpacked_bytes": unpacked,
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", default=str(ROOT / "target/release/notebook-gate"))
+    parser.add_argument("--spawns", type=int, default=30, help="cold starts per function")
+    parser.add_argument("--invocations", type=int, default=2000, help="warm invocations per function")
+    parser.add_argument("--warmup", type=int, default=100, help="warm invocations discarded first")
+    parser.add_argument("--out", default=str(ROOT / "target/bench/results.json"))
+    args = parser.parse_args(argv)
+    binary = Path(args.binary)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    logs = out.parent
+    for log in ("rust.log", "python.log"):
+        (logs / log).unlink(missing_ok=True)
+
+    moto_port, page_port = free_port(), free_port()
+    moto = f"http://127.0.0.1:{moto_port}"
+    standin_process = start_standin(moto_port, page_port)
+    runtimes: list[Runtime] = []
+    try:
+        world = seed(moto)
+        standin = Standin(f"http://127.0.0.1:{page_port}")
+        claims = jwt.decode(token(moto, world["client_id"], "alice"), options={"verify_signature": False})
+        headers = {"Host": "127.0.0.1", "User-Agent": "notebook-gate-bench"}
+
+        def event(path: str, query=()):
+            return http_api_event("GET", path, list(query), headers, "127.0.0.1", claims)
+
+        def numbered(base: dict, request_id: str) -> dict:
+            # The request id ties an invocation to the function's own timing line in its log.
+            return {**base, "requestContext": {**base["requestContext"], "requestId": request_id}}
+
+        aws_env = {
+            "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL": moto, "AWS_EC2_METADATA_DISABLED": "true",
+        }
+        def rust():
+            return Runtime([str(binary.resolve())], {**aws_env, "STUDIO_DOMAIN_ID": world["domain_id"]},
+                           logs / "rust.log")
+
+        def python(handler: str = "python_probe.handler"):
+            # The probe wraps app.handler, unchanged, to time it and its SageMaker calls.
+            path = f"{PYTHON_GATE}:{PYTHON_GATE.parent}"
+            return Runtime([sys.executable, "-m", "awslambdaric", handler],
+                           {**aws_env, "LAMBDA_TASK_ROOT": str(PYTHON_GATE), "PYTHONPATH": path},
+                           logs / "python.log", cwd=PYTHON_GATE)
+
+        functions = {"rust": rust, "python": python}
+        open_notebook = event(f"/notebook-instances/{NOTEBOOK}")
+        location = f"http://127.0.0.1:{page_port}/"
+
+        def check(name: str, result: dict):
+            if result.get("statusCode") != 302 or not _header(result, "location").startswith(location):
+                raise SystemExit(f"{name} answered {result.get('statusCode')} instead of a 302 to the notebook")
+
+        # Cold starts: spawn -> first complete 302 posted to the Runtime API, interleaved.
+        cold = {name: {"total": {}, "init": []} for name in functions}
+        for k in range(args.spawns):
+            for name, start in functions.items():
+                runtime = start()
+                request_id = f"cold-{name}-{k}"
+                result, invocation = runtime.invoke(numbered(open_notebook, request_id))
+                check(name, result)
+                spawned = runtime.function.spawned_at
+                cold[name]["total"][request_id] = (invocation.answered_at - spawned) * 1000
+                cold[name]["init"].append((runtime.function.first_next_at - spawned) * 1000)
+                runtime.stop()
+        print(f"cold starts done ({args.spawns} per function)", file=sys.stderr, flush=True)
+
+        # Warm: one process each, a discarded warm-up, then interleaved invocations. The handler
+        # time runs from the event leaving /next to the answer arriving; SageMaker's share is what
+        # the function itself spent inside SDK calls (Rust: its audit line; Python: botocore events).
+        warm_runtimes = {name: start() for name, start in functions.items()}
+        # The floor: a lambda_http function that answers at once, through the same harness. What the
+        # Runtime API view adds beyond it is the function's own work.
+        floor = Runtime([str(FLOOR_PROBE)], {}, logs / "floor.log")
+        runtimes.extend([*warm_runtimes.values(), floor])
+        for runtime in [*warm_runtimes.values(), floor]:
+            for _ in range(args.warmup):
+                runtime.invoke(open_notebook)
+        floor_ms = []
+        warm = {name: {"handler": {}, "wall": 0.0} for name in functions}
+        rss_after = {}
+        for i in range(args.invocations):
+            for name, runtime in warm_runtimes.items():
+                request_id = f"warm-{name}-{i}"
+                started = time.perf_counter()
+                result, invocation = runtime.invoke(numbered(open_notebook, request_id))
+                warm[name]["wall"] += time.perf_counter() - started
+                check(name, result)
+                warm[name]["handler"][request_id] = (invocation.answered_at - invocation.handed_at) * 1000
+                if i + 1 == 1000 - args.warmup:
+                    rss_after[name] = runtime.peak_rss_kb()
+            _result, invocation = floor.invoke(open_notebook)
+            floor_ms.append((invocation.answered_at - invocation.handed_at) * 1000)
+        for name, runtime in warm_runtimes.items():
+            rss_after.setdefault(name, runtime.peak_rss_kb())
+        timings = function_timings(logs)
+        for name, figures in warm.items():
+            missing = [r for r in figures["handler"] if r not in timings]
+            if missing:
+                raise SystemExit(f"{name}: no timing logged for {len(missing)} invocations")
+            handler = figures["handler"]
+            figures["sagemaker"] = [timings[r]["sagemaker_ms"] for r in handler]
+            figures["overhead"] = [ms - timings[r]["sagemaker_ms"] for r, ms in handler.items()]
+            figures["own"] = [timings[r]["latency_ms"] - timings[r]["sagemaker_ms"] for r in handler]
+            figures["handler"] = list(handler.values())
+        for name, figures in cold.items():
+            figures["without_sagemaker"] = [ms - timings[r]["sagemaker_ms"] for r, ms in figures["total"].items()]
+            figures["total"] = list(figures["total"].values())
+        print(f"warm invocations done ({args.invocations} per function)", file=sys.stderr, flush=True)
+
+        # Calls per open, per route, from the stand-in's log: a fresh process, then the same again.
+        routes = {
+            "notebook": event(f"/notebook-instances/{NOTEBOOK}"),
+            "studio": event("/studio"),
+            "studio_space": event("/studio", [("space", "alice-private")]),
+            "targets": event("/targets"),
+        }
+        calls = {}
+        for name, start in functions.items():
+            runtime = start()
+            runtimes.append(runtime)
+            for route, route_event in routes.items():
+                if name == "python" and route != "notebook":
+                    continue
+                counts = []
+                for _ in range(2):
+                    standin.clear()
+                    result, _invocation = runtime.invoke(route_event)
+                    if int(result.get("statusCode", 0)) >= 400:
+                        raise SystemExit(f"{name} {route} answered {result.get('statusCode')}")
+                    counts.append([c["operation"] for c in standin.calls()])
+                calls.setdefault(name, {})[route] = {"first": counts[0], "warm": counts[1]}
+
+        results = report(args, binary, cold, warm, rss_after, calls, floor_ms)
+        out.write_text(json.dumps(results, indent=2))
+        print(f"\nJSON: {out}")
+        return 0
+    finally:
+        for runtime in runtimes:
+            runtime.stop()
+        standin_process.terminate()
+        standin_process.wait(10)
+
+
+def function_timings(logs: Path) -> dict[str, dict]:
+    """Request id -> the function's own clock: its handler time and the part spent in SageMaker
+    calls (Rust: the audit line; Python: the probe's line)."""
+    timings = {}
+    for log in ("rust.log", "python.log"):
+        for line in (logs / log).read_text(errors="replace").splitlines():
+            if not line.startswith("{"):
+                continue
+            entry = json.loads(line)
+            request_id = entry.get("request_id") if entry.get("target") == "audit" else entry.get("bench")
+            if request_id:
+                timings[request_id] = {"sagemaker_ms": entry["sagemaker_ms"], "latency_ms": entry["latency_ms"]}
+    return timings
+
+
+def _header(result: dict, name: str) -> str:
+    for key, value in (result.get("headers") or {}).items():
+        if key.lower() == name:
+            return value
+    for key, values in (result.get("multiValueHeaders") or {}).items():
+        if key.lower() == name and values:
+            return values[0]
+    return ""
+
+
+def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms) -> dict:
+    size = sizes(binary)
+    figures = {
+        "cold_total_ms": {n: summary(v["total"]) for n, v in cold.items()},
+        "cold_init_ms": {n: summary(v["init"]) for n, v in cold.items()},
+        "cold_without_sagemaker_ms": {n: summary(v["without_sagemaker"]) for n, v in cold.items()},
+        "warm_own_clock_without_sagemaker_ms": {n: summary(v["own"]) for n, v in warm.items()},
+        "warm_handler_ms": {n: summary(v["handler"]) for n, v in warm.items()},
+        "warm_sagemaker_ms": {n: summary(v["sagemaker"]) for n, v in warm.items()},
+        "warm_overhead_ms": {n: summary(v["overhead"]) for n, v in warm.items()},
+        "invocations_per_second": {n: len(v["handler"]) / v["wall"] for n, v in warm.items()},
+        "runtime_api_floor_ms": summary(floor_ms),
+        "peak_rss_kb_after_1000": rss_after,
+    }
+    rows = [
+        ("cold start, spawn -> 302 (median)", figures["cold_total_ms"], "p50", "ms"),
+        ("cold start, spawn -> 302 (min)", figures["cold_total_ms"], "min", "ms"),
+        ("cold start, spawn -> 302 (p95)", figures["cold_total_ms"], "p95", "ms"),
+        ("  without SageMaker calls (median)", figures["cold_without_sagemaker_ms"], "p50", "ms"),
+        ("init only, spawn -> first /next (median)", figures["cold_init_ms"], "p50", "ms"),
+        ("warm handler time p50", figures["warm_handler_ms"], "p50", "ms"),
+        ("warm handler time p99", figures["warm_handler_ms"], "p99", "ms"),
+        ("  of which inside SageMaker calls p50", figures["warm_sagemaker_ms"], "p50", "ms"),
+        ("warm overhead without SageMaker p50", figures["warm_overhead_ms"], "p50", "ms"),
+        ("warm overhead without SageMaker p99", figures["warm_overhead_ms"], "p99", "ms"),
+        ("  handler's own clock p50", figures["warm_own_clock_without_sagemaker_ms"], "p50", "ms"),
+        ("  handler's own clock p99", figures["warm_own_clock_without_sagemaker_ms"], "p99", "ms"),
+    ]
+    lines = [f"{'figure':<44}{'Rust':>12}{'Python':>12}{'Py/Rust':>9}"]
+    for label, table, key, unit in rows:
+        r, p = table["rust"][key], table["python"][key]
+        lines.append(f"{label:<44}{r:>9.2f} {unit}{p:>9.2f} {unit}{p / r:>8.1f}x")
+    floor = figures["runtime_api_floor_ms"]
+    lines.append(f"{'  floor: a do-nothing lambda_http function':<44}{floor['p50']:>9.2f} ms (p50), "
+                 f"{floor['p99']:.2f} ms (p99): the harness's Runtime API round trip")
+    ips = figures["invocations_per_second"]
+    lines.append(f"{'invocations/s, one process (sequential)':<44}{ips['rust']:>12.0f}{ips['python']:>12.0f}"
+                 f"{ips['rust'] / ips['python']:>8.1f}x")
+    rss = {n: v / 1024 for n, v in rss_after.items()}
+    lines.append(f"{'peak RSS after 1,000 invocations':<44}{rss['rust']:>8.1f} MiB{rss['python']:>8.1f} MiB"
+                 f"{rss['python'] / rss['rust']:>8.1f}x")
+    mb = 1024 * 1024
+    lines.append(f"{'stripped binary / app.py':<44}{size['rust_binary_bytes'] / mb:>8.2f} MiB"
+                 f"{os.path.getsize(PYTHON_GATE / 'app.py') / 1024:>9.1f} KB")
+    lines.append(f"{'deployment zip (Python: with boto3 bundled)':<44}{size['rust_zip_bytes'] / mb:>8.2f} MiB"
+                 f"{size['python_with_boto3_zip_bytes'] / mb:>8.2f} MiB"
+                 f"{size['python_with_boto3_zip_bytes'] / size['rust_zip_bytes']:>8.1f}x")
+    lines.append(f"{'  unpacked':<44}{size['rust_binary_bytes'] / mb:>8.2f} MiB"
+                 f"{size['python_with_boto3_unpacked_bytes'] / mb:>8.2f} MiB"
+                 f"{size['python_with_boto3_unpacked_bytes'] / size['rust_binary_bytes']:>8.1f}x")
+    lines.append("")
+    lines.append("SageMaker calls per open (physical minimum: 1 presign), first request of a process / warm:")
+    for name, routes in calls.items():
+        for route, seen in routes.items():
+            lines.append(f"  {name:<7}{route:<14}{len(seen['first']):>2} / {len(seen['warm'])}   "
+                         f"{', '.join(seen['warm'])}")
+    lines.append("")
+    lines.append(f"published context (maxday/lambda-perf, Aug 2026, hello-world init): "
+                 f"Rust ~{PUBLISHED_INIT_MS['rust']} ms, Python 3.12 ~{PUBLISHED_INIT_MS['python']} ms")
+    # The stand-in answers both functions' SageMaker calls equally slowly (moto is Python): the
+    # speed-up Rust buys is the cold start without them.
+    cold_ms = figures["cold_without_sagemaker_ms"]
+    speedup = cold_ms["python"]["p50"] / cold_ms["rust"]["p50"]
+    checks = [
+        (f"cold start without SageMaker calls >= {TARGETS['cold_speedup']}x faster than Python",
+         speedup >= TARGETS["cold_speedup"], f"{speedup:.0f}x"),
+        # The handler's own clock: the Runtime API view adds the harness's round trip (the floor).
+        (f"warm handler overhead without SageMaker p99 < {TARGETS['warm_overhead_p99_ms']} ms",
+         figures["warm_own_clock_without_sagemaker_ms"]["rust"]["p99"] < TARGETS["warm_overhead_p99_ms"],
+         f"{figures['warm_own_clock_without_sagemaker_ms']['rust']['p99']:.3f} ms on its own clock, "
+         f"{figures['warm_overhead_ms']['rust']['p99']:.3f} ms seen from the Runtime API "
+         f"(floor {floor['p99']:.3f} ms)"),
+        (f"peak RSS < {TARGETS['peak_rss_mb']} MiB", rss["rust"] < TARGETS["peak_rss_mb"], f"{rss['rust']:.1f} MiB"),
+        (f"stripped binary < {TARGETS['binary_mb']} MiB", size["rust_binary_bytes"] < TARGETS["binary_mb"] * mb,
+         f"{size['rust_binary_bytes']:,} bytes = {size['rust_binary_bytes'] / mb:.2f} MiB"),
+    ]
+    lines.append("targets:")
+    for label, met, value in checks:
+        lines.append(f"  {'met ' if met else 'MISS'}  {label}: {value}")
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}, " \
+              f"Python {platform.python_version()}"
+    lines.append(f"machine: {machine}; {args.spawns} spawns, {args.invocations} warm invocations per function")
+    lines.append(f"cold start ratio with SageMaker calls: "
+                 f"{figures['cold_total_ms']['python']['p50'] / figures['cold_total_ms']['rust']['p50']:.0f}x "
+                 f"(the stand-in, moto, answers both functions' calls equally slowly)")
+    print("\n".join(lines))
+    return {
+        "machine": machine,
+        "spawns": args.spawns,
+        "invocations": args.invocations,
+        "figures": figures,
+        "sizes": size,
+        "calls": calls,
+        "targets": {label: {"met": met, "value": value} for label, met, value in checks},
+        "published_init_ms": PUBLISHED_INIT_MS,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Faults, end to end: SageMaker throttling, 5xx, slow answers and dropped connections injected in
+the stand-in, through the local API Gateway and the real release binary. The gate answers 429 /
+502 / 504 within its documented bound (the SDK's 8 s operation timeout, under the 10 s request
+deadline, under the 15 s Lambda timeout), never echoes SageMaker's text, and serves the next
+request from the same process. Also: what a panic in one request does to the next."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from local.gateway import Function, RuntimeServer, http_api_event, runtime_api_handler
+from local.stack import ROOT
+from local.tests.test_e2e import Stack
+
+# The SDK's operation timeout is 8 s and the request deadline 10 s; allow the harness a little.
+ANSWER_BOUND_SECONDS = 10.5
+PANIC_PROBE = ROOT / "target/release/examples/panic_probe"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    s = Stack(tmp_path_factory.mktemp("faults"))
+    yield s
+    s.stop()
+
+
+# (operation, fault, route, status, error code, Retry-After)
+FAULTS = [
+    ("DescribeNotebookInstance", "throttle", "/notebook-instances/alice-analysis", 429, "throttled", "2"),
+    ("ListTags", "error", "/notebook-instances/alice-analysis", 502, "upstream_error", None),
+    ("CreatePresignedNotebookInstanceUrl", "slow", "/notebook-instances/alice-analysis", 504, "upstream_timeout", None),
+    ("DescribeNotebookInstance", "drop", "/notebook-instances/alice-analysis", 502, "upstream_error", None),
+    ("ListNotebookInstances", "throttle", "/targets", 429, "throttled", "2"),
+    ("CreatePresignedDomainUrl", "error", "/studio", 502, "upstream_error", None),
+    ("ListSpaces", "drop", "/targets", 502, "upstream_error", None),
+]
+
+
+@pytest.mark.parametrize("operation,fault,route,status,code,retry_after", FAULTS,
+                         ids=[f"{f[1]}-{f[0]}" for f in FAULTS])
+def test_a_sagemaker_fault_gets_a_bounded_clear_answer_and_the_next_request_works(
+        stack, operation, fault, route, status, code, retry_after):
+    alice = stack.token("alice")
+    # Enough faulty answers to outlast the SDK's retries; slow answers outlast the attempt timeout.
+    stack.control("POST", "/_faults", {"operation": operation, "fault": fault, "count": 10, "seconds": 6})
+    started = time.monotonic()
+    answer, headers, body = stack.get(route, alice)
+    elapsed = time.monotonic() - started
+    stack.control("DELETE", "/_faults")
+
+    assert answer == status, body
+    error = json.loads(body)["error"]
+    assert error["code"] == code
+    assert "injected" not in body and "Exception" not in body, "SageMaker's own text reached the caller"
+    assert headers.get("Retry-After") == retry_after
+    assert elapsed < ANSWER_BOUND_SECONDS, f"{fault} on {operation} took {elapsed:.1f} s"
+
+    # The same process serves the next request (the stack stops if the function process exits).
+    answer, _, body = stack.get(route, alice)
+    assert answer == 200, body
+
+
+def test_the_function_neither_panicked_nor_restarted_nor_leaked_under_faults(stack):
+    # Runs after the fault matrix above (same module stack): every error path has been taken.
+    alice = stack.token("alice")
+    assert stack.get("/targets", stack.token("bob"))[0] == 200
+    assert stack.get("/launch/notebook-instances/alice-analysis?access_token=" + alice)[0] == 302
+    log = stack.log.read_text()
+    assert "panicked" not in log
+    assert stack.process.poll() is None
+    assert '"status":429' in log and '"status":502' in log and '"status":504' in log
+    for secret in (alice, "authToken", "access_token", "Bearer", "eyJ"):
+        assert secret not in log, "a token or presigned URL reached the function's output"
+
+
+class _Runtime:
+    """A function process behind its own Runtime API (as in local.gateway), for the panic probe."""
+
+    def __init__(self, binary: Path, log: Path):
+        self.function = Function([str(binary)], {}, 0, log)
+        self.server = RuntimeServer(("127.0.0.1", 0), runtime_api_handler(self.function))
+        self.function.runtime_port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.function.start()
+
+    def get(self, path: str):
+        return self.function.invoke(http_api_event("GET", path, [], {"Host": "local"}, "127.0.0.1", None))
+
+    def stop(self):
+        self.function.stop()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_panic_fails_one_request_and_the_process_serves_the_next(tmp_path):
+    """Cargo.toml keeps `panic = "unwind"`: lambda_runtime reports the panicking invocation as an
+    error and the warm process goes on. With `panic = "abort"` this test fails: the process dies."""
+    assert PANIC_PROBE.exists(), "scripts/test builds the examples in the release profile"
+    runtime = _Runtime(PANIC_PROBE, tmp_path / "probe.log")
+    try:
+        pid = runtime.function.process.pid
+        assert runtime.get("/ok")["body"] == str(pid)
+        with pytest.raises(RuntimeError):
+            runtime.get("/panic")
+        assert "a bug in one request" in (tmp_path / "probe.log").read_text()
+        after = runtime.get("/ok")
+        assert after["statusCode"] == 200
+        assert after["body"] == str(pid), "the same process answered"
+        assert runtime.function.process.poll() is None
+    finally:
+        runtime.stop()

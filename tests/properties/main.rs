@@ -1,0 +1,263 @@
+//! Property tests over hostile input: any claims (both authorizer shapes, blank, huge, non-ASCII,
+//! control characters, duplicated keys), any path and any tags, through the real handler and SDK
+//! client against the in-process SageMaker stub. Nothing panics, no name SageMaker would reject is
+//! sent to it, and nothing is presigned for a caller whose claims do not match its tags.
+//!
+//! `cargo test --release --test properties` runs 256 cases per property; set `PROPTEST_CASES`
+//! for a long run (e.g. `PROPTEST_CASES=20000`).
+
+#[allow(dead_code)]
+#[path = "../gate/helpers.rs"]
+mod helpers;
+#[allow(dead_code)]
+#[path = "../gate/stub.rs"]
+mod stub;
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use serde_json::{Value, json};
+
+use helpers::{ALICE, GROUP, OWNER, TestGate, claims, event, with_path, with_query};
+
+/// Strings an attacker or a broken identity provider could put in a claim.
+fn hostile_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        Just(ALICE.to_owned()),
+        Just(format!(" {ALICE} ")),
+        Just(ALICE.to_uppercase()),
+        Just(ALICE[..8].to_owned()),
+        Just(format!("{ALICE}\u{0}")),
+        Just("ml-team".to_owned()),
+        Just("ml".to_owned()),
+        Just("ML-TEAM".to_owned()),
+        "[a-z-]{1,12}",
+        "\\PC{0,40}",
+        ".{0,40}",
+        "[ -~]{200,300}",
+    ]
+}
+
+/// A group list in the shape either authorizer flattens it into, or something malformed.
+fn groups_claim() -> impl Strategy<Value = String> {
+    let names = prop::collection::vec(hostile_text(), 0..4);
+    (names, 0..5u8).prop_map(|(names, shape)| match shape {
+        0 => names.join(","),
+        1 => format!("[{}]", names.join(" ")),
+        2 => format!("[{}]", names.join(", ")),
+        3 => serde_json::to_string(&names).unwrap(),
+        _ => names.concat(),
+    })
+}
+
+/// A tag world: a few notebook instances with tags near to and far from the caller's claims.
+fn world() -> impl Strategy<Value = Vec<(String, Vec<(String, String)>)>> {
+    let key = prop_oneof![
+        4 => Just(OWNER.to_owned()),
+        3 => Just(GROUP.to_owned()),
+        1 => Just("notebook-gate:Owner".to_owned()),
+        1 => Just(format!("{OWNER} ")),
+        1 => Just("owner".to_owned()),
+    ];
+    let value = prop_oneof![
+        4 => Just(ALICE.to_owned()),
+        3 => Just("ml-team".to_owned()),
+        3 => hostile_text(),
+    ];
+    let tags = prop::collection::vec((key, value), 0..3);
+    prop::collection::vec(tags, 1..4).prop_map(|all| {
+        all.into_iter()
+            .enumerate()
+            .map(|(i, tags)| (format!("nb-{i}"), tags))
+            .collect()
+    })
+}
+
+/// A path segment: a real notebook's name, or anything.
+fn name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        8 => Just("nb-0".to_owned()),
+        8 => Just("nb-1".to_owned()),
+        1 => Just("nb-0%2F..%2Fnb-1".to_owned()),
+        1 => Just("nb-0%252F".to_owned()),
+        1 => Just("..".to_owned()),
+        1 => Just("nb-0/".to_owned()),
+        1 => "[a-zA-Z0-9-]{0,70}",
+        1 => "\\PC{0,20}",
+    ]
+}
+
+#[derive(Debug, Clone)]
+struct Request {
+    rest: bool,
+    sub: Option<String>,
+    extra_sub: Option<String>,
+    groups: Option<String>,
+    name: String,
+    session: Option<String>,
+}
+
+fn request() -> impl Strategy<Value = Request> {
+    let sub = prop_oneof![
+        6 => Just(Some(ALICE.to_owned())),
+        1 => Just(None),
+        3 => hostile_text().prop_map(Some),
+    ];
+    let extra_sub = prop_oneof![8 => Just(None), 2 => hostile_text().prop_map(Some)];
+    let groups = prop_oneof![
+        3 => Just(Some("ml-team".to_owned())),
+        3 => Just(Some("[ml-team analysts]".to_owned())),
+        1 => Just(None),
+        3 => groups_claim().prop_map(Some),
+    ];
+    let session = prop_oneof![
+        8 => Just(None),
+        1 => Just(Some("3600".to_owned())),
+        1 => "\\PC{0,8}".prop_map(Some),
+    ];
+    (any::<bool>(), sub, extra_sub, groups, name(), session).prop_map(
+        |(rest, sub, extra_sub, groups, name, session)| Request {
+            rest,
+            sub,
+            extra_sub,
+            groups,
+            name,
+            session,
+        },
+    )
+}
+
+/// The event as JSON text; a second `sub` key, when present, is written after the first.
+fn event_text(request: &Request) -> String {
+    let mut event = with_path(
+        event(if request.rest {
+            "rest-notebook"
+        } else {
+            "http-notebook"
+        }),
+        &format!("/notebook-instances/{}", request.name),
+    );
+    if let Some(session) = &request.session {
+        event = with_query(event, &[("session", session.as_str())]);
+    }
+    let claims = claims(&mut event);
+    claims.retain(|k, _| k != "sub" && k != "cognito:groups");
+    if let Some(groups) = &request.groups {
+        claims.insert("cognito:groups".into(), json!(groups));
+    }
+    if let Some(sub) = &request.sub {
+        claims.insert("sub".into(), json!(sub));
+    }
+    let text = event.to_string();
+    match (&request.extra_sub, &request.sub) {
+        (Some(extra), Some(_)) => {
+            let marker = "\"sub\":";
+            let duplicate = format!("{marker}{},{marker}", Value::from(extra.as_str()));
+            text.replacen(marker, &duplicate, 1)
+        }
+        _ => text,
+    }
+}
+
+/// An owner tag value that one of the caller's `sub` claims (trimmed) could legitimately match.
+fn owner_claimed(value: &str, request: &Request) -> bool {
+    !value.is_empty()
+        && [&request.sub, &request.extra_sub]
+            .iter()
+            .filter_map(|s| s.as_deref())
+            .any(|s| s.trim() == value)
+}
+
+/// A group tag value that is one whole token of the caller's groups claim, in any shape.
+fn group_claimed(value: &str, request: &Request) -> bool {
+    !value.is_empty()
+        && request.groups.as_deref().is_some_and(|g| {
+            g.split(|c: char| c == ',' || c.is_whitespace() || "[]\"".contains(c))
+                .any(|token| token == value)
+        })
+}
+
+fn is_sagemaker_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+}
+
+#[test]
+fn no_request_opens_a_notebook_whose_tags_do_not_match_the_caller() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let gate = runtime.block_on(TestGate::new());
+    let mut runner = TestRunner::new(Config {
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let statuses = std::cell::RefCell::new(std::collections::BTreeMap::<u16, u32>::new());
+    let result = runner.run(&(world(), request()), |(world, request)| {
+        gate.stub.forget_notebooks();
+        for (name, tags) in &world {
+            let tags: Vec<(&str, &str)> =
+                tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            gate.stub.notebook(name, "InService", &tags);
+        }
+        let reply = runtime.block_on(gate.send_text(&event_text(&request)));
+        let calls = gate.stub.calls();
+        *statuses.borrow_mut().entry(reply.status).or_default() += 1;
+
+        prop_assert!(
+            [200, 302, 400, 401, 404].contains(&reply.status),
+            "unexpected status {}: {}",
+            reply.status,
+            reply.body
+        );
+        for call in &calls {
+            if let Some(name) = call.input["NotebookInstanceName"].as_str() {
+                prop_assert!(is_sagemaker_name(name), "{name:?} reached SageMaker");
+            }
+        }
+        let presigned: Vec<&str> = calls
+            .iter()
+            .filter(|c| c.operation == "CreatePresignedNotebookInstanceUrl")
+            .filter_map(|c| c.input["NotebookInstanceName"].as_str())
+            .collect();
+        prop_assert_eq!(presigned.is_empty(), !matches!(reply.status, 200 | 302));
+        for name in presigned {
+            let (_, tags) = world
+                .iter()
+                .find(|(n, _)| n == name)
+                .ok_or_else(|| TestCaseError::fail(format!("presigned unknown {name}")))?;
+            let matched = tags.iter().any(|(key, value)| {
+                (key == OWNER && owner_claimed(value, &request))
+                    || (key == GROUP && group_claimed(value, &request))
+            });
+            prop_assert!(
+                matched,
+                "presigned {name} with tags {tags:?} for {request:?}"
+            );
+        }
+        Ok(())
+    });
+    if let Err(error) = result {
+        panic!("{error}");
+    }
+    // The generators must reach every outcome often, or the property says little.
+    let statuses = statuses.into_inner();
+    let cases: u32 = statuses.values().sum();
+    eprintln!("{cases} cases, answers by status: {statuses:?}");
+    let count = |status: u16| statuses.get(&status).copied().unwrap_or(0);
+    for (what, seen) in [
+        ("opened (200 or 302)", count(200) + count(302)),
+        ("refused as invalid (400)", count(400)),
+        ("refused as unauthenticated (401)", count(401)),
+        ("refused as not theirs (404)", count(404)),
+    ] {
+        assert!(seen * 100 >= cases, "only {seen} of {cases} cases {what}");
+    }
+}

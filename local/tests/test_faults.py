@@ -6,6 +6,7 @@ request from the same process. Also: what a panic in one request does to the nex
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -76,6 +77,21 @@ def test_the_function_neither_panicked_nor_restarted_nor_leaked_under_faults(sta
     assert '"status":429' in log and '"status":502' in log and '"status":504' in log
     for secret in (alice, "authToken", "access_token", "Bearer", "eyJ"):
         assert secret not in log, "a token or presigned URL reached the function's output"
+
+
+def test_a_raw_query_a_uri_may_not_hold_is_answered_by_the_real_binary(stack):
+    """Clients send `"`, `<`, `{`, `|` unencoded and API Gateway passes them on in rawQueryString;
+    lambda_http alone panics on them (a 502), src/event.rs repairs them first."""
+    host, port = stack.state["gateway"].removeprefix("http://").split(":")
+    headers = {"Authorization": f"Bearer {stack.token('alice')}", "Accept": "application/json"}
+    for target, status in [('/targets?note="<x>{y}|^`', 200), ('/studio?space="alice-private"', 400)]:
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        connection.request("GET", target, headers=headers)
+        response = connection.getresponse()
+        body = response.read().decode()
+        connection.close()
+        assert response.status == status, body
+    assert "panicked" not in stack.log.read_text()
 
 
 class _Runtime:

@@ -14,10 +14,8 @@ import json
 import os
 import platform
 import re
-import statistics
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 import zipfile
@@ -26,8 +24,8 @@ from pathlib import Path
 
 import jwt
 
-from local.gateway import Function, RuntimeServer, http_api_event, runtime_api_handler
-from local.stack import REGION, ROOT, free_port, seed, start_standin, token
+from local.gateway import FunctionHost, Invocation, http_api_event
+from local.stack import ROOT, aws_env, free_port, seed, start_standin, token
 
 PYTHON_GATE = ROOT / "bench/python_gate"
 FLOOR_PROBE = ROOT / "target/release/examples/panic_probe"
@@ -42,29 +40,9 @@ TARGETS = {
 }
 
 
-class Runtime:
-    """One function process behind its own Runtime API server."""
-
-    def __init__(self, command: list[str], env: dict, log: Path, cwd: Path | None = None):
-        self.function = Function(command, env, 0, log, cwd=str(cwd) if cwd else None)
-        self.server = RuntimeServer(("127.0.0.1", 0), runtime_api_handler(self.function))
-        self.function.runtime_port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.function.start()
-
-    def invoke(self, event: dict):
-        result = self.function.invoke(event)
-        invocation = self.function.last
-        return result, invocation
-
-    def peak_rss_kb(self) -> int:
-        status = Path(f"/proc/{self.function.process.pid}/status").read_text()
-        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
-
-    def stop(self):
-        self.function.stop()
-        self.server.shutdown()
-        self.server.server_close()
+def invoke(host: FunctionHost, event: dict) -> tuple[dict, Invocation]:
+    """The function's answer, and the invocation with its Runtime API timings."""
+    return host.function.invoke(event), host.function.last
 
 
 class Standin:
@@ -168,7 +146,7 @@ def main(argv=None) -> int:
     moto_port, page_port = free_port(), free_port()
     moto = f"http://127.0.0.1:{moto_port}"
     standin_process = start_standin(moto_port, page_port)
-    runtimes: list[Runtime] = []
+    runtimes: list[FunctionHost] = []
     try:
         world = seed(moto)
         standin = Standin(f"http://127.0.0.1:{page_port}")
@@ -182,21 +160,16 @@ def main(argv=None) -> int:
             # The request id ties an invocation to the function's own timing line in its log.
             return {**base, "requestContext": {**base["requestContext"], "requestId": request_id}}
 
-        aws_env = {
-            "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_ENDPOINT_URL": moto, "AWS_EC2_METADATA_DISABLED": "true",
-        }
         def rust():
-            return Runtime([str(binary.resolve())], {**aws_env, "STUDIO_DOMAIN_ID": world["domain_id"]},
-                           logs / "rust.log")
+            return FunctionHost([str(binary.resolve())], {**aws_env(moto), "STUDIO_DOMAIN_ID": world["domain_id"]},
+                                logs / "rust.log").start()
 
         def python(handler: str = "python_probe.handler"):
             # The probe wraps app.handler, unchanged, to time it and its SageMaker calls.
             path = f"{PYTHON_GATE}:{PYTHON_GATE.parent}"
-            return Runtime([sys.executable, "-m", "awslambdaric", handler],
-                           {**aws_env, "LAMBDA_TASK_ROOT": str(PYTHON_GATE), "PYTHONPATH": path},
-                           logs / "python.log", cwd=PYTHON_GATE)
+            return FunctionHost([sys.executable, "-m", "awslambdaric", handler],
+                                {**aws_env(moto), "LAMBDA_TASK_ROOT": str(PYTHON_GATE), "PYTHONPATH": path},
+                                logs / "python.log", cwd=str(PYTHON_GATE)).start()
 
         functions = {"rust": rust, "python": python}
         open_notebook = event(f"/notebook-instances/{NOTEBOOK}")
@@ -212,7 +185,7 @@ def main(argv=None) -> int:
             for name, start in functions.items():
                 runtime = start()
                 request_id = f"cold-{name}-{k}"
-                result, invocation = runtime.invoke(numbered(open_notebook, request_id))
+                result, invocation = invoke(runtime, numbered(open_notebook, request_id))
                 check(name, result)
                 spawned = runtime.function.spawned_at
                 cold[name]["total"][request_id] = (invocation.answered_at - spawned) * 1000
@@ -226,11 +199,11 @@ def main(argv=None) -> int:
         warm_runtimes = {name: start() for name, start in functions.items()}
         # The floor: a lambda_http function that answers at once, through the same harness. What the
         # Runtime API view adds beyond it is the function's own work.
-        floor = Runtime([str(FLOOR_PROBE)], {}, logs / "floor.log")
+        floor = FunctionHost([str(FLOOR_PROBE)], {}, logs / "floor.log").start()
         runtimes.extend([*warm_runtimes.values(), floor])
         for runtime in [*warm_runtimes.values(), floor]:
             for _ in range(args.warmup):
-                runtime.invoke(open_notebook)
+                invoke(runtime, open_notebook)
         floor_ms = []
         warm = {name: {"handler": {}, "wall": 0.0} for name in functions}
         rss_after = {}
@@ -238,16 +211,16 @@ def main(argv=None) -> int:
             for name, runtime in warm_runtimes.items():
                 request_id = f"warm-{name}-{i}"
                 started = time.perf_counter()
-                result, invocation = runtime.invoke(numbered(open_notebook, request_id))
+                result, invocation = invoke(runtime, numbered(open_notebook, request_id))
                 warm[name]["wall"] += time.perf_counter() - started
                 check(name, result)
                 warm[name]["handler"][request_id] = (invocation.answered_at - invocation.handed_at) * 1000
                 if i + 1 == 1000 - args.warmup:
-                    rss_after[name] = runtime.peak_rss_kb()
-            _result, invocation = floor.invoke(open_notebook)
+                    rss_after[name] = runtime.memory_kb()["VmHWM"]
+            _result, invocation = invoke(floor, open_notebook)
             floor_ms.append((invocation.answered_at - invocation.handed_at) * 1000)
         for name, runtime in warm_runtimes.items():
-            rss_after.setdefault(name, runtime.peak_rss_kb())
+            rss_after.setdefault(name, runtime.memory_kb()["VmHWM"])
         timings = function_timings(logs)
         for name, figures in warm.items():
             missing = [r for r in figures["handler"] if r not in timings]
@@ -280,7 +253,7 @@ def main(argv=None) -> int:
                 counts = []
                 for _ in range(2):
                     standin.clear()
-                    result, _invocation = runtime.invoke(route_event)
+                    result, _invocation = invoke(runtime, route_event)
                     if int(result.get("statusCode", 0)) >= 400:
                         raise SystemExit(f"{name} {route} answered {result.get('statusCode')}")
                     counts.append([c["operation"] for c in standin.calls()])

@@ -163,13 +163,13 @@ class Invocation:
 class Function:
     """Runs the real `bootstrap` as a child process against our Runtime API, one event at a time."""
 
-    def __init__(self, command: list[str], env: dict, runtime_port: int, log_path: Path, cwd: str | None = None):
+    def __init__(self, command: list[str], env: dict, log_path: Path, cwd: str | None = None):
         self.command = command
         self.cwd = cwd
         self.spawned_at = 0.0
         self.first_next_at = 0.0  # the runtime's first /next: its init is done
         self.env = env
-        self.runtime_port = runtime_port
+        self.runtime_port = 0  # set by the FunctionHost that serves its Runtime API
         self.log_path = log_path
         self.pending: queue.Queue[Invocation] = queue.Queue()
         self.in_flight: dict[str, Invocation] = {}
@@ -384,25 +384,52 @@ class RuntimeServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+class FunctionHost:
+    """One Lambda sandbox: a function process and the Runtime API server it polls, on `port`
+    (0: a free one)."""
+
+    def __init__(self, command: list[str], env: dict, log_path: Path, port: int = 0, cwd: str | None = None):
+        self.function = Function(command, env, log_path, cwd=cwd)
+        self.server = RuntimeServer(("127.0.0.1", port), runtime_api_handler(self.function))
+        self.function.runtime_port = self.server.server_address[1]
+
+    def start(self) -> "FunctionHost":
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.function.start()
+        return self
+
+    def stop(self):
+        self.function.stop()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def memory_kb(self) -> dict[str, int]:
+        """The process's resident set now (`VmRSS`) and at its peak (`VmHWM`), in KiB."""
+        fields = {}
+        for line in Path(f"/proc/{self.function.process.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                fields[key] = int(value.split()[0])
+        return fields
+
+
 class LocalGateway:
     """The gateway and the runtime API on their ports, with the function process behind them."""
 
     def __init__(self, *, port, runtime_port, binary, function_env, authorizer, payload="v2",
                  portal_dir=None, log_path=Path("function.log")):
-        self.function = Function([binary], function_env, runtime_port, log_path)
-        self.runtime = RuntimeServer(("127.0.0.1", runtime_port), runtime_api_handler(self.function))
+        self.host = FunctionHost([binary], function_env, log_path, port=runtime_port)
+        self.function = self.host.function
         self.gateway = ThreadingHTTPServer(
             ("127.0.0.1", port), gateway_handler(self.function, authorizer, payload, portal_dir)
         )
-        self.runtime.daemon_threads = self.gateway.daemon_threads = True
+        self.gateway.daemon_threads = True
 
     def start(self):
-        for server in (self.runtime, self.gateway):
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-        self.function.start()
+        threading.Thread(target=self.gateway.serve_forever, daemon=True).start()
+        self.host.start()
 
     def stop(self):
-        self.function.stop()
-        for server in (self.gateway, self.runtime):
-            server.shutdown()
-            server.server_close()
+        self.host.stop()
+        self.gateway.shutdown()
+        self.gateway.server_close()

@@ -16,10 +16,9 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from local.gateway import Authorizer, LocalGateway
-from local.stack import REGION, ROOT, free_port, seed, start_standin, token
+from local.gateway import LocalGateway
+from local.stack import ROOT, aws_env, free_port, pool_authorizer, seed, start_standin, token
 
 # (user, path, expected status, what the answer must name)
 MIX = [
@@ -40,15 +39,6 @@ MIX = [
 ]
 
 
-def rss_kb(pid: int) -> dict:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = int(value.split()[0])
-    return fields
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=str(ROOT / "target/release/notebook-gate"))
@@ -65,15 +55,10 @@ def main(argv=None) -> int:
     gateway = None
     try:
         world = seed(moto)
-        issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{world['pool_id']}"
         gateway = LocalGateway(
             port=port, runtime_port=runtime_port, binary=args.binary, log_path=log,
-            authorizer=Authorizer(f"{moto}/{world['pool_id']}/.well-known/jwks.json", issuer, world["client_id"]),
-            function_env={
-                "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_ENDPOINT_URL": moto, "AWS_EC2_METADATA_DISABLED": "true",
-                "STUDIO_DOMAIN_ID": world["domain_id"],
-            },
+            authorizer=pool_authorizer(moto, world),
+            function_env={**aws_env(moto), "STUDIO_DOMAIN_ID": world["domain_id"]},
         )
         gateway.start()
         tokens = {user: token(moto, world["client_id"], user) for user in ("alice", "bob")}
@@ -95,15 +80,14 @@ def main(argv=None) -> int:
                 return f"{user} {path}: a URL that does not point at the stand-in's notebook page"
             return None
 
-        pid = gateway.function.process.pid
         # The gateway prints a line per request; ten thousand of them say nothing here.
         with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet), ThreadPoolExecutor(args.clients) as pool:
             warmup_wrong = [w for w in pool.map(one, range(len(MIX) * 10)) if w]
-            start = rss_kb(pid)
+            start = gateway.host.memory_kb()
             started = time.monotonic()
             wrong = [w for w in pool.map(one, range(args.requests)) if w]
             seconds = time.monotonic() - started
-        end = rss_kb(pid)
+        end = gateway.host.memory_kb()
         alive = gateway.function.process.poll() is None
         result = {
             "requests": args.requests, "wrong": len(wrong) + len(warmup_wrong), "seconds": round(seconds, 1),

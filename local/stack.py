@@ -51,6 +51,15 @@ def client(service: str, endpoint: str, validate: bool = True):
     )
 
 
+def aws_env(moto: str) -> dict:
+    """What a function process needs to reach the stand-in with the SDK's own settings."""
+    return {
+        "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": moto, "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
 def start_standin(port: int, page_port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-m", "local.sagemaker_standin", "--port", str(port), "--page-port", str(page_port)],
@@ -137,6 +146,12 @@ def seed(moto: str) -> dict:
     return {"pool_id": pool_id, "client_id": client_id, "domain_id": domain_id, "subs": subs}
 
 
+def pool_authorizer(moto: str, world: dict) -> Authorizer:
+    """API Gateway's JWT authorizer for the seeded pool: its JWKS, issuer and app client."""
+    issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{world['pool_id']}"
+    return Authorizer(f"{moto}/{world['pool_id']}/.well-known/jwks.json", issuer, world["client_id"])
+
+
 def token(moto: str, client_id: str, user: str, kind: str = "AccessToken") -> str:
     password = DEMO_USERS[user][0]
     result = client("cognito-idp", moto).initiate_auth(
@@ -171,17 +186,14 @@ def main(argv=None):
         signal.signal(stop_signal, lambda *_: stopping.set())
     try:
         world = seed(moto)
-        issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{world['pool_id']}"
-        authorizer = Authorizer(f"{moto}/{world['pool_id']}/.well-known/jwks.json", issuer, world["client_id"])
+        authorizer = pool_authorizer(moto, world)
         Path(args.function_log).parent.mkdir(parents=True, exist_ok=True)
         gateway = LocalGateway(
             port=args.port, runtime_port=runtime_port, binary=args.binary, payload=args.payload,
             authorizer=authorizer, portal_dir=(ROOT / "portal") if (ROOT / "portal").is_dir() else None,
             log_path=Path(args.function_log),
             function_env={
-                "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_ENDPOINT_URL": moto, "AWS_EC2_METADATA_DISABLED": "true",
+                **aws_env(moto),
                 "STUDIO_DOMAIN_ID": world["domain_id"],
                 "AUTO_START": "true" if args.auto_start else "false",
                 "CORS_ALLOWED_ORIGINS": f"http://127.0.0.1:{args.port}",

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 import time
-from pathlib import Path
 
 import pytest
 
-from local.gateway import Function, RuntimeServer, http_api_event, runtime_api_handler
+from local.gateway import FunctionHost, http_api_event
 from local.stack import ROOT
 from local.tests.test_e2e import Stack
 
@@ -94,39 +92,24 @@ def test_a_raw_query_a_uri_may_not_hold_is_answered_by_the_real_binary(stack):
     assert "panicked" not in stack.log.read_text()
 
 
-class _Runtime:
-    """A function process behind its own Runtime API (as in local.gateway), for the panic probe."""
-
-    def __init__(self, binary: Path, log: Path):
-        self.function = Function([str(binary)], {}, 0, log)
-        self.server = RuntimeServer(("127.0.0.1", 0), runtime_api_handler(self.function))
-        self.function.runtime_port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.function.start()
-
-    def get(self, path: str):
-        return self.function.invoke(http_api_event("GET", path, [], {"Host": "local"}, "127.0.0.1", None))
-
-    def stop(self):
-        self.function.stop()
-        self.server.shutdown()
-        self.server.server_close()
+def _get(host: FunctionHost, path: str) -> dict:
+    return host.function.invoke(http_api_event("GET", path, [], {"Host": "local"}, "127.0.0.1", None))
 
 
 def test_a_panic_fails_one_request_and_the_process_serves_the_next(tmp_path):
     """Cargo.toml keeps `panic = "unwind"`: lambda_runtime reports the panicking invocation as an
     error and the warm process goes on. With `panic = "abort"` this test fails: the process dies."""
     assert PANIC_PROBE.exists(), "scripts/test builds the examples in the release profile"
-    runtime = _Runtime(PANIC_PROBE, tmp_path / "probe.log")
+    host = FunctionHost([str(PANIC_PROBE)], {}, tmp_path / "probe.log").start()
     try:
-        pid = runtime.function.process.pid
-        assert runtime.get("/ok")["body"] == str(pid)
+        pid = host.function.process.pid
+        assert _get(host, "/ok")["body"] == str(pid)
         with pytest.raises(RuntimeError):
-            runtime.get("/panic")
+            _get(host, "/panic")
         assert "a bug in one request" in (tmp_path / "probe.log").read_text()
-        after = runtime.get("/ok")
+        after = _get(host, "/ok")
         assert after["statusCode"] == 200
         assert after["body"] == str(pid), "the same process answered"
-        assert runtime.function.process.poll() is None
+        assert host.function.process.poll() is None
     finally:
-        runtime.stop()
+        host.stop()

@@ -59,14 +59,14 @@ pub(crate) struct Calls<'a, S> {
 }
 
 impl<S: SageMaker> Calls<'_, S> {
-    fn api(&self) -> &S {
-        &self.gate.sagemaker
-    }
-
-    async fn call<T>(&self, call: impl Future<Output = T>) -> T {
+    /// The only way to SageMaker: every call is counted and timed.
+    async fn call<'s, F, T>(&'s self, operation: impl FnOnce(&'s S) -> F) -> T
+    where
+        F: Future<Output = T> + 's,
+    {
         self.made.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let result = call.await;
+        let result = operation(&self.gate.sagemaker).await;
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.waited_micros.fetch_add(micros, Ordering::Relaxed);
         result
@@ -90,7 +90,7 @@ impl<S: SageMaker> Calls<'_, S> {
         let domain_arn = self
             .gate
             .domain_arn
-            .get_or_try_init(|| self.call(self.api().domain_arn(domain_id)))
+            .get_or_try_init(|| self.call(|sagemaker| sagemaker.domain_arn(domain_id)))
             .await?;
         // arn:<partition>:sagemaker:<region>:<account>:domain/<id> -> …:user-profile/<id>/<name>
         let prefix = domain_arn
@@ -110,7 +110,9 @@ impl<S: SageMaker> Calls<'_, S> {
             .ok_or(GateError::NotFound)?;
         let profile_name = caller.profile_name.as_deref().ok_or(GateError::NotFound)?;
         let profile_arn = self.profile_arn(domain_id, profile_name).await?;
-        let tags = self.call(self.api().list_tags(&profile_arn)).await?;
+        let tags = self
+            .call(|sagemaker| sagemaker.list_tags(&profile_arn))
+            .await?;
         if !is_owned_by(&tags, caller, self.config()) {
             return Err(GateError::NotFound);
         }
@@ -125,9 +127,11 @@ impl<S: SageMaker> Calls<'_, S> {
         session_seconds: u32,
     ) -> Result<Opening, GateError> {
         let instance = self
-            .call(self.api().describe_notebook_instance(name))
+            .call(|sagemaker| sagemaker.describe_notebook_instance(name))
             .await?;
-        let tags = self.call(self.api().list_tags(&instance.arn)).await?;
+        let tags = self
+            .call(|sagemaker| sagemaker.list_tags(&instance.arn))
+            .await?;
         if !may_open_notebook(&tags, caller, self.config()) {
             return Err(GateError::NotFound);
         }
@@ -137,10 +141,9 @@ impl<S: SageMaker> Calls<'_, S> {
         match notebook_action(&instance.status, self.config().auto_start)? {
             NotebookAction::Presign => {
                 let url = self
-                    .call(
-                        self.api()
-                            .presign_notebook_instance(&instance.name, session_seconds),
-                    )
+                    .call(|sagemaker| {
+                        sagemaker.presign_notebook_instance(&instance.name, session_seconds)
+                    })
                     .await?;
                 Ok(Opening::Ready {
                     url,
@@ -150,7 +153,7 @@ impl<S: SageMaker> Calls<'_, S> {
             }
             NotebookAction::Wait => Ok(Opening::Starting { target }),
             NotebookAction::Start => {
-                self.call(self.api().start_notebook_instance(&instance.name))
+                self.call(|sagemaker| sagemaker.start_notebook_instance(&instance.name))
                     .await?;
                 tracing::info!(notebook = %instance.name, "started a stopped notebook instance");
                 Ok(Opening::Starting { target })
@@ -170,7 +173,7 @@ impl<S: SageMaker> Calls<'_, S> {
         let (domain_id, profile_name) = self.owned_profile(caller).await?;
         if let Some(space_name) = space_name {
             let space = self
-                .call(self.api().describe_space(domain_id, space_name))
+                .call(|sagemaker| sagemaker.describe_space(domain_id, space_name))
                 .await?;
             let access = SpaceAccess {
                 owner_profile: space.owner_profile.as_deref(),
@@ -188,7 +191,9 @@ impl<S: SageMaker> Calls<'_, S> {
             expires_in_seconds: self.config().url_expires_seconds,
             session_seconds,
         };
-        let url = self.call(self.api().presign_domain(request)).await?;
+        let url = self
+            .call(|sagemaker| sagemaker.presign_domain(request))
+            .await?;
         Ok(Opening::Ready {
             url,
             valid_seconds: self.config().url_expires_seconds,
@@ -204,10 +209,14 @@ impl<S: SageMaker> Calls<'_, S> {
     /// `ListNotebookInstances`, one `ListTags` per instance, and with Studio configured `ListTags`
     /// on the profile plus `ListSpaces`.
     pub(crate) async fn list_targets(&self, caller: &Caller) -> Result<Targets, GateError> {
-        let instances = self.call(self.api().list_notebook_instances()).await?;
+        let instances = self
+            .call(|sagemaker| sagemaker.list_notebook_instances())
+            .await?;
         let tagged: Vec<_> = stream::iter(instances)
             .map(|instance| async move {
-                let tags = self.call(self.api().list_tags(&instance.arn)).await;
+                let tags = self
+                    .call(|sagemaker| sagemaker.list_tags(&instance.arn))
+                    .await;
                 (instance, tags)
             })
             .buffered(TAG_LOOKUPS_IN_FLIGHT)
@@ -226,7 +235,9 @@ impl<S: SageMaker> Calls<'_, S> {
 
         let studio = match self.owned_profile(caller).await {
             Ok((domain_id, profile_name)) => {
-                let spaces = self.call(self.api().list_spaces(domain_id)).await?;
+                let spaces = self
+                    .call(|sagemaker| sagemaker.list_spaces(domain_id))
+                    .await?;
                 Some(StudioTarget {
                     domain_id: domain_id.to_owned(),
                     user_profile: profile_name.to_owned(),

@@ -289,7 +289,7 @@ def runtime_api_handler(function: Function):
     return RuntimeApi
 
 
-def gateway_handler(function: Function, authorizer: Authorizer, payload: str, portal_dir: Path | None):
+def gateway_handler(function: Function, authorizer: Authorizer, payload: str):
     class Gateway(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # as for the Runtime API
@@ -310,28 +310,16 @@ def gateway_handler(function: Function, authorizer: Authorizer, payload: str, po
                 self.wfile.write(body)
 
         def _unauthorized(self):
+            # No CORS headers: the worst case of a real API Gateway (a REST API's authorizer 401
+            # has none without gateway responses), so a browser sees a network error and the
+            # portal has to cope with that.
             self._reply(401, b'{"message":"Unauthorized"}', [("Content-Type", "application/json")])
-
-        def _serve_portal(self, path: str) -> bool:
-            if portal_dir is None:
-                return False
-            relative = path.lstrip("/") or "index.html"
-            target = (portal_dir / relative).resolve()
-            if portal_dir.resolve() not in target.parents or not target.is_file():
-                return False
-            types = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css",
-                     ".json": "application/json", ".svg": "image/svg+xml", ".png": "image/png"}
-            self._reply(200, target.read_bytes(), [("Content-Type", types.get(target.suffix, "application/octet-stream")),
-                                                   ("Cache-Control", "no-store")])
-            return True
 
         def _handle(self):
             split = urlsplit(self.path)
             path = split.path
             query = parse_qsl(split.query, keep_blank_values=True)
             if not path.startswith(API_ROUTES):
-                if self.command == "GET" and self._serve_portal(path):
-                    return
                 return self._reply(404, b'{"message":"Not Found"}', [("Content-Type", "application/json")])
 
             claims = None
@@ -417,11 +405,11 @@ class LocalGateway:
     """The gateway and the runtime API on their ports, with the function process behind them."""
 
     def __init__(self, *, port, runtime_port, binary, function_env, authorizer, payload="v2",
-                 portal_dir=None, log_path=Path("function.log")):
+                 log_path=Path("function.log")):
         self.host = FunctionHost([binary], function_env, log_path, port=runtime_port)
         self.function = self.host.function
         self.gateway = ThreadingHTTPServer(
-            ("127.0.0.1", port), gateway_handler(self.function, authorizer, payload, portal_dir)
+            ("127.0.0.1", port), gateway_handler(self.function, authorizer, payload)
         )
         self.gateway.daemon_threads = True
 

@@ -2,6 +2,9 @@
 Gateway and the real release binary. `scripts/dev up` runs this; the e2e tests start it too.
 
     python -m local.stack --binary target/release/notebook-gate [--port 8080] [--payload v1]
+
+Besides the API it serves the portal (`portal/`, as CloudFront would) and a stand-in for Cognito
+managed login (`local/oidc.py`), each on its own origin as in a deployment.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import boto3
 from botocore.config import Config as BotoConfig
 
 from local.gateway import Authorizer, LocalGateway
+from local.oidc import ManagedLoginServer, Provider
+from local.portal_site import PortalSite, content_security_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -168,6 +173,8 @@ def main(argv=None):
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 0)))
     parser.add_argument("--page-port", type=int, default=int(os.environ.get("PAGE_PORT", 0)))
     parser.add_argument("--runtime-port", type=int, default=int(os.environ.get("RUNTIME_PORT", 0)))
+    parser.add_argument("--portal-port", type=int, default=int(os.environ.get("PORTAL_PORT", 8081)))
+    parser.add_argument("--login-port", type=int, default=int(os.environ.get("LOGIN_PORT", 0)))
     parser.add_argument("--payload", choices=["v1", "v2"], default="v2", help="v2: HTTP API (default); v1: REST API")
     parser.add_argument("--auto-start", action="store_true")
     parser.add_argument("--state", default=str(ROOT / ".local/stack.json"), help="where the stack's ports and ids go")
@@ -178,8 +185,9 @@ def main(argv=None):
     page_port = args.page_port or free_port()
     runtime_port = args.runtime_port or free_port()
     moto = f"http://127.0.0.1:{moto_port}"
+    portal = PortalSite(ROOT / "portal", args.portal_port)  # first: a busy port fails before anything starts
     standin = start_standin(moto_port, page_port)
-    gateway = None
+    gateway = login = None
     stopping = threading.Event()
     # Explicit handlers: a shell that starts us in the background may have told us to ignore SIGINT.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
@@ -187,28 +195,42 @@ def main(argv=None):
     try:
         world = seed(moto)
         authorizer = pool_authorizer(moto, world)
+        api = f"http://127.0.0.1:{args.port}"
+        login = ManagedLoginServer(
+            Provider(cognito=client("cognito-idp", moto), region=REGION, pool_id=world["pool_id"],
+                     client_id=world["client_id"], redirect_uris=[portal.url + "/"]),
+            args.login_port, allowed_origins=[portal.url],
+        ).start()
         Path(args.function_log).parent.mkdir(parents=True, exist_ok=True)
         gateway = LocalGateway(
             port=args.port, runtime_port=runtime_port, binary=args.binary, payload=args.payload,
-            authorizer=authorizer, portal_dir=(ROOT / "portal") if (ROOT / "portal").is_dir() else None,
-            log_path=Path(args.function_log),
+            authorizer=authorizer, log_path=Path(args.function_log),
             function_env={
                 **aws_env(moto),
                 "STUDIO_DOMAIN_ID": world["domain_id"],
                 "AUTO_START": "true" if args.auto_start else "false",
-                "CORS_ALLOWED_ORIGINS": f"http://127.0.0.1:{args.port}",
+                "CORS_ALLOWED_ORIGINS": portal.url,
             },
         )
         gateway.start()
+        # What scripts/portal-config writes from a deployed stack's outputs, for this stack.
+        portal.start(
+            {"apiUrl": api, "region": REGION, "userPoolId": world["pool_id"], "clientId": world["client_id"],
+             "cognitoDomain": login.url, "authority": f"{login.url}/{world['pool_id']}"},
+            content_security_policy(connect=[api, login.url], form_action=[login.url]),
+        )
         state = {
-            "gateway": f"http://127.0.0.1:{args.port}", "moto": moto, "page": f"http://127.0.0.1:{page_port}",
+            "gateway": api, "portal": portal.url, "login": login.url,
+            "moto": moto, "page": f"http://127.0.0.1:{page_port}",
             "payload": args.payload, **world,
             "users": {u: {"password": p, "group": g} for u, (p, g) in DEMO_USERS.items()},
         }
         Path(args.state).parent.mkdir(parents=True, exist_ok=True)
         Path(args.state).write_text(json.dumps(state, indent=2))
         print(f"notebook-gate is up ({args.payload} events)", flush=True)
+        print(f"  portal         {portal.url}/   (open it in a browser and sign in)", flush=True)
         print(f"  API            {state['gateway']}   (e.g. GET /targets)", flush=True)
+        print(f"  sign-in        {login.url}   (stands in for Cognito managed login)", flush=True)
         print(f"  SageMaker+Cognito stand-in  {moto}", flush=True)
         print(f"  notebook page  {state['page']}", flush=True)
         for user, (password, group) in DEMO_USERS.items():
@@ -224,6 +246,9 @@ def main(argv=None):
     finally:
         if gateway:
             gateway.stop()
+        if login:
+            login.stop()
+        portal.stop()
         standin.terminate()
         try:
             standin.wait(10)

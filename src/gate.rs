@@ -262,6 +262,7 @@ impl<S: SageMaker> Calls<'_, S> {
         Ok(Targets {
             notebook_instances,
             studio,
+            auto_start: self.config().auto_start,
         })
     }
 }
@@ -321,6 +322,9 @@ impl Target {
 pub struct Targets {
     pub notebook_instances: Vec<NotebookTarget>,
     pub studio: Option<StudioTarget>,
+    /// Whether opening a stopped notebook instance starts it, so a portal can say what its
+    /// button will do.
+    pub auto_start: bool,
 }
 
 #[derive(Debug, Serialize)]

@@ -67,9 +67,14 @@ pub const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
 enum Reply {
     Json(StatusCode, Value),
     Redirect(String),
-    Starting { target: Target, json: bool },
+    Starting {
+        target: Target,
+        json: bool,
+    },
     Preflight,
     Error(GateError),
+    /// An error for a person whose browser navigated to `/launch/...`: a page, not JSON.
+    ErrorPage(GateError),
 }
 
 /// Serves one API Gateway request (REST API v1 or HTTP API v2). Expected failures are answers, not
@@ -102,6 +107,13 @@ pub async fn handle<S: SageMaker>(
                 Err(_) => Reply::Error(GateError::UpstreamTimeout),
             }
         }
+    };
+
+    let reply = match reply {
+        Reply::Error(error) if route.is_some_and(Route::is_launch) && !accepts_json(&request) => {
+            Reply::ErrorPage(error)
+        }
+        other => other,
     };
 
     let allowed_origin = allowed_origin(&request, &gate.config.cors_allowed_origins);
@@ -270,6 +282,13 @@ fn into_response(
             }
             (StatusCode::NO_CONTENT, Body::Empty)
         }
+        Reply::ErrorPage(error) => {
+            builder = builder.header(header::CONTENT_TYPE, "text/html; charset=utf-8");
+            if let Some(seconds) = error.retry_after() {
+                builder = builder.header(header::RETRY_AFTER, seconds);
+            }
+            (error.status(), Body::from(error_page(&error, request_id)))
+        }
         Reply::Error(error) => {
             builder = builder.header(header::CONTENT_TYPE, "application/json");
             if let Some(seconds) = error.retry_after() {
@@ -324,6 +343,44 @@ fn wait_page(target: &Target) -> String {
 {STARTING_RETRY_AFTER} seconds and opens the notebook when it is ready; that usually takes a few minutes.</p>\
 </main></body></html>\n"
     )
+}
+
+/// What a person sees when a launch fails: the error's message and the request id to quote.
+fn error_page(error: &GateError, request_id: &str) -> String {
+    let heading = match error.status() {
+        StatusCode::NOT_FOUND => "Nothing to open here",
+        StatusCode::UNAUTHORIZED => "Sign in again",
+        StatusCode::FORBIDDEN => "Not from this network",
+        StatusCode::CONFLICT => "The notebook is not running",
+        StatusCode::BAD_REQUEST => "This link is not valid",
+        _ => "SageMaker did not answer",
+    };
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{heading}</title></head>\
+<body><main><h1>{heading}</h1><p>{message}</p>\
+<p>Close this tab and go back to the portal. Reference: <code>{request_id}</code></p>\
+</main></body></html>\n",
+        message = escape_html(&error.message()),
+        request_id = escape_html(request_id),
+    )
+}
+
+/// Our messages and request ids hold no markup, but a page is no place to find out otherwise.
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 fn expires_at(valid_seconds: u32) -> String {

@@ -24,7 +24,7 @@ class Stack:
     def __init__(self, tmp: Path, *args: str):
         self.log = tmp / "function.log"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "local.stack", "--binary", BINARY, "--port", str(free_port()),
+            [sys.executable, "-m", "local.stack", "--binary", BINARY, "--port", str(free_port()), "--portal-port", "0",
              "--state", str(tmp / "stack.json"), "--function-log", str(self.log), *args],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )

@@ -1,5 +1,5 @@
 use crate::helpers::*;
-use crate::stub::URL_SECRET;
+use crate::stub::{Fault, URL_SECRET};
 
 const SECURITY_HEADERS: [(&str, &str); 3] = [
     ("cache-control", "no-store"),
@@ -329,4 +329,51 @@ async fn names_that_sagemaker_would_reject_are_400_without_any_call() {
         assert_eq!(reply.error_code(), "invalid_request");
     }
     assert!(t.stub.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_launch_is_a_page_for_the_browser_that_navigated_there() {
+    let t = TestGate::new().await;
+    let others = with_path(
+        event("http-launch-notebook"),
+        "/launch/notebook-instances/bob-nb",
+    );
+    let reply = t.send(others).await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(reply.body.contains("<h1>Nothing to open here</h1>"));
+    assert!(
+        reply
+            .body
+            .contains("Reference: <code>Cx7bJgVSIAMEVxw=</code>")
+    );
+    assert!(!reply.body.contains("bob"), "{}", reply.body);
+    for (name, value) in SECURITY_HEADERS {
+        assert_eq!(reply.header(name), Some(value), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_launch_stays_json_for_a_client_that_asks_for_json() {
+    let t = TestGate::new().await;
+    let others = with_path(
+        with_header(event("http-launch-notebook"), "accept", "application/json"),
+        "/launch/notebook-instances/bob-nb",
+    );
+    let reply = t.send(others).await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.error_code(), "not_found");
+}
+
+#[tokio::test]
+async fn a_throttled_launch_page_says_when_to_retry() {
+    let t = TestGate::new().await;
+    t.stub.fault("DescribeNotebookInstance", Fault::Throttle);
+    let reply = t.send(event("http-launch-notebook")).await;
+    assert_eq!(reply.status, 429);
+    assert_eq!(reply.header("retry-after"), Some("2"));
+    assert!(reply.body.contains("Too many requests right now"));
 }

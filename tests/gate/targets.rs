@@ -97,3 +97,17 @@ async fn without_a_domain_only_notebooks_are_listed() {
             .any(|o| o.contains("Domain") || o.contains("Space"))
     );
 }
+
+#[tokio::test]
+async fn targets_say_whether_a_stopped_notebook_will_be_started() {
+    let off = TestGate::new().await;
+    assert_eq!(
+        off.send(event("http-targets")).await.json()["autoStart"],
+        false
+    );
+    let on = TestGate::with_env(&[("AUTO_START", "true")]).await;
+    assert_eq!(
+        on.send(event("http-targets")).await.json()["autoStart"],
+        true
+    );
+}

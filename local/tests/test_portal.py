@@ -1,0 +1,513 @@
+"""The portal in a real browser: Debian's headless Chromium, driven by Playwright, against the local
+stack (portal site, managed-login stand-in, local API Gateway, the real release binary, moto).
+Screenshots of the list go to test-output/portal/ for a reviewer to look at."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import jwt
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from local.oidc import pkce_challenge
+from local.stack import DEMO_USERS, ROOT, client
+from local.tests.test_e2e import NoRedirect, Stack
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # Debian's; scripts/browser-env installs it
+# As the machines' notes give them: no GPU, no sandbox as root, and nothing that phones home.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = ROOT / "test-output" / "portal"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    s = Stack(tmp_path_factory.mktemp("portal"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    with sync_playwright() as playwright:
+        # A fresh profile per run: nothing carried over from another.
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True,
+                                              env={**os.environ, "HOME": str(tmp_path_factory.mktemp("home"))})
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """One person's browser: a fresh context, everything it requested, and what the page complained of."""
+
+    def __init__(self, browser, stack: Stack, **context_options):
+        self.stack = stack
+        self.context = browser.new_context(**context_options)
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.problems: list[str] = []
+        self.context.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
+        self.page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)
+
+    def open_portal(self, path: str = "/") -> Page:
+        self.page.goto(self.stack.state["portal"] + path)
+        return self.page
+
+    def sign_in(self, user: str, password: str | None = None, path: str = "/"):
+        self.open_portal(path)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.fill_sign_in(user, password)
+        expect(self.page.locator("#signed-in")).to_be_visible()
+
+    def fill_sign_in(self, user: str, password: str | None = None):
+        page = self.page
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        page.get_by_label("Username").fill(user)
+        page.get_by_label("Password").fill(password or DEMO_USERS[user][0])
+        page.get_by_role("button", name="Sign in").click()
+
+    def stored_user(self) -> dict | None:
+        raw = self.page.evaluate(
+            "() => Object.keys(sessionStorage).filter(k => k.startsWith('oidc.user:')).map(k => sessionStorage.getItem(k))[0] ?? null")
+        return json.loads(raw) if raw else None
+
+    def rewrite_stored_user(self, **changes):
+        self.page.evaluate("""changes => {
+            const key = Object.keys(sessionStorage).find(k => k.startsWith('oidc.user:'));
+            sessionStorage.setItem(key, JSON.stringify({...JSON.parse(sessionStorage.getItem(key)), ...changes}));
+        }""", changes)
+
+    def names(self, list_id: str) -> list[str]:
+        return sorted(self.page.locator(f"#{list_id} .row-name").all_inner_texts())
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, stack):
+    visits = []
+
+    def start(**options) -> Visit:
+        visits.append(Visit(browser, stack, **options))
+        return visits[-1]
+
+    yield start
+    for v in visits:
+        v.close()
+
+
+def eventually(page: Page, check, seconds: float = 10):
+    """Polls `check` from here: Playwright's wait_for_function evaluates a string in the page,
+    which the portal's CSP (rightly) refuses as eval."""
+    for _ in range(int(seconds * 10)):
+        if check():
+            return
+        page.wait_for_timeout(100)
+    assert check(), "not within the time given"
+
+
+def grants(stack: Stack) -> list[dict]:
+    with urllib.request.urlopen(stack.state["login"] + "/_grants", timeout=10) as response:
+        return json.loads(response.read())
+
+
+# Every visible element that holds text, with its colour against the first opaque background
+# behind it, as WCAG 2 computes contrast (all the portal's text is "normal" size: 4.5:1).
+LOW_CONTRAST = """() => {
+  const rgb = (css) => css.match(/[\\d.]+/g).map(Number);
+  const luminance = ([r, g, b]) => [r, g, b].map((v) => v / 255)
+    .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4))
+    .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (element) => {
+    for (let e = element; e; e = e.parentElement) {
+      const color = rgb(getComputedStyle(e).backgroundColor);
+      if (color.length < 4 || color[3] > 0) return color;
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const element of document.body.querySelectorAll("*")) {
+    const hasText = [...element.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!hasText || !element.checkVisibility()) continue;
+    const [a, b] = [luminance(rgb(getComputedStyle(element).color)), luminance(background(element))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) low.push(`${element.tagName}.${element.className} "${element.textContent.trim()}" ${ratio.toFixed(2)}`);
+  }
+  return low;
+}"""
+
+
+def shot(page: Page, name: str):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+@pytest.mark.parametrize("user", ["alice", "bob"])
+def test_each_person_sees_exactly_their_targets(visit, stack, user):
+    v = visit()
+    v.sign_in(user)
+    expect(v.page.locator("#notebook-list .row")).not_to_have_count(0)
+    status, _, body = stack.get("/targets", stack.token(user))
+    assert status == 200
+    targets = json.loads(body)
+    assert v.names("notebook-list") == sorted(n["name"] for n in targets["notebookInstances"])
+    assert v.names("space-list") == sorted(s["name"] for s in targets["studio"]["spaces"])
+    assert v.page.locator("#who-name").inner_text() == user
+    other = "bob" if user == "alice" else "alice"
+    assert other not in " ".join(v.names("notebook-list") + v.names("space-list")).replace("team-shared", "")
+    expect(v.page.locator("#studio-profile")).to_have_text(user)
+    shot(v.page, f"list-{user}.png")
+    assert v.problems == []
+
+
+def test_badges_and_buttons_follow_the_notebook_state(visit):
+    v = visit()
+    v.sign_in("alice")
+    running = v.page.locator('#notebook-list [data-target="alice-analysis"]')
+    expect(running.locator(".badge")).to_have_text("Running")
+    expect(running.get_by_role("button", name="Open alice-analysis")).to_be_enabled()
+    stopped = v.page.locator('#notebook-list [data-target="alice-gpu"]')
+    expect(stopped.locator(".badge")).to_have_text("Stopped")
+    button = stopped.get_by_role("button", name="Open alice-gpu")
+    expect(button).to_be_disabled()
+    # The reason is said in words and tied to the button for screen readers.
+    expect(button).to_have_accessible_description("It is stopped. Ask your admin to start it.")
+    assert v.page.evaluate(LOW_CONTRAST) == []
+
+
+def test_open_lands_on_the_notebook_through_the_gate(visit):
+    v = visit()
+    v.sign_in("alice")
+    with v.context.expect_page() as opened:
+        v.page.get_by_role("button", name="Open alice-analysis").click()
+    tab = opened.value
+    expect(tab.locator("#opened")).to_have_attribute("data-name", "alice-analysis")
+    assert tab.evaluate("window.opener") is None  # the notebook's page has no handle on the portal
+    # It went through the gate's launch route with the access token, and was redirected.
+    launches = [u for u in v.requests if "/launch/notebook-instances/alice-analysis" in u]
+    assert len(launches) == 1 and "access_token=" in launches[0]
+    assert not any("access_token" in u for u in v.requests if u.startswith(v.stack.state["page"]))
+
+
+def test_studio_opens_the_chosen_app_and_a_space_in_its_own(visit):
+    v = visit()
+    v.sign_in("alice")
+    v.page.get_by_label("Open Studio in").select_option(label="Canvas")
+    with v.context.expect_page() as opened:
+        v.page.get_by_role("button", name="Open Studio").click()
+    home = opened.value.locator("#opened")
+    expect(home).to_have_attribute("data-profile", "alice")
+    expect(home).to_have_attribute("data-app", "app:Canvas:")
+    expect(home).to_have_attribute("data-space", "")
+
+    with v.context.expect_page() as opened:
+        v.page.get_by_role("button", name="Open alice-private").click()
+    space = opened.value.locator("#opened")
+    expect(space).to_have_attribute("data-space", "alice-private")
+    expect(space).to_have_attribute("data-app", "app:JupyterLab:")
+
+
+def test_another_persons_launch_urls_get_the_gates_404(visit, stack):
+    v = visit()
+    v.sign_in("alice")
+    token = v.stored_user()["access_token"]
+    for path in ["/launch/notebook-instances/bob-reports", "/launch/studio?space=bob-private"]:
+        sep = "&" if "?" in path else "?"
+        response = v.page.goto(f"{stack.state['gateway']}{path}{sep}access_token={token}")
+        assert response.status == 404, path
+        # The gate's answer to a browser: a page in words, with the request id to quote.
+        expect(v.page.get_by_role("heading")).to_have_text("Nothing to open here")
+        expect(v.page.locator("code")).to_have_text(re.compile(r"\S+"))
+        assert "bob" not in v.page.locator("body").inner_text()
+
+
+def test_a_wrong_password_is_refused_on_the_sign_in_page(visit, stack):
+    v = visit()
+    v.open_portal()
+    v.page.get_by_role("button", name="Sign in").click()
+    v.fill_sign_in("alice", "not-her-password")
+    expect(v.page.get_by_role("alert")).to_have_text("Incorrect username or password.")
+    shot(v.page, "sign-in-refused.png")
+    assert v.page.url.startswith(stack.state["login"])  # no code went back to the portal
+    v.fill_sign_in("alice")
+    expect(v.page.locator("#signed-in")).to_be_visible()
+
+
+def test_a_forged_or_stale_sign_in_return_is_refused(visit, stack):
+    v = visit()
+    v.open_portal("/?code=stolen-code&state=not-ours")
+    expect(v.page.locator("#signed-out")).to_be_visible()
+    expect(v.page.locator("#progress")).to_contain_text("Sign-in did not complete")
+    assert v.page.url == stack.state["portal"] + "/"  # the code is not left in the address bar
+    assert v.stored_user() is None
+    assert not any(u.endswith("/oauth2/token") for u in v.requests)  # nothing was exchanged
+
+
+def test_tokens_stay_in_session_storage(visit):
+    v = visit()
+    v.sign_in("alice")
+    assert v.page.evaluate("localStorage.length") == 0
+    stored = v.stored_user()
+    assert stored["access_token"] and stored["refresh_token"]
+    assert v.page.evaluate("document.cookie") == ""
+
+
+def test_sign_out_clears_the_session_and_ends_managed_login(visit, stack):
+    v = visit()
+    v.sign_in("bob")
+    v.page.get_by_role("button", name="Sign out").click()
+    expect(v.page.locator("#signed-out")).to_be_visible()
+    shot(v.page, "signed-out.png")
+    assert v.page.url == stack.state["portal"] + "/"
+    assert v.stored_user() is None
+    assert v.page.evaluate("localStorage.length") == 0
+    # Managed login forgot the person too: signing in asks for the password again.
+    v.page.get_by_role("button", name="Sign in").click()
+    expect(v.page.get_by_label("Password")).to_be_visible()
+
+
+def test_managed_login_remembers_a_signed_in_person_until_sign_out(visit):
+    v = visit()
+    v.sign_in("alice")
+    v.page.evaluate("sessionStorage.clear()")  # a new tab: no tokens, but managed login's cookie
+    v.open_portal()
+    v.page.get_by_role("button", name="Sign in").click()
+    expect(v.page.locator("#signed-in")).to_be_visible()  # no password asked, as Cognito does
+
+
+def test_an_expired_session_returns_to_sign_in_and_back_to_the_same_place(visit, stack):
+    v = visit()
+    v.sign_in("alice", path="/")
+    v.page.goto(stack.state["portal"] + "/#studio")
+    v.page.get_by_label("Open Studio in").select_option("codeeditor")
+    # The session runs out: the access token has expired, the refresh token is no longer good,
+    # and managed login's own session is over.
+    v.rewrite_stored_user(expires_at=1, refresh_token="revoked")
+    v.context.clear_cookies()
+    v.page.reload()
+    v.fill_sign_in("alice")
+    expect(v.page.locator("#signed-in")).to_be_visible()
+    assert v.page.url == stack.state["portal"] + "/#studio"
+    expect(v.page.get_by_label("Open Studio in")).to_have_value("codeeditor")
+    eventually(v.page, lambda: v.page.evaluate("() => document.activeElement.id") == "studio")
+
+
+def test_a_rejected_token_is_renewed_and_the_list_reloads(visit, stack):
+    v = visit()
+    v.sign_in("bob")
+    before = len([g for g in grants(stack) if g == {"grant_type": "refresh_token", "ok": True}])
+    v.rewrite_stored_user(access_token="not.a.token")  # API Gateway answers 401 to this
+    v.page.get_by_role("button", name="Refresh").click()
+    eventually(v.page, lambda: (v.stored_user() or {}).get("access_token") not in (None, "not.a.token"))
+    expect(v.page.locator("#updated")).to_have_text(re.compile(r"^4 items · updated"))  # 2 notebooks, 2 spaces
+    expect(v.page.locator("#problem")).to_be_hidden()
+    after = len([g for g in grants(stack) if g == {"grant_type": "refresh_token", "ok": True}])
+    assert after == before + 1
+
+
+def test_tokens_are_renewed_before_they_expire(visit, stack):
+    # Managed login says tokens last 65 s: renewal is due 60 s before, so about 5 s after sign-in.
+    urllib.request.urlopen(urllib.request.Request(stack.state["login"] + "/_expires_in", data=b"seconds=65"), timeout=10)
+    try:
+        v = visit()
+        v.sign_in("alice")
+        first = v.stored_user()["access_token"]
+        eventually(v.page, lambda: v.stored_user()["access_token"] != first, seconds=20)
+        assert {"grant_type": "refresh_token", "ok": True} in grants(stack)
+        expect(v.page.locator("#who-name")).to_have_text("alice")
+    finally:
+        urllib.request.urlopen(urllib.request.Request(stack.state["login"] + "/_expires_in", data=b"seconds="), timeout=10)
+
+
+def test_gate_errors_are_said_in_words_with_a_reference(visit, stack):
+    v = visit()
+    v.sign_in("alice")
+    stack.control("POST", "/_faults", {"operation": "ListNotebookInstances", "fault": "error", "count": 20})
+    try:
+        v.page.get_by_role("button", name="Refresh").click()
+        alert = v.page.locator("#problem")
+        expect(alert).to_be_visible()
+        expect(alert).to_contain_text("SageMaker could not answer.")
+        expect(v.page.locator("#problem-reference")).to_have_text(re.compile(r"^Reference: \S+"))
+        assert "upstream_error" not in alert.inner_text()
+        assert v.page.evaluate(LOW_CONTRAST) == []
+    finally:
+        stack.control("DELETE", "/_faults")
+    v.page.get_by_role("button", name="Try again").click()
+    expect(alert).to_be_hidden()
+    expect(v.page.locator("#notebook-list .row")).to_have_count(3)
+
+
+def test_an_unreachable_gate_is_said_so_after_one_renewal(visit, stack):
+    v = visit()
+    v.sign_in("alice")
+    before = len(grants(stack))
+    v.page.route(stack.state["gateway"] + "/targets", lambda route: route.abort("connectionrefused"))
+    v.page.get_by_role("button", name="Refresh").click()
+    expect(v.page.locator("#problem")).to_contain_text("The portal cannot reach the gate.")
+    # A 401 without CORS headers looks the same to a browser, so the token was renewed once first.
+    assert grants(stack)[before:] == [{"grant_type": "refresh_token", "ok": True}]
+    v.page.unroute(stack.state["gateway"] + "/targets")
+    v.page.get_by_role("button", name="Try again").click()
+    expect(v.page.locator("#problem")).to_be_hidden()
+    expect(v.page.locator("#notebook-list .row")).to_have_count(3)
+
+
+def test_someone_with_nothing_is_told_what_to_ask_for(visit, stack):
+    idp = client("cognito-idp", stack.state["moto"])
+    password = "Carol-demo-pass-1"
+    idp.admin_create_user(UserPoolId=stack.state["pool_id"], Username="carol", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=stack.state["pool_id"], Username="carol", Password=password, Permanent=True)
+    sub = next(a["Value"] for a in idp.admin_get_user(UserPoolId=stack.state["pool_id"], Username="carol")["UserAttributes"]
+               if a["Name"] == "sub")
+    v = visit()
+    v.sign_in("carol", password)
+    expect(v.page.get_by_role("heading", name="Nothing to open yet")).to_be_visible()
+    expect(v.page.locator("#empty-user-id")).to_have_text(sub)
+    expect(v.page.locator("#notebooks")).to_be_hidden()
+    shot(v.page, "empty.png")
+
+
+def test_phone_width_fits_without_sideways_scrolling(visit):
+    v = visit(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True)
+    v.sign_in("alice")
+    expect(v.page.locator("#notebook-list .row")).to_have_count(3)
+    assert v.page.evaluate("document.documentElement.scrollWidth") <= 360
+    box = v.page.get_by_role("button", name="Open alice-analysis").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360 and box["height"] >= 44  # a thumb-sized target
+    shot(v.page, "list-phone.png")
+
+
+def test_keyboard_alone_signs_in_and_reaches_open(visit):
+    v = visit()
+    page = v.open_portal()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "sign-in":
+            break
+    page.keyboard.press("Enter")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill(DEMO_USERS["alice"][0])
+    page.keyboard.press("Enter")
+    expect(page.locator("#notebook-list .row")).to_have_count(3)
+    names = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        names.append(page.evaluate("document.activeElement.getAttribute('aria-label') || document.activeElement.textContent.trim()"))
+    assert "Open alice-analysis" in names and "Refresh" in names
+
+
+def test_only_the_stacks_own_origins_are_asked_and_the_policy_holds(visit, stack):
+    v = visit()
+    response = v.open_portal()
+    v.sign_in("alice")
+    own = {urllib.parse.urlsplit(stack.state[k]).netloc for k in ("portal", "gateway", "login")}
+    assert {urllib.parse.urlsplit(u).netloc for u in v.requests if u.startswith("http")} <= own
+    csp = v.page.request.get(stack.state["portal"] + "/").headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert not v.page.locator("script:not([src])").count()  # no inline script to allow
+    assert v.problems == [], v.problems
+
+
+@pytest.fixture(scope="module")
+def auto_start_stack(tmp_path_factory):
+    s = Stack(tmp_path_factory.mktemp("portal-auto"), "--auto-start", "--payload", "v1")
+    yield s
+    s.stop()
+
+
+def test_with_auto_start_a_stopped_notebook_starts_and_the_wait_page_takes_over(browser, auto_start_stack):
+    v = Visit(browser, auto_start_stack)
+    try:
+        v.sign_in("bob")
+        row = v.page.locator('#notebook-list [data-target="bob-archive"]')
+        button = row.get_by_role("button", name="Start and open bob-archive")
+        expect(button).to_have_accessible_description(re.compile("Starting takes a few minutes"))
+        with v.context.expect_page() as opened:
+            button.click()
+        wait_page = opened.value
+        wait_page.wait_for_load_state()
+        assert "bob-archive" in wait_page.locator("body").inner_text()
+        expect(row.locator(".badge")).to_have_text("Starting…")
+        # The gate started it (moto's notebooks are InService at once): the next list says so.
+        v.page.get_by_role("button", name="Refresh").click()
+        expect(row.locator(".badge")).to_have_text("Running")
+    finally:
+        v.close()
+
+
+# The managed-login stand-in keeps Cognito's rules, so the portal is tested against them.
+
+def authorize(stack: Stack, **overrides) -> tuple[int, dict, str]:
+    query = {"client_id": stack.state["client_id"], "redirect_uri": stack.state["portal"] + "/",
+             "response_type": "code", "state": "s1", "code_challenge_method": "S256",
+             "code_challenge": pkce_challenge("v" * 43), "scope": "openid"}
+    query.update(overrides)
+    status, headers, body = stack.get("/oauth2/authorize?" + urllib.parse.urlencode(query), base=stack.state["login"])
+    return status, headers, body
+
+
+def sign_in_code(stack: Stack, user: str = "alice", verifier: str = "v" * 43) -> str:
+    _, _, page = authorize(stack, code_challenge=pkce_challenge(verifier))
+    pending = re.search(r'name="request" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"request": pending, "username": user, "password": DEMO_USERS[user][0]}).encode()
+    request = urllib.request.Request(stack.state["login"] + "/oauth2/authorize", data=form)
+    try:
+        urllib.request.build_opener(NoRedirect).open(request, timeout=10)
+    except urllib.error.HTTPError as redirect:
+        location = redirect.headers["Location"]
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
+    assert location.startswith(stack.state["portal"] + "/?") and query["state"] == "s1"
+    return query["code"]
+
+
+def exchange(stack: Stack, code: str, verifier: str = "v" * 43, redirect_uri: str | None = None):
+    form = urllib.parse.urlencode({
+        "grant_type": "authorization_code", "client_id": stack.state["client_id"], "code": code,
+        "code_verifier": verifier, "redirect_uri": redirect_uri or stack.state["portal"] + "/"}).encode()
+    request = urllib.request.Request(stack.state["login"] + "/oauth2/token", data=form)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_a_code_is_good_once_and_only_with_its_verifier(stack):
+    code = sign_in_code(stack)
+    assert exchange(stack, code, verifier="w" * 43) == (400, {"error": "invalid_grant"})
+    assert exchange(stack, code)[0] == 400  # a failed attempt spent it
+    code = sign_in_code(stack)
+    assert exchange(stack, code, redirect_uri="http://127.0.0.1:1/")[0] == 400
+    code = sign_in_code(stack)
+    status, tokens = exchange(stack, code)
+    assert status == 200 and {"access_token", "id_token", "refresh_token"} <= set(tokens)
+    assert exchange(stack, code) == (400, {"error": "invalid_grant"})
+    # The tokens are the pool's: the API accepts the access token.
+    assert stack.get("/targets", tokens["access_token"])[0] == 200
+
+
+def test_an_unknown_redirect_uri_or_a_missing_challenge_is_refused(stack):
+    status, headers, _ = authorize(stack, redirect_uri="https://evil.example/")
+    assert status == 400 and "Location" not in headers
+    status, headers, _ = authorize(stack, code_challenge="")
+    assert status == 302 and "error=invalid_request" in headers["Location"]
+    status, headers, _ = authorize(stack, code_challenge_method="plain")
+    assert status == 302 and "error=invalid_request" in headers["Location"]
+
+
+def test_discovery_names_the_tokens_issuer(stack):
+    status, _, body = stack.get(f"/{stack.state['pool_id']}/.well-known/openid-configuration", base=stack.state["login"])
+    metadata = json.loads(body)
+    issuer = jwt.decode(stack.token("alice", "IdToken"), options={"verify_signature": False})["iss"]
+    assert status == 200 and metadata["issuer"] == issuer
+    assert metadata["code_challenge_methods_supported"] == ["S256"]

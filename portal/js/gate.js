@@ -1,0 +1,89 @@
+// Talking to the gate: its URLs, its answers and its errors in words a person understands.
+// No DOM and no globals here, so tests/portal runs it under Node.
+
+/** An answer from the gate (or the way to it) that is not what the portal asked for. */
+export class GateError extends Error {
+  constructor({ status = 0, code = "unreachable", message = "", requestId = "", retryAfter = 0 }) {
+    super(message || code);
+    this.status = status;
+    this.code = code;
+    this.requestId = requestId;
+    this.retryAfter = retryAfter;
+  }
+}
+
+const WORDS = {
+  unauthenticated: "Your session has ended. Sign in again to go on.",
+  source_not_allowed:
+    "Notebooks can only be opened from the company network. Connect to it (for example over the VPN) and try again.",
+  not_found: "That notebook is not yours, or it no longer exists. Refresh the list to see what you can open.",
+  not_running: "That notebook is not running. Refresh the list to see its state, or ask your admin to start it.",
+  throttled: "SageMaker is busy right now. Wait a few seconds and try again.",
+  upstream_error: "SageMaker could not answer. Try again in a minute; if it keeps happening, tell your admin.",
+  upstream_timeout: "SageMaker took too long to answer. Try again in a minute.",
+  invalid_request: "The portal asked for something the gate does not accept. Reload the page and try again.",
+  unreachable:
+    "The portal cannot reach the gate. Check your connection and try again; if it keeps happening, tell your admin.",
+};
+
+/** What to tell the person about `error`, and a reference for their admin when there is one. */
+export function describeError(error) {
+  const code = error instanceof GateError ? error.code : "unreachable";
+  const words = WORDS[code] ?? "Something went wrong. Try again; if it keeps happening, tell your admin.";
+  const reference = error instanceof GateError && error.requestId ? `Reference: ${error.requestId}` : "";
+  return { code, words, reference };
+}
+
+/** The gate's base URL joined with one of its routes (`/targets`, a `launch` path). */
+export function gateUrl(apiUrl, route) {
+  return new URL(apiUrl.replace(/\/+$/, "") + route);
+}
+
+/**
+ * Where "Open" sends a new tab: the route's `/launch/...` path, which API Gateway authorizes from
+ * `access_token` and the gate answers with a redirect into SageMaker.
+ */
+export function launchUrl(apiUrl, launchPath, accessToken, extra = {}) {
+  const url = gateUrl(apiUrl, launchPath);
+  for (const [key, value] of Object.entries(extra)) {
+    if (value) url.searchParams.set(key, value);
+  }
+  url.searchParams.set("access_token", accessToken);
+  return url.toString();
+}
+
+/** Turns a non-2xx answer into a GateError, reading the gate's `{"error": {...}}` body when it has one. */
+export async function errorFrom(response) {
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // API Gateway's own answers (an authorizer's 401, a 5xx) are not the gate's JSON.
+  }
+  const detail = body && typeof body.error === "object" && body.error ? body.error : {};
+  const fallback = response.status === 401 ? "unauthenticated" : response.status >= 500 ? "upstream_error" : "invalid_request";
+  return new GateError({
+    status: response.status,
+    code: typeof detail.code === "string" ? detail.code : fallback,
+    message: typeof detail.message === "string" ? detail.message : "",
+    requestId: typeof detail.requestId === "string" ? detail.requestId : "",
+    retryAfter: Number(response.headers.get("Retry-After")) || 0,
+  });
+}
+
+/** `GET /targets` with the access token; resolves to the gate's list or rejects with a GateError. */
+export async function fetchTargets(apiUrl, accessToken, fetchImpl = fetch) {
+  let response;
+  try {
+    response = await fetchImpl(gateUrl(apiUrl, "/targets"), {
+      headers: { Authorization: `Bearer ${accessToken}`, Accept: "application/json" },
+      cache: "no-store",
+      credentials: "omit",
+      referrerPolicy: "no-referrer",
+    });
+  } catch {
+    throw new GateError({ code: "unreachable" });
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return response.json();
+}

@@ -1,0 +1,103 @@
+// Who is signed in: the OAuth 2.0 authorization code flow with PKCE against Cognito managed login,
+// through oidc-client-ts (portal/vendor, the global `oidc`). Tokens live in this tab's
+// sessionStorage, never localStorage, and are renewed with the refresh token before they expire.
+
+const RENEW_BEFORE_SECONDS = 60;
+
+/** The portal's place (path, query, fragment), to come back to after a sign-in. */
+export function currentPlace(location) {
+  return location.pathname + location.search + location.hash;
+}
+
+/** True when `url` is the sign-in's return to the portal (`?code=...&state=...` or `?error=...`). */
+export function isSignInReturn(url) {
+  const params = new URL(url).searchParams;
+  return params.has("state") && (params.has("code") || params.has("error"));
+}
+
+/** Only a path on this site may be returned to, never another origin. */
+export function safePlace(place) {
+  return typeof place === "string" && place.startsWith("/") && !place.startsWith("//") ? place : "/";
+}
+
+export class Session {
+  constructor(config, { location = window.location, storage = window.sessionStorage } = {}) {
+    this.config = config;
+    this.location = location;
+    this.redirectUri = `${location.origin}/`;
+    const store = new oidc.WebStorageStateStore({ store: storage });
+    this.manager = new oidc.UserManager({
+      authority: config.authority,
+      client_id: config.clientId,
+      redirect_uri: this.redirectUri,
+      post_logout_redirect_uri: this.redirectUri,
+      response_type: "code",
+      scope: "openid email profile",
+      userStore: store,
+      stateStore: store, // the PKCE verifier too: oidc-client-ts would put it in localStorage
+      automaticSilentRenew: true,
+      accessTokenExpiringNotificationTimeInSeconds: RENEW_BEFORE_SECONDS,
+      loadUserInfo: false,
+    });
+  }
+
+  /** Finishes a sign-in the browser has just returned from; resolves to the place to go back to. */
+  async completeSignIn() {
+    const user = await this.manager.signinRedirectCallback(this.location.href);
+    return safePlace(user.state?.place);
+  }
+
+  /**
+   * The signed-in user of this tab, renewed first if the access token has expired. `ended` says a
+   * session was there but could not be renewed (the person should sign in again).
+   */
+  async restore() {
+    const stored = await this.manager.getUser();
+    if (!stored) return { user: null, ended: false };
+    const user = stored.expired ? await this.renew() : stored;
+    return { user, ended: user === null };
+  }
+
+  /** A new access token from the refresh token; null when that is no longer possible. */
+  async renew() {
+    try {
+      return await this.manager.signinSilent();
+    } catch {
+      await this.manager.removeUser();
+      return null;
+    }
+  }
+
+  /** An access token that stays valid for the next minute at least. */
+  async freshAccessToken() {
+    let user = await this.manager.getUser();
+    if (user && (user.expires_in ?? 0) < RENEW_BEFORE_SECONDS) user = await this.renew();
+    if (!user) throw new Error("signed out");
+    return user.access_token;
+  }
+
+  /** Off to managed login; back at `place` afterwards. */
+  signIn(place = currentPlace(this.location)) {
+    return this.manager.signinRedirect({ state: { place: safePlace(place) } });
+  }
+
+  /** Forgets the tokens here, then ends the managed login session too (Cognito's `/logout`). */
+  async signOut() {
+    await this.manager.removeUser();
+    await this.manager.clearStaleState();
+    const logout = new URL("/logout", this.config.cognitoDomain);
+    logout.searchParams.set("client_id", this.config.clientId);
+    logout.searchParams.set("logout_uri", this.redirectUri);
+    this.location.assign(logout.toString());
+  }
+
+  /** Calls `listener` when renewal failed and the access token has run out. */
+  onEnded(listener) {
+    this.manager.events.addAccessTokenExpired(listener);
+  }
+}
+
+/** The display name of a signed-in user. */
+export function displayName(profile) {
+  return profile.email || profile["cognito:username"] || profile.username || profile.sub;
+}

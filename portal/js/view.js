@@ -1,0 +1,110 @@
+// The page: shows one state at a time (loading, signed out, a problem, the list) and renders rows.
+// Text goes in with textContent only, never as HTML.
+
+import { STUDIO_APPS } from "./targets.js";
+
+const $ = (id) => document.getElementById(id);
+
+export function progress(words) {
+  $("progress").textContent = words;
+}
+
+/** Says a list is on its way; the list already shown stays until the new one replaces it. */
+export function loading() {
+  $("updated").textContent = "Refreshing…";
+}
+
+export function problem({ words, reference = "" }, retry = null) {
+  $("problem-words").textContent = words;
+  $("problem-reference").textContent = reference;
+  const button = $("problem-retry");
+  button.hidden = !retry;
+  button.onclick = retry;
+  $("problem").hidden = false;
+}
+
+export function clearProblem() {
+  $("problem").hidden = true;
+}
+
+export function signedOut(words = "") {
+  $("who").hidden = true;
+  $("signed-in").hidden = true;
+  $("signed-out").hidden = false;
+  progress(words);
+}
+
+export function signedIn(name) {
+  $("who-name").textContent = name;
+  $("who").hidden = false;
+  $("signed-out").hidden = true;
+  $("signed-in").hidden = false;
+}
+
+export function fillAppChooser(chosen) {
+  const select = $("studio-app");
+  select.replaceChildren(
+    ...STUDIO_APPS.map(({ value, label }) => new Option(label, value, false, value === chosen)),
+  );
+}
+
+function row({ name, detail, badge, action }, onOpen) {
+  const item = $("row-template").content.firstElementChild.cloneNode(true);
+  item.dataset.target = name;
+  item.querySelector(".row-name").textContent = name;
+  item.querySelector(".row-detail").textContent = detail;
+  const status = item.querySelector(".badge");
+  status.textContent = badge.label;
+  status.classList.add(`badge-${badge.tone}`);
+  const button = item.querySelector(".open");
+  button.textContent = action.label;
+  button.setAttribute("aria-label", `${action.label} ${name}`);
+  button.disabled = !action.enabled;
+  const note = item.querySelector(".note");
+  note.textContent = action.note;
+  note.hidden = !action.note;
+  if (action.note) {
+    note.id = `note-${name}`;
+    button.setAttribute("aria-describedby", note.id);
+  }
+  button.addEventListener("click", () => onOpen(button));
+  return item;
+}
+
+/** Renders the lists; `onOpen(row, button)` is called when a row's Open is pressed. */
+export function targets({ notebooks, spaces, studio, empty, userId }, onOpen) {
+  $("notebook-list").replaceChildren(...notebooks.map((r) => row(r, (button) => onOpen(r, button))));
+  $("notebooks-none").hidden = notebooks.length > 0;
+  $("notebooks").hidden = empty;
+  $("studio").hidden = !studio;
+  if (studio) {
+    $("studio-profile").textContent = studio.userProfile;
+    $("space-list").replaceChildren(...spaces.map((r) => row(r, (button) => onOpen(r, button))));
+    $("spaces-none").hidden = spaces.length > 0;
+  }
+  $("empty").hidden = !empty;
+  $("empty-user-id").textContent = userId;
+  // The section links only help when there are two sections.
+  $("sections").hidden = !studio || empty;
+  const count = notebooks.length + spaces.length;
+  const time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  $("updated").textContent = `${count} ${count === 1 ? "item" : "items"} · updated ${time}`;
+}
+
+/** Shows a notebook as starting until the next refresh says otherwise. */
+export function markStarting(name) {
+  const item = document.querySelector(`#notebook-list [data-target="${CSS.escape(name)}"]`);
+  if (!item) return;
+  const status = item.querySelector(".badge");
+  status.textContent = "Starting…";
+  status.className = "badge badge-busy";
+}
+
+/** Brings the section named by the URL's fragment into view, as a return to the page should. */
+export function showPlace(hash) {
+  const target = hash.length > 1 ? document.getElementById(decodeURIComponent(hash.slice(1))) : null;
+  if (target && !target.hidden) {
+    target.scrollIntoView();
+    target.focus({ preventScroll: true });
+  }
+}

@@ -48,7 +48,7 @@ export function fillAppChooser(chosen) {
   );
 }
 
-function row({ name, detail, badge, action }, onOpen) {
+function row(kind, { name, detail, badge, action }, onOpen) {
   const item = $("row-template").content.firstElementChild.cloneNode(true);
   item.dataset.target = name;
   item.querySelector(".row-name").textContent = name;
@@ -64,22 +64,22 @@ function row({ name, detail, badge, action }, onOpen) {
   note.textContent = action.note;
   note.hidden = !action.note;
   if (action.note) {
-    note.id = `note-${name}`;
+    note.id = `note-${kind}-${name}`; // a notebook and a space may share a name
     button.setAttribute("aria-describedby", note.id);
   }
-  button.addEventListener("click", () => onOpen(button));
+  button.addEventListener("click", onOpen);
   return item;
 }
 
-/** Renders the lists; `onOpen(row, button)` is called when a row's Open is pressed. */
+/** Renders the lists; `onOpen(row)` is called when a row's Open is pressed. */
 export function targets({ notebooks, spaces, studio, empty, userId }, onOpen) {
-  $("notebook-list").replaceChildren(...notebooks.map((r) => row(r, (button) => onOpen(r, button))));
+  $("notebook-list").replaceChildren(...notebooks.map((r) => row("notebook", r, () => onOpen(r))));
   $("notebooks-none").hidden = notebooks.length > 0;
   $("notebooks").hidden = empty;
   $("studio").hidden = !studio;
   if (studio) {
     $("studio-profile").textContent = studio.userProfile;
-    $("space-list").replaceChildren(...spaces.map((r) => row(r, (button) => onOpen(r, button))));
+    $("space-list").replaceChildren(...spaces.map((r) => row("space", r, () => onOpen(r))));
     $("spaces-none").hidden = spaces.length > 0;
   }
   $("empty").hidden = !empty;

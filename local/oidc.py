@@ -16,6 +16,7 @@ import json
 import secrets
 import threading
 import time
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -153,11 +154,8 @@ def provider_handler(provider: Provider, allowed_origins: set[str]):
             return dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
 
         def _session(self) -> str | None:
-            for part in (self.headers.get("Cookie") or "").split(";"):
-                name, _, value = part.strip().partition("=")
-                if name == SESSION_COOKIE:
-                    return value
-            return None
+            morsel = SimpleCookie(self.headers.get("Cookie") or "").get(SESSION_COOKIE)
+            return morsel.value if morsel else None
 
         def _page(self, status: int, title: str, body: str):
             page = (

@@ -86,18 +86,20 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    s = Stack(tmp_path_factory.mktemp("v2"))
-    yield s
-    s.stop()
+def module_stack(name: str, *args: str):
+    """A fixture `name`: a module's own stack (`local.stack` options `args`), stopped after it."""
+
+    @pytest.fixture(scope="module", name=name)
+    def fixture(tmp_path_factory):
+        s = Stack(tmp_path_factory.mktemp(name), *args)
+        yield s
+        s.stop()
+
+    return fixture
 
 
-@pytest.fixture(scope="module")
-def rest_stack(tmp_path_factory):
-    s = Stack(tmp_path_factory.mktemp("v1"), "--payload", "v1", "--auto-start")
-    yield s
-    s.stop()
+stack = module_stack("stack")
+rest_stack = module_stack("rest_stack", "--payload", "v1", "--auto-start")
 
 
 def names(items):

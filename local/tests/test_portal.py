@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from local.oidc import pkce_challenge
 from local.stack import DEMO_USERS, ROOT, client
-from local.tests.test_e2e import NoRedirect, Stack
+from local.tests.test_e2e import NoRedirect, Stack, module_stack
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # Debian's; scripts/browser-env installs it
 # As the machines' notes give them: no GPU, no sandbox as root, and nothing that phones home.
@@ -26,11 +26,8 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
 SHOTS = ROOT / "test-output" / "portal"
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    s = Stack(tmp_path_factory.mktemp("portal"))
-    yield s
-    s.stop()
+stack = module_stack("stack")
+auto_start_stack = module_stack("auto_start_stack", "--auto-start", "--payload", "v1")
 
 
 @pytest.fixture(scope="module")
@@ -429,13 +426,6 @@ def test_only_the_stacks_own_origins_are_asked_and_the_policy_holds(visit, stack
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert not v.page.locator("script:not([src])").count()  # no inline script to allow
     assert v.problems == [], v.problems
-
-
-@pytest.fixture(scope="module")
-def auto_start_stack(tmp_path_factory):
-    s = Stack(tmp_path_factory.mktemp("portal-auto"), "--auto-start", "--payload", "v1")
-    yield s
-    s.stop()
 
 
 def test_with_auto_start_a_stopped_notebook_starts_and_the_wait_page_takes_over(browser, auto_start_stack):

@@ -1,7 +1,7 @@
 // The page: shows one state at a time (loading, signed out, a problem, the list) and renders rows.
 // Text goes in with textContent only, never as HTML.
 
-import { STUDIO_APPS } from "./targets.js";
+import { badge, STUDIO_APPS } from "./targets.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -48,14 +48,12 @@ export function fillAppChooser(chosen) {
   );
 }
 
-function row(kind, { name, detail, badge, action }, onOpen) {
+function row(kind, { name, detail, badge: status, action }, onOpen) {
   const item = $("row-template").content.firstElementChild.cloneNode(true);
   item.dataset.target = name;
   item.querySelector(".row-name").textContent = name;
   item.querySelector(".row-detail").textContent = detail;
-  const status = item.querySelector(".badge");
-  status.textContent = badge.label;
-  status.classList.add(`badge-${badge.tone}`);
+  showBadge(item.querySelector(".badge"), status);
   const button = item.querySelector(".open");
   button.textContent = action.label;
   button.setAttribute("aria-label", `${action.label} ${name}`);
@@ -91,13 +89,15 @@ export function targets({ notebooks, spaces, studio, empty, userId }, onOpen) {
   $("updated").textContent = `${count} ${count === 1 ? "item" : "items"} · updated ${time}`;
 }
 
+function showBadge(element, { label, tone }) {
+  element.textContent = label;
+  element.className = `badge badge-${tone}`;
+}
+
 /** Shows a notebook as starting until the next refresh says otherwise. */
 export function markStarting(name) {
   const item = document.querySelector(`#notebook-list [data-target="${CSS.escape(name)}"]`);
-  if (!item) return;
-  const status = item.querySelector(".badge");
-  status.textContent = "Starting…";
-  status.className = "badge badge-busy";
+  if (item) showBadge(item.querySelector(".badge"), badge("Pending"));
 }
 
 /** Brings the section named by the URL's fragment into view, as a return to the page should. */

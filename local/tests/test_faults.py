@@ -14,14 +14,11 @@ import pytest
 
 from local.gateway import FunctionHost, http_api_event
 from local.stack import ROOT
-from local.tests.test_e2e import module_stack
+
 
 # The SDK's operation timeout is 8 s and the request deadline 10 s; allow the harness a little.
 ANSWER_BOUND_SECONDS = 10.5
 PANIC_PROBE = ROOT / "target/release/examples/panic_probe"
-
-
-stack = module_stack("stack")
 
 
 # (operation, fault, route, status, error code, Retry-After)

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from local.oidc import pkce_challenge
 from local.stack import DEMO_USERS, ROOT, client
-from local.tests.test_e2e import NoRedirect, Stack, module_stack
+from local.tests.conftest import NoRedirect, Stack, module_stack
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # Debian's; scripts/browser-env installs it
 # As the machines' notes give them: no GPU, no sandbox as root, and nothing that phones home.
@@ -26,7 +26,6 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
 SHOTS = ROOT / "test-output" / "portal"
 
 
-stack = module_stack("stack")
 auto_start_stack = module_stack("auto_start_stack", "--auto-start", "--payload", "v1")
 
 

@@ -118,8 +118,8 @@ def test_the_function_sets_exactly_the_variables_the_code_reads():
 
 
 def test_parameter_defaults_match_the_documented_defaults():
-    readme = (ROOT / "README.md").read_text()
-    documented = dict(re.findall(r"^\| `([A-Z_]+)` \| ([^|]+) \|", readme, re.MULTILINE))
+    reference = (ROOT / "docs/configuration.md").read_text()
+    documented = dict(re.findall(r"^\| `([A-Z_]+)` \| ([^|]+) \|", reference, re.MULTILINE))
     params = parameters()
     for variable, value in FUNCTION["Environment"]["Variables"].items():
         default = documented[variable].strip().strip("`")

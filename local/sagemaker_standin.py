@@ -9,7 +9,8 @@ so new operations are methods there plus a little state on the backend, in moto'
 
 The page accepts a URL's token once and only before it expires, and shows what it opened, so a
 test can prove which notebook a URL really opens. Control endpoints on the page's port:
-`POST|DELETE /_faults`, `GET|DELETE /_calls`, `POST /_clock`.
+`POST|DELETE /_faults` (a fault may carry `"match"`: it then hits only calls whose JSON input
+contains that text), `GET|DELETE /_calls`, `POST /_clock`.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class Registry:
         self.tokens: dict[str, dict] = {}
         self.clock_offset = 0.0
         self.calls: list[dict] = []
-        self.faults: dict[str, dict] = {}
+        self.faults: dict[tuple[str, str], dict] = {}  # (operation, match) -> fault
         self.page_base = ""
 
     def now(self) -> float:
@@ -76,14 +77,18 @@ class Registry:
             self.calls.append(call)
         return call
 
-    def take_fault(self, operation: str) -> dict | None:
+    def take_fault(self, operation: str, body: str) -> dict | None:
+        """The fault set for this operation whose `match` (if any) the call's JSON input contains;
+        each application counts down, and at zero the fault is gone."""
         with self.lock:
-            fault = self.faults.get(operation)
-            if fault is None:
+            keys = [key for key in self.faults if key[0] == operation and key[1] in body]
+            if not keys:
                 return None
+            key = max(keys, key=lambda k: len(k[1]))  # a fault aimed at this resource wins
+            fault = self.faults[key]
             fault["count"] -= 1
             if fault["count"] <= 0:
-                del self.faults[operation]
+                del self.faults[key]
             return dict(fault)
 
 
@@ -340,7 +345,7 @@ class FaultsAndCalls:
         except ValueError:
             payload = {}
         call = REGISTRY.record(operation, payload)
-        fault = REGISTRY.take_fault(operation)
+        fault = REGISTRY.take_fault(operation, body.decode(errors="replace"))
         if fault is None:
             # How long moto itself took, so the benchmark can separate SageMaker's share.
             started = time.perf_counter()
@@ -427,9 +432,12 @@ class Page(BaseHTTPRequestHandler):
         if path == "/_faults":
             if body.get("fault") not in ("throttle", "error", "slow", "drop") or not body.get("operation"):
                 return self._json(400, {"message": "operation and fault (throttle|error|slow|drop) required"})
+            match = body.get("match", "")
+            if not isinstance(match, str):
+                return self._json(400, {"message": "match must be a string"})
             with REGISTRY.lock:
-                REGISTRY.faults[body["operation"]] = {"fault": body["fault"], "count": int(body.get("count", 1)),
-                                                      "seconds": float(body.get("seconds", 5))}
+                REGISTRY.faults[(body["operation"], match)] = {
+                    "fault": body["fault"], "count": int(body.get("count", 1)), "seconds": float(body.get("seconds", 5))}
             return self._json(200, {"ok": True})
         if path == "/_clock":
             with REGISTRY.lock:

@@ -162,6 +162,21 @@ def test_faults_apply_to_the_next_calls_then_stop(sm, standin):
     control(page, "DELETE", "/_faults")
 
 
+def test_a_fault_with_match_hits_only_calls_whose_input_contains_it(sm, standin):
+    page = standin[1]
+    sm.create_notebook_instance(NotebookInstanceName="nb-other", InstanceType="ml.t3.medium", RoleArn=ROLE)
+    control(page, "POST", "/_faults", {"operation": "DescribeNotebookInstance", "fault": "error", "count": 2,
+                                       "match": "nb-other"})
+    assert sm.describe_notebook_instance(NotebookInstanceName="nb-1")["NotebookInstanceName"] == "nb-1"
+    for _ in range(2):
+        assert error_of(sm.describe_notebook_instance, NotebookInstanceName="nb-other")["Code"] == "InternalFailure"
+    assert sm.describe_notebook_instance(NotebookInstanceName="nb-other")["NotebookInstanceName"] == "nb-other"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        control(page, "POST", "/_faults", {"operation": "ListTags", "fault": "error", "match": 7})
+    assert refused.value.code == 400
+    control(page, "DELETE", "/_faults")
+
+
 def test_the_call_log_records_operations_and_inputs(sm, standin):
     control(standin[1], "DELETE", "/_calls")
     sm.describe_notebook_instance(NotebookInstanceName="nb-1")

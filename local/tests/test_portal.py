@@ -4,18 +4,24 @@ Screenshots of the list go to test-output/portal/ for a reviewer to look at."""
 
 from __future__ import annotations
 
+import html
+import importlib.machinery
+import importlib.util
 import json
 import os
 import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import jwt
 import pytest
+from cfnlint.decode import decode_str
 from playwright.sync_api import Page, expect, sync_playwright
 
 from local.oidc import pkce_challenge
+from local.portal_site import PortalSite
 from local.stack import DEMO_USERS, ROOT, client
 from local.tests.conftest import NoRedirect, Stack, module_stack
 
@@ -513,3 +519,182 @@ def test_discovery_names_the_tokens_issuer(stack):
     issuer = jwt.decode(stack.token("alice", "IdToken"), options={"verify_signature": False})["iss"]
     assert status == 200 and metadata["issuer"] == issuer
     assert metadata["code_challenge_methods_supported"] == ["S256"]
+
+
+# The deployed portal's policy: CloudFront's header (template.yaml, PortalHeaders) and the <meta>
+# that scripts/portal-config writes into the uploaded index.html. A browser enforces both.
+
+def load_portal_config():
+    loader = importlib.machinery.SourceFileLoader("portal_config", str(ROOT / "scripts/portal-config"))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+portal_config = load_portal_config()
+DEPLOYED = {  # a deployment in eu-west-1 with the template's own pool, as portal-config writes it
+    "apiUrl": "https://abc123defg.execute-api.eu-west-1.amazonaws.com", "region": "eu-west-1",
+    "userPoolId": "eu-west-1_AbCdEf", "clientId": "client0123456789",
+    "cognitoDomain": "https://notebook-gate-123456789012.auth.eu-west-1.amazoncognito.com",
+}
+
+
+def resolve(value, template: dict, names: dict):
+    """The few CloudFormation functions a header value may use, for one parameter set: `names` gives
+    pseudo parameters and resources; parameters take their defaults; conditions are evaluated."""
+    def ref(name):
+        if name in names:
+            return names[name]
+        if name in template.get("Parameters", {}):
+            return template["Parameters"][name].get("Default", "")
+        raise KeyError(f"no value for {name}: add it to the test's names")
+
+    def go(v):
+        if isinstance(v, str):
+            return v
+        if isinstance(v, list):
+            return [go(x) for x in v]
+        (fn, arg), = v.items()
+        if fn == "Ref":
+            return ref(arg)
+        if fn == "Fn::Sub":
+            text, local = (arg, {}) if isinstance(arg, str) else (arg[0], {k: go(x) for k, x in arg[1].items()})
+            return re.sub(r"\$\{([^}!]+)\}", lambda m: str(local[m[1]] if m[1] in local else ref(m[1].split(".")[0])), text)
+        if fn == "Fn::If":
+            return go(arg[1] if go({"Condition": arg[0]}) else arg[2])
+        if fn == "Condition":
+            return go(template["Conditions"][arg])
+        if fn == "Fn::Equals":
+            return go(arg[0]) == go(arg[1])
+        if fn == "Fn::Not":
+            return not go(arg[0])
+        if fn == "Fn::And":
+            return all(go(x) for x in arg)
+        if fn == "Fn::Or":
+            return any(go(x) for x in arg)
+        if fn == "Fn::Join":
+            return arg[0].join(str(x) for x in go(arg[1]))
+        raise KeyError(f"{fn} is not resolved here")
+
+    return go(value)
+
+
+def templates_header(region: str) -> str:
+    template, _ = decode_str((ROOT / "template.yaml").read_text())
+    config = template["Resources"]["PortalHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]
+    value = config["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    names = {"AWS::Region": region, "AWS::AccountId": "123456789012", "AWS::Partition": "aws",
+             "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "notebook-gate",
+             "HostedUiDomain": "notebook-gate-123456789012"}
+    return resolve(value, template, names)
+
+
+def test_the_build_is_the_portal_with_config_and_the_policy_meta(tmp_path):
+    built = portal_config.build_portal(DEPLOYED, tmp_path / "portal")
+    files = lambda root: {str(f.relative_to(root)) for f in root.rglob("*") if f.is_file()}  # noqa: E731
+    assert files(built) == (files(ROOT / "portal") - {"config.json", "config.example.json"}) | {"config.json"}
+    assert json.loads((built / "config.json").read_text()) == DEPLOYED
+    index = (built / "index.html").read_text()
+    meta = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', index)
+    assert html.unescape(meta[1]) == (
+        "connect-src 'self' https://abc123defg.execute-api.eu-west-1.amazonaws.com "
+        "https://cognito-idp.eu-west-1.amazonaws.com https://notebook-gate-123456789012.auth.eu-west-1.amazoncognito.com; "
+        "form-action 'self' https://notebook-gate-123456789012.auth.eu-west-1.amazoncognito.com")
+    assert index.index(meta[0]) < index.index("<script")  # a <meta> policy covers only what follows it
+    # A rebuild replaces the old one; a folder that is not a build is never emptied.
+    portal_config.build_portal(DEPLOYED, built)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    with pytest.raises(ValueError, match="not a portal this script built"):
+        portal_config.build_portal(DEPLOYED, tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+
+
+@pytest.mark.parametrize("bad", ["http://abc.execute-api.eu-west-1.amazonaws.com", "https://*.execute-api.eu-west-1.amazonaws.com",
+                                 "https://a.example; script-src *", "javascript:alert(1)"])
+def test_the_meta_names_only_exact_https_origins(tmp_path, bad):
+    with pytest.raises(ValueError):
+        portal_config.build_portal({**DEPLOYED, "apiUrl": bad}, tmp_path / "portal")
+
+
+CSP_PROBE = """async ({ fetches, form }) => {
+  const violations = [];
+  document.addEventListener("securitypolicyviolation", (e) => violations.push(`${e.effectiveDirective} ${e.blockedURI}`));
+  const fetched = {};
+  for (const url of fetches) {
+    try {
+      await fetch(url, { method: "POST", body: "x", credentials: "omit" });
+      fetched[url] = "allowed";
+    } catch {
+      fetched[url] = "blocked";
+    }
+  }
+  if (form) {
+    const element = Object.assign(document.createElement("form"), { method: "post", action: form });
+    document.body.append(element);
+    element.submit();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300)); // violation events are queued as tasks
+  return { fetched, violations };
+}"""
+
+OTHER_API = "https://attacker1.execute-api.eu-west-1.amazonaws.com/collect"
+OTHER_LOGIN = "https://attacker.auth.eu-west-1.amazoncognito.com/collect"
+OWN = [DEPLOYED["apiUrl"] + "/targets", DEPLOYED["cognitoDomain"] + "/oauth2/token",
+       DEPLOYED["cognitoDomain"] + "/oauth2/revoke",
+       "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf/.well-known/openid-configuration"]
+
+
+def probe_policy(browser, root: Path, header: str, form: str | None = None) -> dict:
+    """Serves `root` under `header`, as CloudFront does, and tries `OWN` and the others from the page.
+    Nothing leaves the machine: a request the policy lets out is answered here (route), a refused one
+    never becomes a request."""
+    site = PortalSite(root, 0).start(DEPLOYED, header)
+    context = browser.new_context()
+    answered = []
+
+    def answer(route):
+        answered.append(route.request.url)
+        route.fulfill(status=200, body="{}", headers={"Access-Control-Allow-Origin": "*"})
+
+    try:
+        context.route(lambda url: url.startswith("https://"), answer)
+        page = context.new_page()
+        page.goto(site.url + "/")
+        expect(page.locator("#signed-out")).to_be_visible()  # the portal ran under its policy
+        result = page.evaluate(CSP_PROBE, {"fetches": [*OWN, OTHER_API, OTHER_LOGIN, "https://wider.example/"], "form": form})
+        result["answered"] = answered
+        return result
+    finally:
+        context.close()
+        site.stop()
+
+
+def test_the_deployed_policy_lets_the_portal_reach_only_its_own_api_and_login(browser, tmp_path):
+    header = templates_header("eu-west-1")
+    assert "https://*.execute-api.eu-west-1.amazonaws.com" in header  # what the template cannot narrow
+
+    # CloudFront's header alone: any API in the region is let through (issue 19 #7).
+    alone = probe_policy(browser, ROOT / "portal", header)
+    assert alone["fetched"][OTHER_API] == "allowed"
+
+    # With the meta portal-config writes, only the deployment's own origins are.
+    built = portal_config.build_portal(DEPLOYED, tmp_path / "portal")
+    both = probe_policy(browser, built, header, form="https://attacker.auth.eu-west-1.amazoncognito.com/login")
+    assert {url: both["fetched"][url] for url in OWN} == {url: "allowed" for url in OWN}
+    for other in (OTHER_API, OTHER_LOGIN, "https://wider.example/"):
+        assert both["fetched"][other] == "blocked", other
+        assert f"connect-src {other}" in both["violations"], both["violations"]
+    # Each policy reports what it refuses: the header and the meta both refused this one.
+    assert both["violations"].count("connect-src https://wider.example/") == 2
+    assert "form-action https://attacker.auth.eu-west-1.amazoncognito.com/login" in both["violations"]
+    assert not [v for v in both["violations"] if any(v.endswith(url) for url in OWN)]
+    assert sorted(both["answered"]) == sorted(OWN)  # nothing else became a request
+
+    # The two are enforced together: a meta that allows more than the header gains nothing.
+    index = built / "index.html"
+    index.write_text(index.read_text().replace("connect-src 'self'", "connect-src 'self' https://wider.example"))
+    wider = probe_policy(browser, built, header)
+    assert wider["fetched"]["https://wider.example/"] == "blocked"
+    assert wider["fetched"][OTHER_API] == "blocked"

@@ -43,8 +43,8 @@ def fake_aws(tmp_path: Path, outputs: dict) -> dict:
 
 
 def portal_config(tmp_path: Path, env: dict, *args: str):
-    out = tmp_path / "config.json"
-    result = subprocess.run([sys.executable, str(ROOT / "scripts/portal-config"), "--output", str(out), *args],
+    out = tmp_path / "portal" / "config.json"  # in the portal folder the script builds for upload
+    result = subprocess.run([sys.executable, str(ROOT / "scripts/portal-config"), "--build-dir", str(out.parent), *args],
                             env=env, capture_output=True, text=True)
     return result, out
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import jwt
 import pytest
-from cfnlint.decode import decode_str
 from playwright.sync_api import Page, expect, sync_playwright
 
+from local.iam.render import PSEUDO, Rendered, render
 from local.oidc import pkce_challenge
 from local.portal_site import PortalSite
 from local.stack import DEMO_USERS, ROOT, client
@@ -540,54 +540,27 @@ DEPLOYED = {  # a deployment in eu-west-1 with the template's own pool, as porta
 }
 
 
-def resolve(value, template: dict, names: dict):
-    """The few CloudFormation functions a header value may use, for one parameter set: `names` gives
-    pseudo parameters and resources; parameters take their defaults; conditions are evaluated."""
-    def ref(name):
-        if name in names:
-            return names[name]
-        if name in template.get("Parameters", {}):
-            return template["Parameters"][name].get("Default", "")
-        raise KeyError(f"no value for {name}: add it to the test's names")
+class Deployment(Rendered):
+    """template.yaml deployed with its defaults, as local/iam/render evaluates it, except that a
+    managed-login domain's Ref is its domain prefix, as CloudFormation gives it."""
 
-    def go(v):
-        if isinstance(v, str):
-            return v
-        if isinstance(v, list):
-            return [go(x) for x in v]
-        (fn, arg), = v.items()
-        if fn == "Ref":
-            return ref(arg)
-        if fn == "Fn::Sub":
-            text, local = (arg, {}) if isinstance(arg, str) else (arg[0], {k: go(x) for k, x in arg[1].items()})
-            return re.sub(r"\$\{([^}!]+)\}", lambda m: str(local[m[1]] if m[1] in local else ref(m[1].split(".")[0])), text)
-        if fn == "Fn::If":
-            return go(arg[1] if go({"Condition": arg[0]}) else arg[2])
-        if fn == "Condition":
-            return go(template["Conditions"][arg])
-        if fn == "Fn::Equals":
-            return go(arg[0]) == go(arg[1])
-        if fn == "Fn::Not":
-            return not go(arg[0])
-        if fn == "Fn::And":
-            return all(go(x) for x in arg)
-        if fn == "Fn::Or":
-            return any(go(x) for x in arg)
-        if fn == "Fn::Join":
-            return arg[0].join(str(x) for x in go(arg[1]))
-        raise KeyError(f"{fn} is not resolved here")
-
-    return go(value)
+    def _physical_id(self, logical_id: str) -> str:
+        if self.resources[logical_id].get("Type") == "AWS::Cognito::UserPoolDomain":
+            return self.properties(logical_id)["Domain"]
+        return super()._physical_id(logical_id)
 
 
-def templates_header(region: str) -> str:
-    template, _ = decode_str((ROOT / "template.yaml").read_text())
-    config = template["Resources"]["PortalHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]
-    value = config["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
-    names = {"AWS::Region": region, "AWS::AccountId": "123456789012", "AWS::Partition": "aws",
-             "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "notebook-gate",
-             "HostedUiDomain": "notebook-gate-123456789012"}
-    return resolve(value, template, names)
+def deployed() -> tuple[dict, str]:
+    """The portal's config.json as portal-config writes it from the stack's outputs, and CloudFront's
+    Content-Security-Policy header, for one deployment of template.yaml."""
+    rendered = render()
+    deployment = Deployment(rendered.template, rendered.parameters)
+    outputs = [{"OutputKey": key, "OutputValue": deployment.evaluate(output["Value"])}
+               for key, output in deployment.template["Outputs"].items()
+               if "Condition" not in output or deployment.condition(output["Condition"])]
+    config = portal_config.portal_config({"StackId": PSEUDO["AWS::StackId"], "Outputs": outputs})
+    headers = deployment.properties("PortalHeaders")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    return config, headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
 
 
 def test_the_build_is_the_portal_with_config_and_the_policy_meta(tmp_path):
@@ -639,18 +612,12 @@ CSP_PROBE = """async ({ fetches, form }) => {
   return { fetched, violations };
 }"""
 
-OTHER_API = "https://attacker1.execute-api.eu-west-1.amazonaws.com/collect"
-OTHER_LOGIN = "https://attacker.auth.eu-west-1.amazoncognito.com/collect"
-OWN = [DEPLOYED["apiUrl"] + "/targets", DEPLOYED["cognitoDomain"] + "/oauth2/token",
-       DEPLOYED["cognitoDomain"] + "/oauth2/revoke",
-       "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf/.well-known/openid-configuration"]
 
-
-def probe_policy(browser, root: Path, header: str, form: str | None = None) -> dict:
-    """Serves `root` under `header`, as CloudFront does, and tries `OWN` and the others from the page.
+def probe_policy(browser, root: Path, config: dict, header: str, urls: list[str], form: str | None = None) -> dict:
+    """Serves `root` under `header`, as CloudFront does, and asks for each of `urls` from the page.
     Nothing leaves the machine: a request the policy lets out is answered here (route), a refused one
     never becomes a request."""
-    site = PortalSite(root, 0).start(DEPLOYED, header)
+    site = PortalSite(root, 0).start(config, header)
     context = browser.new_context()
     answered = []
 
@@ -663,7 +630,7 @@ def probe_policy(browser, root: Path, header: str, form: str | None = None) -> d
         page = context.new_page()
         page.goto(site.url + "/")
         expect(page.locator("#signed-out")).to_be_visible()  # the portal ran under its policy
-        result = page.evaluate(CSP_PROBE, {"fetches": [*OWN, OTHER_API, OTHER_LOGIN, "https://wider.example/"], "form": form})
+        result = page.evaluate(CSP_PROBE, {"fetches": urls, "form": form})
         result["answered"] = answered
         return result
     finally:
@@ -672,29 +639,40 @@ def probe_policy(browser, root: Path, header: str, form: str | None = None) -> d
 
 
 def test_the_deployed_policy_lets_the_portal_reach_only_its_own_api_and_login(browser, tmp_path):
-    header = templates_header("eu-west-1")
-    assert "https://*.execute-api.eu-west-1.amazonaws.com" in header  # what the template cannot narrow
+    config, header = deployed()
+    region = config["region"]
+    own = [config["apiUrl"] + "/targets", config["cognitoDomain"] + "/oauth2/token",
+           config["cognitoDomain"] + "/oauth2/revoke",
+           f"https://cognito-idp.{region}.amazonaws.com/{config['userPoolId']}/.well-known/openid-configuration"]
+    other_api = f"https://attacker1.execute-api.{region}.amazonaws.com/collect"
+    other_login = f"https://attacker.auth.{region}.amazoncognito.com/collect"
+    wider = "https://wider.example/"
+    urls = [*own, other_api, other_login, wider]
+    assert f"https://*.execute-api.{region}.amazonaws.com" in header  # what the template cannot narrow
 
-    # CloudFront's header alone: any API in the region is let through (issue 19 #7).
-    alone = probe_policy(browser, ROOT / "portal", header)
-    assert alone["fetched"][OTHER_API] == "allowed"
+    # CloudFront's header alone lets the page reach any API in the region (issue 19 #7).
+    alone = probe_policy(browser, ROOT / "portal", config, header, urls)
+    assert alone["fetched"][other_api] == "allowed"
+    assert {url: alone["fetched"][url] for url in own} == {url: "allowed" for url in own}
 
     # With the meta portal-config writes, only the deployment's own origins are.
-    built = portal_config.build_portal(DEPLOYED, tmp_path / "portal")
-    both = probe_policy(browser, built, header, form="https://attacker.auth.eu-west-1.amazoncognito.com/login")
-    assert {url: both["fetched"][url] for url in OWN} == {url: "allowed" for url in OWN}
-    for other in (OTHER_API, OTHER_LOGIN, "https://wider.example/"):
+    built = portal_config.build_portal(config, tmp_path / "portal")
+    form = f"https://attacker.auth.{region}.amazoncognito.com/login"
+    both = probe_policy(browser, built, config, header, urls, form=form)
+    assert {url: both["fetched"][url] for url in own} == {url: "allowed" for url in own}
+    for other in (other_api, other_login, wider):
         assert both["fetched"][other] == "blocked", other
         assert f"connect-src {other}" in both["violations"], both["violations"]
+    assert f"form-action {form}" in both["violations"]
     # Each policy reports what it refuses: the header and the meta both refused this one.
-    assert both["violations"].count("connect-src https://wider.example/") == 2
-    assert "form-action https://attacker.auth.eu-west-1.amazoncognito.com/login" in both["violations"]
-    assert not [v for v in both["violations"] if any(v.endswith(url) for url in OWN)]
-    assert sorted(both["answered"]) == sorted(OWN)  # nothing else became a request
+    assert both["violations"].count(f"connect-src {wider}") == 2
+    # (A browser writes host names in lower case; the template's placeholders are not.)
+    assert not [v for v in both["violations"] if any(v.endswith(url.lower()) for url in own)]
+    assert sorted(u.lower() for u in both["answered"]) == sorted(u.lower() for u in own)  # nothing else was asked
 
     # The two are enforced together: a meta that allows more than the header gains nothing.
     index = built / "index.html"
-    index.write_text(index.read_text().replace("connect-src 'self'", "connect-src 'self' https://wider.example"))
-    wider = probe_policy(browser, built, header)
-    assert wider["fetched"]["https://wider.example/"] == "blocked"
-    assert wider["fetched"][OTHER_API] == "blocked"
+    index.write_text(index.read_text().replace("connect-src 'self'", f"connect-src 'self' {wider}"))
+    widened = probe_policy(browser, built, config, header, urls)
+    assert widened["fetched"][wider] == "blocked"
+    assert widened["fetched"][other_api] == "blocked"

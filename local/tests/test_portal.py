@@ -260,6 +260,18 @@ def test_a_forged_or_stale_sign_in_return_is_refused(visit, stack):
     assert not any(u.endswith("/oauth2/token") for u in v.requests)  # nothing was exchanged
 
 
+@pytest.mark.parametrize("fragment", ["%", "%E0%A4%A"])
+def test_a_fragment_that_does_not_decode_is_ignored(visit, stack, fragment):
+    v = visit()
+    v.sign_in("alice")
+    v.open_portal("/#" + fragment)
+    # The list is drawn before the fragment is read, so a failure to read it would show by now.
+    expect(v.page.locator("#notebook-list .row")).to_have_count(3)
+    expect(v.page.locator("#problem")).to_be_hidden()
+    expect(v.page.locator("#signed-in")).to_be_visible()
+    assert v.problems == []
+
+
 def test_tokens_stay_in_session_storage(visit):
     v = visit()
     v.sign_in("alice")

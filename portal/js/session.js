@@ -9,6 +9,19 @@ export function currentPlace(location) {
   return location.pathname + location.search + location.hash;
 }
 
+/**
+ * The element id a URL fragment (`#studio`) names, or null. A fragment that is not valid
+ * percent-encoding (`#%`) names nothing: anyone can send a link with one, and it must not stop the page.
+ */
+export function fragmentId(hash) {
+  if (typeof hash !== "string" || hash.length < 2) return null;
+  try {
+    return decodeURIComponent(hash.slice(1));
+  } catch {
+    return null;
+  }
+}
+
 /** True when `url` is the sign-in's return to the portal (`?code=...&state=...` or `?error=...`). */
 export function isSignInReturn(url) {
   const params = new URL(url).searchParams;

@@ -1,6 +1,7 @@
 // The page: shows one state at a time (loading, signed out, a problem, the list) and renders rows.
 // Text goes in with textContent only, never as HTML.
 
+import { fragmentId } from "./session.js";
 import { badge, STUDIO_APPS } from "./targets.js";
 
 const $ = (id) => document.getElementById(id);
@@ -102,7 +103,8 @@ export function markStarting(name) {
 
 /** Brings the section named by the URL's fragment into view, as a return to the page should. */
 export function showPlace(hash) {
-  const target = hash.length > 1 ? document.getElementById(decodeURIComponent(hash.slice(1))) : null;
+  const id = fragmentId(hash);
+  const target = id ? document.getElementById(id) : null;
   if (target && !target.hidden) {
     target.scrollIntoView();
     target.focus({ preventScroll: true });

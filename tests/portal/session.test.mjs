@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { parseConfig } from "../../portal/js/config.js";
-import { currentPlace, displayName, isSignInReturn, safePlace } from "../../portal/js/session.js";
+import { currentPlace, displayName, fragmentId, isSignInReturn, safePlace } from "../../portal/js/session.js";
 
 const CONFIG = {
   apiUrl: "https://abc.execute-api.eu-west-1.amazonaws.com/",
@@ -45,4 +45,10 @@ test("the place to return to stays on this site", () => {
 test("a person is shown by email, then user name", () => {
   assert.equal(displayName({ email: "a@example.com", "cognito:username": "a" }), "a@example.com");
   assert.equal(displayName({ "cognito:username": "alice", sub: "s" }), "alice");
+});
+
+test("a fragment names an element, and one that does not decode names nothing", () => {
+  assert.equal(fragmentId("#studio"), "studio");
+  assert.equal(fragmentId("#a%20b"), "a b");
+  for (const bad of ["#%", "#%E0%A4%A", "#", "", undefined]) assert.equal(fragmentId(bad), null, String(bad));
 });

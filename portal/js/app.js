@@ -3,7 +3,7 @@
 import { loadConfig } from "./config.js";
 import { describeError, fetchTargets, GateError, launchUrl } from "./gate.js";
 import { currentPlace, displayName, isSignInReturn, Session } from "./session.js";
-import { isEmpty, notebookRows, spaceRows } from "./targets.js";
+import { isEmpty, notebookRows, spaceRows, uncheckedNote } from "./targets.js";
 import * as view from "./view.js";
 
 const APP_CHOICE = "notebook-gate.studio-app"; // sessionStorage: survives a re-sign-in in this tab
@@ -80,6 +80,7 @@ async function loadTargets({ retried = false } = {}) {
   view.targets(
     {
       notebooks: notebookRows(targets),
+      unchecked: uncheckedNote(targets),
       spaces: spaceRows(targets.studio),
       studio: targets.studio,
       empty,

@@ -89,7 +89,19 @@ export function spaceRows(studio) {
     });
 }
 
-/** True when the person has nothing at all to open. */
+/**
+ * Words for a list the gate could not finish: `uncheckedNotebookInstances` counts the account's
+ * notebook instances whose tags SageMaker would not give just now, so the gate could not tell
+ * whose they are and left them out. Empty when every one was checked. The count is the account's,
+ * not the person's, so it is not shown: it would read as "this many of yours are missing".
+ */
+export function uncheckedNote(targets) {
+  const unchecked = targets.uncheckedNotebookInstances;
+  if (!Number.isFinite(unchecked) || unchecked <= 0) return "";
+  return "Some notebook instances could not be checked just now, so one of yours may be missing from this list. Refresh in a minute to see it.";
+}
+
+/** True when the person has nothing at all to open, as far as the gate could check. */
 export function isEmpty(targets) {
-  return (targets.notebookInstances ?? []).length === 0 && !targets.studio;
+  return (targets.notebookInstances ?? []).length === 0 && !targets.studio && uncheckedNote(targets) === "";
 }

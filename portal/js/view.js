@@ -71,9 +71,12 @@ function row(kind, { name, detail, badge: status, action }, onOpen) {
 }
 
 /** Renders the lists; `onOpen(row)` is called when a row's Open is pressed. */
-export function targets({ notebooks, spaces, studio, empty, userId }, onOpen) {
+export function targets({ notebooks, unchecked, spaces, studio, empty, userId }, onOpen) {
   $("notebook-list").replaceChildren(...notebooks.map((r) => row("notebook", r, () => onOpen(r))));
-  $("notebooks-none").hidden = notebooks.length > 0;
+  $("notebooks-unchecked").textContent = unchecked;
+  $("notebooks-unchecked").hidden = !unchecked;
+  // "None for you" would be untrue while some could not be checked.
+  $("notebooks-none").hidden = notebooks.length > 0 || Boolean(unchecked);
   $("notebooks").hidden = empty;
   $("studio").hidden = !studio;
   if (studio) {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { badge, isEmpty, notebookAction, notebookRows, spaceRows, STUDIO_APPS } from "../../portal/js/targets.js";
+import { badge, isEmpty, notebookAction, notebookRows, spaceRows, STUDIO_APPS, uncheckedNote } from "../../portal/js/targets.js";
 
 test("a stopped notebook opens only when the gate will start it", () => {
   assert.deepEqual(notebookAction("Stopped", false), { label: "Open", enabled: false, note: "It is stopped. Ask your admin to start it." });
@@ -61,4 +61,17 @@ test("the app chooser offers only values the gate accepts", () => {
 test("empty means no notebook and no Studio profile", () => {
   assert.equal(isEmpty({ notebookInstances: [], studio: null }), true);
   assert.equal(isEmpty({ notebookInstances: [], studio: { spaces: [] } }), false);
+});
+
+test("a list with unchecked notebook instances says one may be missing, without the account's count", () => {
+  assert.equal(uncheckedNote({ notebookInstances: [], uncheckedNotebookInstances: 0 }), "");
+  assert.equal(uncheckedNote({ notebookInstances: [] }), ""); // a gate from before the field
+  for (const count of [1, 7]) {
+    const words = uncheckedNote({ notebookInstances: [], uncheckedNotebookInstances: count });
+    assert.match(words, /could not be checked just now/);
+    assert.match(words, /Refresh/);
+    assert.doesNotMatch(words, new RegExp(String(count)));
+  }
+  // Nothing listed but some unchecked is not "nothing to open".
+  assert.equal(isEmpty({ notebookInstances: [], studio: null, uncheckedNotebookInstances: 2 }), false);
 });

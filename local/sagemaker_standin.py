@@ -1,16 +1,30 @@
 """SageMaker and Cognito for the local stack: moto's server, extended with what moto 5.2.5 lacks
-(presigned URLs, Studio user profiles and spaces, tags on them, a fault switch), and a stand-in
-notebook page that every presigned URL points at.
+(presigned URLs, Studio user profiles and spaces, tags on them), IAM as SageMaker applies it, a
+fault switch, and a stand-in notebook page that every presigned URL points at.
 
     python -m local.sagemaker_standin --port 5000 --page-port 5001
 
 moto's server dispatches `X-Amz-Target: SageMaker.<Operation>` to methods of `SageMakerResponse`,
-so new operations are methods there plus a little state on the backend, in moto's own style.
+so new operations are methods there plus a little state on the backend, in moto's own style. Only
+what the gate or the local stack calls is added.
+
+IAM (off until `POST /_iam` sets it): every SageMaker call signed with the function's access key is
+evaluated against the function role's policies (local/iam/) with the context SageMaker would have:
+the action, the resource (list operations: "*"), the resource's tags as `aws:ResourceTag/<key>`,
+and where the function calls from (`aws:SourceIp`, or `aws:SourceVpce` through an endpoint). A
+refusal is SageMaker's AccessDeniedException. Calls signed with any other key stand for an admin's
+own unrestricted credentials (seeding, tests) and are not evaluated.
 
 The page accepts a URL's token once and only before it expires, and shows what it opened, so a
-test can prove which notebook a URL really opens. Control endpoints on the page's port:
-`POST|DELETE /_faults` (a fault may carry `"match"`: it then hits only calls whose JSON input
-contains that text), `GET|DELETE /_calls`, `POST /_clock`.
+test can prove which notebook a URL really opens. When the URL was made by the function under IAM,
+each use is evaluated as SageMaker does: the creating role's policy for the presign action on that
+resource, with the browser's source (`X-Local-Source-Ip` / `X-Local-Source-Vpce` headers, which only
+this local stand-in trusts; without them the connection's address); refused: 403 "Auth token
+containing insufficient permissions".
+
+Control endpoints on the page's port: `POST|DELETE /_faults` (a fault may carry `"match"`: it then
+hits only calls whose JSON input contains that text), `GET|DELETE /_calls`, `POST /_clock`,
+`GET|POST|DELETE /_iam`.
 """
 
 from __future__ import annotations
@@ -19,7 +33,6 @@ import argparse
 import html
 import io
 import json
-import logging
 import re
 import secrets
 import signal
@@ -27,31 +40,76 @@ import socket
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from dataclasses import dataclass
 
 from moto.sagemaker.exceptions import ResourceInUseException, ResourceNotFound, ValidationError
+from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 from moto.server import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from local.iam import sagemaker as iam_sagemaker
+from local.iam.sagemaker import ACCOUNT, REGION, Source
+from local.serve import Server
 
 NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 NOTEBOOK_URL_SECONDS = 300  # SageMaker fixes a notebook instance URL's life at five minutes
+CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+# What the page answers when IAM refuses a URL's use (seed article 001: SageMaker's own 403 text).
+INSUFFICIENT = "Auth token containing insufficient permissions"
+
+
+@dataclass
+class IamSettings:
+    """IAM for the function: whose calls are evaluated, as whom, under which policies, from where."""
+
+    access_key_id: str  # the function's credentials; calls signed with it are evaluated
+    role_arn: str
+    principal: str  # the role's session ARN, as AccessDenied names it
+    policies: list  # [{"name": ..., "policy": {...}}], the role's identity-based policies
+    source: Source  # where the function's calls come from
+
+    @classmethod
+    def parse(cls, body: dict) -> "IamSettings":
+        for key in ("accessKeyId", "roleArn", "policies"):
+            if not body.get(key):
+                raise ValueError(f"{key} is required")
+        policies = body["policies"]
+        if not isinstance(policies, list) or not all(isinstance(p, dict) and "policy" in p for p in policies):
+            raise ValueError("policies must be a list of {name, policy}")
+        role_arn = str(body["roleArn"])
+        session = str(body.get("sessionName") or "notebook-gate")
+        return cls(str(body["accessKeyId"]), role_arn, iam_sagemaker.session_arn(role_arn, session),
+                   [{"name": str(p.get("name") or f"policy{i}"), "policy": p["policy"]} for i, p in enumerate(policies)],
+                   Source.parse(body.get("source")))
 
 
 class Registry:
-    """Shared by the SageMaker side and the page: issued tokens, the clock, calls and faults."""
+    """Shared by the SageMaker side and the page: issued tokens, the clock, calls, faults, IAM."""
 
     def __init__(self):
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # redeem() checks under the lock it holds
         self.tokens: dict[str, dict] = {}
         self.clock_offset = 0.0
         self.calls: list[dict] = []
         self.faults: dict[tuple[str, str], dict] = {}  # (operation, match) -> fault
         self.page_base = ""
+        self.iam: IamSettings | None = None
+        self._evaluator = None
+        self._evaluator_lock = threading.Lock()
 
     def now(self) -> float:
         return time.time() + self.clock_offset
+
+    def evaluator(self):
+        """The IAM evaluator, started on first use (a stack without IAM never needs Node)."""
+        with self._evaluator_lock:
+            if self._evaluator is None:
+                from local.iam.evaluator import Evaluator
+                self._evaluator = Evaluator()
+            return self._evaluator
 
     def issue(self, facts: dict, seconds: int) -> str:
         token = secrets.token_urlsafe(32)
@@ -59,7 +117,7 @@ class Registry:
             self.tokens[token] = {**facts, "expires": self.now() + seconds, "used": False}
         return token
 
-    def redeem(self, token: str, kind: str, key: str) -> tuple[dict | None, str]:
+    def check(self, token: str, kind: str, key: str) -> tuple[dict | None, str]:
         with self.lock:
             entry = self.tokens.get(token)
             if entry is None or entry["kind"] != kind or entry["key"] != key:
@@ -68,8 +126,14 @@ class Registry:
                 return None, "replayed"
             if self.now() > entry["expires"]:
                 return None, "expired"
-            entry["used"] = True
             return entry, ""
+
+    def redeem(self, token: str, kind: str, key: str) -> tuple[dict | None, str]:
+        with self.lock:
+            entry, reason = self.check(token, kind, key)
+            if entry is not None:
+                entry["used"] = True
+            return entry, reason
 
     def record(self, operation: str, payload: dict) -> dict:
         call = {"operation": operation, "input": payload}
@@ -96,6 +160,10 @@ REGISTRY = Registry()
 
 
 # --- SageMaker operations moto lacks ----------------------------------------------------------
+
+
+def _backend():
+    return sagemaker_backends[ACCOUNT][REGION]
 
 
 def _studio(backend) -> dict:
@@ -147,13 +215,22 @@ def _space(backend, domain_id, name) -> dict:
     return space
 
 
+def _governed(response: SageMakerResponse) -> bool:
+    """Whether this call was made with the function's credentials while IAM is on."""
+    settings = REGISTRY.iam
+    return settings is not None and access_key_of(response.headers.get("Authorization", "")) == settings.access_key_id
+
+
 def create_presigned_notebook_instance_url(self):
     name = _check_name("notebookInstanceName", self._get_param("NotebookInstanceName"))
     session = _check_range(
         "sessionExpirationDurationInSeconds", self._get_param("SessionExpirationDurationInSeconds", 43200), 1800, 43200
     )
-    self.sagemaker_backend.get_notebook_instance(name)  # ValidationException RecordNotFound
-    token = REGISTRY.issue({"kind": "notebook", "key": name, "name": name, "session": session}, NOTEBOOK_URL_SECONDS)
+    instance = self.sagemaker_backend.get_notebook_instance(name)  # ValidationException RecordNotFound
+    facts = {"kind": "notebook", "key": name, "name": name, "session": session}
+    if _governed(self):  # each use of the URL is authorized as the creating role
+        facts["iam"] = {"action": "sagemaker:CreatePresignedNotebookInstanceUrl", "resource": instance.arn}
+    token = REGISTRY.issue(facts, NOTEBOOK_URL_SECONDS)
     return json.dumps({"AuthorizedUrl": f"{REGISTRY.page_base}/notebook/{name}?authToken={token}"})
 
 
@@ -167,11 +244,13 @@ def create_presigned_domain_url(self):
         "sessionExpirationDurationInSeconds", self._get_param("SessionExpirationDurationInSeconds", 43200), 1800, 43200
     )
     _domain(backend, domain_id)
-    _profile(backend, domain_id, profile)
+    profile_arn = _profile(backend, domain_id, profile)["UserProfileArn"]
     if space is not None:
         _space(backend, domain_id, _check_name("spaceName", space))
     facts = {"kind": "studio", "key": domain_id, "domain": domain_id, "profile": profile, "space": space or "",
              "app": self._get_param("LandingUri") or "", "session": session}
+    if _governed(self):
+        facts["iam"] = {"action": "sagemaker:CreatePresignedDomainUrl", "resource": profile_arn}
     token = REGISTRY.issue(facts, expires)
     return json.dumps({"AuthorizedUrl": f"{REGISTRY.page_base}/studio/{domain_id}?authToken={token}"})
 
@@ -188,29 +267,6 @@ def create_user_profile(self):
     profiles[(domain_id, name)] = {"DomainId": domain_id, "UserProfileName": name, "UserProfileArn": arn,
                                    "Status": "InService", "Tags": list(self._get_param("Tags") or [])}
     return json.dumps({"UserProfileArn": arn})
-
-
-def describe_user_profile(self):
-    profile = _profile(self.sagemaker_backend, self._get_param("DomainId"), self._get_param("UserProfileName"))
-    return json.dumps({k: v for k, v in profile.items() if k != "Tags"})
-
-
-def list_user_profiles(self):
-    domain_id = self._get_param("DomainIdEquals")
-    profiles = [
-        {k: p[k] for k in ("DomainId", "UserProfileName", "Status")}
-        for p in _studio(self.sagemaker_backend)["profiles"].values()
-        if domain_id in (None, p["DomainId"])
-    ]
-    return json.dumps({"UserProfiles": profiles})
-
-
-def delete_user_profile(self):
-    backend = self.sagemaker_backend
-    key = (self._get_param("DomainId"), self._get_param("UserProfileName"))
-    _profile(backend, *key)
-    del _studio(backend)["profiles"][key]
-    return "{}"
 
 
 def create_space(self):
@@ -256,17 +312,8 @@ def list_spaces(self):
     return json.dumps({"Spaces": spaces})
 
 
-def delete_space(self):
-    backend = self.sagemaker_backend
-    key = (self._get_param("DomainId"), self._get_param("SpaceName"))
-    _space(backend, *key)
-    del _studio(backend)["spaces"][key]
-    return "{}"
-
-
-def _tag_holder(self, arn: str) -> dict | None:
+def _tag_holder(backend, arn: str) -> dict | None:
     """Profiles, spaces and domains keep their tags here; other resources are moto's."""
-    backend = self.sagemaker_backend
     resource = (arn or "").split(":", 5)[-1]
     kind, _, rest = resource.partition("/")
     if kind in ("user-profile", "space"):
@@ -284,50 +331,65 @@ def _tag_holder(self, arn: str) -> dict | None:
 
 
 _moto_list_tags = SageMakerResponse.list_tags
-_moto_add_tags = SageMakerResponse.add_tags
-_moto_delete_tags = SageMakerResponse.delete_tags
 
 
 def list_tags(self):
-    holder = _tag_holder(self, self._get_param("ResourceArn"))
+    holder = _tag_holder(self.sagemaker_backend, self._get_param("ResourceArn"))
     if holder is None:
         return _moto_list_tags(self)
     return json.dumps({"Tags": holder["Tags"]})
 
 
-def add_tags(self):
-    holder = _tag_holder(self, self._get_param("ResourceArn"))
-    if holder is None:
-        return _moto_add_tags(self)
-    new = self._get_param("Tags") or []
-    keys = {t["Key"] for t in new}
-    holder["Tags"][:] = [t for t in holder["Tags"] if t["Key"] not in keys] + new
-    return json.dumps({"Tags": holder["Tags"]})
-
-
-def delete_tags(self):
-    holder = _tag_holder(self, self._get_param("ResourceArn"))
-    if holder is None:
-        return _moto_delete_tags(self)
-    keys = set(self._get_param("TagKeys") or [])
-    holder["Tags"][:] = [t for t in holder["Tags"] if t["Key"] not in keys]
-    return "{}"
+def tags_of(arn: str) -> dict[str, str] | None:
+    """The tags of the resource `arn` names, as IAM sees them; None if there is no such resource."""
+    backend = _backend()
+    try:
+        holder = _tag_holder(backend, arn)
+        tags = holder["Tags"] if holder is not None else backend._get_resource_from_arn(arn).tags
+    except Exception:  # moto raises several kinds for an unknown ARN: to IAM it just has no tags
+        return None
+    return {t["Key"]: t.get("Value", "") for t in tags or []}
 
 
 for _operation in (
     create_presigned_notebook_instance_url, create_presigned_domain_url,
-    create_user_profile, describe_user_profile, list_user_profiles, delete_user_profile,
-    create_space, describe_space, list_spaces, delete_space,
-    list_tags, add_tags, delete_tags,
+    create_user_profile, create_space, describe_space, list_spaces, list_tags,
 ):
     setattr(SageMakerResponse, _operation.__name__, _operation)
 
 
-# --- the fault switch and call log, in front of moto's WSGI app -------------------------------
+# --- in front of moto: the call log, faults and IAM --------------------------------------------
 
 
-class FaultsAndCalls:
-    """Records each SageMaker call and applies a configured fault to it before moto sees it."""
+def access_key_of(authorization: str) -> str:
+    match = CREDENTIAL.search(authorization or "")
+    return match.group(1) if match else ""
+
+
+def authorize(operation: str, payload: dict) -> tuple[str, list, bytes] | None:
+    """None if IAM lets the function make this call; else SageMaker's AccessDenied answer."""
+    settings = REGISTRY.iam
+    resource = iam_sagemaker.resource_of(operation, payload)
+    if resource is None:
+        return None  # SageMaker's validation refuses the call before IAM is asked; moto does too
+    action = f"sagemaker:{operation}"
+    tags = tags_of(resource) if resource != "*" else None
+    context = iam_sagemaker.request_context(settings.role_arn, settings.source, tags)
+    decision = REGISTRY.evaluator().evaluate(action, resource, settings.principal, settings.policies, context)
+    if decision.allowed:
+        return None
+    return iam_sagemaker.access_denied(settings.principal, action, resource, decision.result == "ExplicitlyDenied")
+
+
+def _error(start_response, status: str, code: str, message: str):
+    data = json.dumps({"__type": code, "message": message}).encode()
+    start_response(status, [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data))),
+                            ("x-amzn-ErrorType", code)])
+    return [data]
+
+
+class SageMakerFront:
+    """Records each SageMaker call, applies a configured fault, then IAM, before moto sees it."""
 
     def __init__(self, app):
         self.app = app
@@ -346,12 +408,30 @@ class FaultsAndCalls:
             payload = {}
         call = REGISTRY.record(operation, payload)
         fault = REGISTRY.take_fault(operation, body.decode(errors="replace"))
-        if fault is None:
-            # How long moto itself took, so the benchmark can separate SageMaker's share.
+        if fault is not None:
+            return self._fault(fault, environ, start_response)
+        settings = REGISTRY.iam
+        if settings is not None and access_key_of(environ.get("HTTP_AUTHORIZATION", "")) == settings.access_key_id:
             started = time.perf_counter()
-            body = b"".join(self.app(environ, start_response))
-            call["seconds"] = time.perf_counter() - started
-            return [body]
+            try:
+                denied = authorize(operation, payload)
+            except iam_sagemaker.UnknownOperation:
+                # The function called something the stand-in cannot authorize: say so loudly.
+                return _error(start_response, "500 Internal Server Error", "InternalFailure",
+                              f"the stand-in has no IAM resource for {operation}: add it to local/iam/sagemaker.py")
+            call["iamSeconds"] = time.perf_counter() - started
+            call["iam"] = "denied" if denied else "allowed"
+            if denied:
+                status, headers, data = denied
+                start_response(status, headers)
+                return [data]
+        # How long moto itself took, so the benchmark can separate SageMaker's share.
+        started = time.perf_counter()
+        answer = b"".join(self.app(environ, start_response))
+        call["seconds"] = time.perf_counter() - started
+        return [answer]
+
+    def _fault(self, fault: dict, environ, start_response):
         kind = fault["fault"]
         if kind == "slow":
             time.sleep(float(fault.get("seconds", 5)))
@@ -361,107 +441,170 @@ class FaultsAndCalls:
             if connection is not None:
                 connection.shutdown(socket.SHUT_RDWR)
             return []
-        status, code = ("400 Bad Request", "ThrottlingException") if kind == "throttle" else (
-            "500 Internal Server Error", "InternalFailure")
-        data = json.dumps({"__type": code, "message": f"injected {kind}"}).encode()
-        start_response(status, [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data))),
-                                ("x-amzn-ErrorType", code)])
-        return [data]
+        if kind == "throttle":
+            return _error(start_response, "400 Bad Request", "ThrottlingException", f"injected {kind}")
+        return _error(start_response, "500 Internal Server Error", "InternalFailure", f"injected {kind}")
 
 
 # --- the stand-in notebook page and the control endpoints -------------------------------------
 
 
-class Page(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stalls
+def _json(status: int, value) -> Response:
+    return Response(json.dumps(value), status, {"Cache-Control": "no-store"}, content_type="application/json")
 
-    def log_message(self, fmt, *args):  # the query string holds the URL's token: never log it
-        pass
 
-    def _send(self, status: int, body: bytes, content_type: str):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+def _html(status: int, page: str) -> Response:
+    return Response(page, status, {"Cache-Control": "no-store"}, content_type="text/html; charset=utf-8")
 
-    def _json(self, status: int, value):
-        self._send(status, json.dumps(value).encode(), "application/json")
 
-    def _body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return json.loads(self.rfile.read(length) or b"{}") if length else {}
+def browser_source(request: Request) -> Source:
+    """Where the browser uses the URL from. The headers stand in for what SageMaker learns from the
+    network (the address, or the VPC endpoint the request came through); only this local stand-in
+    trusts them, and it listens on 127.0.0.1 alone."""
+    vpce = request.headers.get("X-Local-Source-Vpce", "")
+    if vpce:
+        return Source(ip=request.headers.get("X-Local-Source-Ip", ""), vpce=vpce)
+    return Source(ip=request.headers.get("X-Local-Source-Ip") or request.remote_addr or "")
 
-    def do_GET(self):
-        split = urlsplit(self.path)
-        if split.path == "/_calls":
-            with REGISTRY.lock:
-                return self._json(200, list(REGISTRY.calls))
-        match = re.fullmatch(r"/(notebook|studio)/([^/]+)", split.path)
-        if not match:
-            return self._json(404, {"message": "not found"})
-        kind, key = match.groups()
-        token = (parse_qs(split.query).get("authToken") or [""])[0]
-        entry, reason = REGISTRY.redeem(token, kind, key)
-        wants_json = "application/json" in (self.headers.get("Accept") or "")
-        if entry is None:
-            if wants_json:
-                return self._json(403, {"refused": reason})
-            page = f'<!doctype html><title>Refused</title><main id="refused" data-reason="{reason}">' \
-                   f"<h1>This link cannot be used</h1><p>{reason}</p></main>"
-            return self._send(403, page.encode(), "text/html; charset=utf-8")
-        opened = {
-            "kind": "notebook-instance" if kind == "notebook" else "studio",
-            "name": entry.get("name", ""), "domain": entry.get("domain", ""), "profile": entry.get("profile", ""),
-            "space": entry.get("space", ""), "app": entry.get("app", ""), "session": entry["session"],
-        }
+
+def use_is_authorized(entry: dict, request: Request) -> bool:
+    """SageMaker authorizes each use of a URL as the role that created it, for the presign action
+    on that resource, from where the browser is (seed articles 000 and 001)."""
+    grant = entry.get("iam")
+    settings = REGISTRY.iam
+    if grant is None or settings is None:
+        return True
+    context = iam_sagemaker.request_context(settings.role_arn, browser_source(request), tags_of(grant["resource"]))
+    return REGISTRY.evaluator().evaluate(grant["action"], grant["resource"], settings.principal,
+                                         settings.policies, context).allowed
+
+
+def open_url(request: Request, kind: str, key: str) -> Response:
+    token = request.args.get("authToken", "")
+    wants_json = "application/json" in (request.headers.get("Accept") or "")
+    entry, reason = REGISTRY.check(token, kind, key)
+    # IAM before the token is spent: a use refused for where it comes from does not burn the URL.
+    if entry is not None and not use_is_authorized(entry, request):
         if wants_json:
-            return self._json(200, {"opened": opened})
-        attributes = " ".join(f'data-{k}="{html.escape(str(v))}"' for k, v in opened.items())
-        title = html.escape(opened["name"] or f"{opened['profile']} {opened['space']}".strip())
-        page = f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>' \
-               f'<body><main id="opened" {attributes}><h1>Stand-in notebook: {title}</h1>' \
-               f"<p>A real deployment would now be in Jupyter or Studio.</p></main></body></html>"
-        self._send(200, page.encode(), "text/html; charset=utf-8")
-
-    def do_POST(self):
-        path = urlsplit(self.path).path
-        body = self._body()
-        if path == "/_faults":
-            if body.get("fault") not in ("throttle", "error", "slow", "drop") or not body.get("operation"):
-                return self._json(400, {"message": "operation and fault (throttle|error|slow|drop) required"})
-            match = body.get("match", "")
-            if not isinstance(match, str):
-                return self._json(400, {"message": "match must be a string"})
-            with REGISTRY.lock:
-                REGISTRY.faults[(body["operation"], match)] = {
-                    "fault": body["fault"], "count": int(body.get("count", 1)), "seconds": float(body.get("seconds", 5))}
-            return self._json(200, {"ok": True})
-        if path == "/_clock":
-            with REGISTRY.lock:
-                REGISTRY.clock_offset += float(body.get("advance", 0))
-            return self._json(200, {"offset": REGISTRY.clock_offset})
-        self._json(404, {"message": "not found"})
-
-    def do_DELETE(self):
-        path = urlsplit(self.path).path
-        with REGISTRY.lock:
-            if path == "/_faults":
-                REGISTRY.faults.clear()
-            elif path == "/_calls":
-                REGISTRY.calls.clear()
-            else:
-                return self._json(404, {"message": "not found"})
-        self._json(200, {"ok": True})
+            return _json(403, {"refused": "insufficient-permissions", "message": INSUFFICIENT})
+        return _html(403, f'<!doctype html><title>403</title><main id="refused" data-reason="insufficient-permissions">'
+                          f"<h1>403</h1><p>{INSUFFICIENT}</p></main>")
+    if entry is not None:
+        entry, reason = REGISTRY.redeem(token, kind, key)
+    if entry is None:
+        if wants_json:
+            return _json(403, {"refused": reason})
+        return _html(403, f'<!doctype html><title>Refused</title><main id="refused" data-reason="{reason}">'
+                          f"<h1>This link cannot be used</h1><p>{reason}</p></main>")
+    opened = {
+        "kind": "notebook-instance" if kind == "notebook" else "studio",
+        "name": entry.get("name", ""), "domain": entry.get("domain", ""), "profile": entry.get("profile", ""),
+        "space": entry.get("space", ""), "app": entry.get("app", ""), "session": entry["session"],
+    }
+    if wants_json:
+        return _json(200, {"opened": opened})
+    attributes = " ".join(f'data-{k}="{html.escape(str(v))}"' for k, v in opened.items())
+    title = html.escape(opened["name"] or f"{opened['profile']} {opened['space']}".strip())
+    return _html(200, f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
+                      f'<body><main id="opened" {attributes}><h1>Stand-in notebook: {title}</h1>'
+                      f"<p>A real deployment would now be in Jupyter or Studio.</p></main></body></html>")
 
 
-class NoDelayHandler(WSGIRequestHandler):
-    """Werkzeug writes headers and body apart: without TCP_NODELAY a kept-alive client can wait
-    40 ms for the body (Nagle's algorithm against its delayed ACK)."""
+def _body(request: Request) -> dict:
+    try:
+        body = json.loads(request.get_data() or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    return body
 
-    disable_nagle_algorithm = True
+
+def set_fault(request: Request) -> Response:
+    body = _body(request)
+    if body.get("fault") not in ("throttle", "error", "slow", "drop") or not body.get("operation"):
+        return _json(400, {"message": "operation and fault (throttle|error|slow|drop) required"})
+    match = body.get("match", "")
+    if not isinstance(match, str):
+        return _json(400, {"message": "match must be a string"})
+    with REGISTRY.lock:
+        REGISTRY.faults[(body["operation"], match)] = {
+            "fault": body["fault"], "count": int(body.get("count", 1)), "seconds": float(body.get("seconds", 5))}
+    return _json(200, {"ok": True})
+
+
+def clear_faults(request: Request) -> Response:
+    with REGISTRY.lock:
+        REGISTRY.faults.clear()
+    return _json(200, {"ok": True})
+
+
+def list_calls(request: Request) -> Response:
+    with REGISTRY.lock:
+        return _json(200, list(REGISTRY.calls))
+
+
+def clear_calls(request: Request) -> Response:
+    with REGISTRY.lock:
+        REGISTRY.calls.clear()
+    return _json(200, {"ok": True})
+
+
+def advance_clock(request: Request) -> Response:
+    advance = float(_body(request).get("advance", 0))
+    with REGISTRY.lock:
+        REGISTRY.clock_offset += advance
+        return _json(200, {"offset": REGISTRY.clock_offset})
+
+
+def set_iam(request: Request) -> Response:
+    """{accessKeyId, roleArn, policies: [{name, policy}], source: {ip | vpce [, vpc]}, sessionName}"""
+    try:
+        settings = IamSettings.parse(_body(request))
+    except ValueError as error:
+        return _json(400, {"message": str(error)})
+    REGISTRY.evaluator()  # start Node now, so the first call is not the slow one
+    REGISTRY.iam = settings
+    return _json(200, {"ok": True, "principal": settings.principal})
+
+
+def show_iam(request: Request) -> Response:
+    settings = REGISTRY.iam
+    if settings is None:
+        return _json(200, {"enabled": False})
+    return _json(200, {"enabled": True, "accessKeyId": settings.access_key_id, "roleArn": settings.role_arn,
+                       "principal": settings.principal, "policies": settings.policies,
+                       "source": settings.source.__dict__})
+
+
+def clear_iam(request: Request) -> Response:
+    REGISTRY.iam = None
+    return _json(200, {"ok": True})
+
+
+ROUTES = Map([
+    Rule("/notebook/<key>", endpoint=lambda r, key: open_url(r, "notebook", key), methods=["GET"]),
+    Rule("/studio/<key>", endpoint=lambda r, key: open_url(r, "studio", key), methods=["GET"]),
+    Rule("/_faults", endpoint=set_fault, methods=["POST"]),
+    Rule("/_faults", endpoint=clear_faults, methods=["DELETE"]),
+    Rule("/_calls", endpoint=list_calls, methods=["GET"]),
+    Rule("/_calls", endpoint=clear_calls, methods=["DELETE"]),
+    Rule("/_clock", endpoint=advance_clock, methods=["POST"]),
+    Rule("/_iam", endpoint=show_iam, methods=["GET"]),
+    Rule("/_iam", endpoint=set_iam, methods=["POST"]),
+    Rule("/_iam", endpoint=clear_iam, methods=["DELETE"]),
+])
+
+
+@Request.application
+def page_app(request: Request) -> Response:
+    try:
+        endpoint, arguments = ROUTES.bind_to_environ(request.environ).match()
+        return endpoint(request, **arguments)
+    except HTTPException as error:
+        return _json(error.code, {"message": error.name.lower()})
+    except ValueError as error:
+        return _json(400, {"message": str(error)})
 
 
 def main(argv=None):
@@ -469,23 +612,20 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--page-port", type=int, default=5001)
     args = parser.parse_args(argv)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    REGISTRY.page_base = f"http://127.0.0.1:{args.page_port}"
-    moto = make_server("127.0.0.1", args.port, FaultsAndCalls(DomainDispatcherApplication(create_backend_app)),
-                       threaded=True, request_handler=NoDelayHandler)
-    page = ThreadingHTTPServer(("127.0.0.1", args.page_port), Page)
-    page.daemon_threads = True
-    for server in (moto, page):
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+    moto = Server(SageMakerFront(DomainDispatcherApplication(create_backend_app)), args.port)
+    page = Server(page_app, args.page_port)
+    REGISTRY.page_base = page.url
+    moto.start()
+    page.start()
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    print(f"ready moto=http://127.0.0.1:{args.port} page={REGISTRY.page_base}", flush=True)
+    print(f"ready moto={moto.url} page={page.url}", flush=True)
     stop.wait()
-    moto.shutdown()
-    page.shutdown()
+    moto.stop()
+    page.stop()
     return 0
 
 

@@ -109,10 +109,7 @@ def test_domain_url_validates_like_sagemaker(sm):
     assert error_of(sm.create_presigned_domain_url, DomainId="d-none", UserProfileName="jane")["Code"] == "ResourceNotFound"
 
 
-def test_profiles_and_spaces_describe_and_list(sm):
-    assert sm.describe_user_profile(DomainId="d-unit", UserProfileName="jane")["UserProfileArn"].endswith(
-        ":user-profile/d-unit/jane")
-    assert [p["UserProfileName"] for p in sm.list_user_profiles(DomainIdEquals="d-unit")["UserProfiles"]] == ["jane"]
+def test_spaces_describe_and_list(sm):
     space = sm.describe_space(DomainId="d-unit", SpaceName="jane-space")
     assert space["OwnershipSettings"]["OwnerUserProfileName"] == "jane"
     assert space["SpaceSharingSettings"]["SharingType"] == "Private"
@@ -124,13 +121,10 @@ def test_profiles_and_spaces_describe_and_list(sm):
 
 
 def test_tags_work_on_profiles_spaces_untagged_domains_and_notebooks(sm):
-    profile = sm.describe_user_profile(DomainId="d-unit", UserProfileName="jane")["UserProfileArn"]
+    profile = "arn:aws:sagemaker:us-east-1:123456789012:user-profile/d-unit/jane"
     assert sm.list_tags(ResourceArn=profile)["Tags"] == [{"Key": "owner", "Value": "j"}]
-    space = sm.describe_space(DomainId="d-unit", SpaceName="jane-space")["SpaceArn"]
-    sm.add_tags(ResourceArn=space, Tags=[{"Key": "team", "Value": "x"}])
+    space = sm.create_space(DomainId="d-unit", SpaceName="tagged-space", Tags=[{"Key": "team", "Value": "x"}])["SpaceArn"]
     assert sm.list_tags(ResourceArn=space)["Tags"] == [{"Key": "team", "Value": "x"}]
-    sm.delete_tags(ResourceArn=space, TagKeys=["team"])
-    assert sm.list_tags(ResourceArn=space)["Tags"] == []
     domain = sm.describe_domain(DomainId="d-unit")["DomainArn"]
     assert sm.list_tags(ResourceArn=domain)["Tags"] == []
     notebook = sm.describe_notebook_instance(NotebookInstanceName="nb-1")["NotebookInstanceArn"]
@@ -183,3 +177,149 @@ def test_the_call_log_records_operations_and_inputs(sm, standin):
     calls = control(standin[1], "GET", "/_calls")
     assert [(c["operation"], c["input"]) for c in calls] == [("DescribeNotebookInstance", {"NotebookInstanceName": "nb-1"})]
     assert 0 < calls[0]["seconds"] < 5
+
+
+# --- IAM: the function's calls and each use of a URL it made --------------------------------
+
+FUNCTION_KEY = "ASIAFUNCTIONUNITTEST"
+ROLE_ARN = "arn:aws:iam::123456789012:role/gate-role"
+PRINCIPAL = "arn:aws:sts::123456789012:assumed-role/gate-role/notebook-gate"
+NOTEBOOKS = "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/*"
+
+
+def function_client(endpoint: str):
+    """A SageMaker client signing with the function's key, as the function's SDK does."""
+    import boto3
+    from botocore.config import Config
+    return boto3.client("sagemaker", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=FUNCTION_KEY,
+                        aws_secret_access_key="x", aws_session_token="y",
+                        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
+def policy(*statements) -> list[dict]:
+    return [{"name": "gate", "policy": {"Version": "2012-10-17", "Statement": list(statements)}}]
+
+
+PRESIGN_OWNED = {"Sid": "Presign", "Effect": "Allow", "Action": "sagemaker:CreatePresignedNotebookInstanceUrl",
+                 "Resource": NOTEBOOKS, "Condition": {"Null": {"aws:ResourceTag/owner": "false"}}}
+
+
+@pytest.fixture
+def iam(standin, sm):
+    """Sets the function's IAM on the stand-in for one test, and turns it off after."""
+    def configure(policies, source=None):
+        return control(standin[1], "POST", "/_iam", {"accessKeyId": FUNCTION_KEY, "roleArn": ROLE_ARN,
+                                                       "policies": policies, "source": source or {"ip": "10.1.1.1"}})
+    yield configure
+    control(standin[1], "DELETE", "/_iam")
+
+
+def denied(call, **kwargs):
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        call(**kwargs)
+    return caught.value.response
+
+
+def test_iam_refuses_the_functions_calls_as_sagemaker_does(standin, sm, iam):
+    sm.create_notebook_instance(NotebookInstanceName="nb-untagged", InstanceType="ml.t3.medium", RoleArn=ROLE)
+    assert iam(policy(PRESIGN_OWNED, {"Effect": "Allow", "Action": "sagemaker:ListNotebookInstances", "Resource": "*"},
+                      {"Effect": "Allow", "Action": "sagemaker:ListSpaces",
+                       "Resource": "arn:aws:sagemaker:us-east-1:123456789012:domain/d-unit"}))["principal"] == PRINCIPAL
+    fn = function_client(standin[0])
+    assert fn.list_notebook_instances()["NotebookInstances"]
+    assert fn.create_presigned_notebook_instance_url(NotebookInstanceName="nb-1")["AuthorizedUrl"]
+
+    # A list operation takes only "*": granted on the domain's ARN it is denied.
+    response = denied(fn.list_spaces, DomainIdEquals="d-unit")
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == "AccessDeniedException"
+    assert response["Error"] == {"Code": "AccessDeniedException", "Message": (
+        f"User: {PRINCIPAL} is not authorized to perform: sagemaker:ListSpaces on resource: * "
+        "because no identity-based policy allows the sagemaker:ListSpaces action")}
+    # The tag condition: an untagged notebook, or one that does not exist, cannot be presigned.
+    for name in ("nb-untagged", "nb-nowhere"):
+        message = denied(fn.create_presigned_notebook_instance_url, NotebookInstanceName=name)["Error"]["Message"]
+        assert f"on resource: arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/{name} because" in message
+    # Not granted at all.
+    assert denied(fn.describe_notebook_instance, NotebookInstanceName="nb-1")["Error"]["Code"] == "AccessDeniedException"
+    # The admin's own key is never evaluated.
+    assert sm.list_spaces(DomainIdEquals="d-unit")["Spaces"]
+    calls = [c for c in control(standin[1], "GET", "/_calls") if c["operation"] == "ListSpaces"]
+    assert [c.get("iam") for c in calls[-2:]] == ["denied", None]
+
+
+def test_an_operation_the_stand_in_cannot_authorize_fails_loudly(standin, iam):
+    iam(policy({"Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"}))
+    response = denied(function_client(standin[0]).list_domains)
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert "no IAM resource for ListDomains" in response["Error"]["Message"]
+
+
+def test_turning_iam_off_lets_every_call_through(standin, iam):
+    iam(policy(PRESIGN_OWNED))
+    fn = function_client(standin[0])
+    assert denied(fn.list_notebook_instances)["Error"]["Code"] == "AccessDeniedException"
+    control(standin[1], "DELETE", "/_iam")
+    assert control(standin[1], "GET", "/_iam") == {"enabled": False}
+    assert fn.list_notebook_instances()["NotebookInstances"]
+
+
+def use(url: str, **headers):
+    request = urllib.request.Request(url, headers={"Accept": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_a_url_is_authorized_on_each_use_from_where_the_browser_is(standin, iam):
+    office = {**PRESIGN_OWNED, "Condition": {**PRESIGN_OWNED["Condition"],
+                                               "IpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}}}
+    iam(policy(office), source={"ip": "10.9.9.9"})
+    url = function_client(standin[0]).create_presigned_notebook_instance_url(NotebookInstanceName="nb-1")["AuthorizedUrl"]
+    refused = use(url, **{"X-Local-Source-Ip": "192.0.2.7"})
+    assert refused == (403, {"refused": "insufficient-permissions",
+                             "message": "Auth token containing insufficient permissions"})
+    assert use(url)[0] == 403  # no header: the connection's own address, 127.0.0.1, is outside too
+    # A refused use does not spend the URL: from inside the range it still opens, once.
+    assert use(url, **{"X-Local-Source-Ip": "10.2.3.4"})[0] == 200
+    assert use(url, **{"X-Local-Source-Ip": "10.2.3.4"}) == (403, {"refused": "replayed"})
+
+    # The function itself calling from outside the range is refused before any URL exists.
+    iam(policy(office), source={"ip": "198.51.100.1"})
+    fn = function_client(standin[0])
+    assert denied(fn.create_presigned_notebook_instance_url, NotebookInstanceName="nb-1")["Error"]["Code"] \
+        == "AccessDeniedException"
+
+
+def test_a_url_made_through_an_endpoint_opens_only_through_the_endpoints(standin, iam):
+    endpoints = {**PRESIGN_OWNED, "Condition": {**PRESIGN_OWNED["Condition"], "ForAnyValue:StringEquals": {
+        "aws:SourceVpce": ["vpce-0api", "vpce-0notebook"]}}}
+    iam(policy(endpoints), source={"vpce": "vpce-0api"})
+    fn = function_client(standin[0])
+    url = fn.create_presigned_notebook_instance_url(NotebookInstanceName="nb-1")["AuthorizedUrl"]
+    assert use(url, **{"X-Local-Source-Ip": "203.0.113.5"})[0] == 403  # from the internet
+    assert use(url, **{"X-Local-Source-Vpce": "vpce-0other"})[0] == 403
+    assert use(url, **{"X-Local-Source-Vpce": "vpce-0notebook", "X-Local-Source-Ip": "10.0.0.5"})[0] == 200
+
+    # Through no endpoint the function's own call has only aws:SourceIp, and is refused.
+    iam(policy(endpoints), source={"ip": "10.0.0.1"})
+    assert denied(fn.create_presigned_notebook_instance_url, NotebookInstanceName="nb-1")["Error"]["Code"] \
+        == "AccessDeniedException"
+
+
+def test_a_url_made_with_admin_credentials_is_not_evaluated(standin, sm, iam):
+    iam(policy(PRESIGN_OWNED))
+    url = sm.create_presigned_notebook_instance_url(NotebookInstanceName="nb-1")["AuthorizedUrl"]
+    assert use(url, **{"X-Local-Source-Ip": "192.0.2.7"})[0] == 200
+
+
+def test_iam_settings_are_checked(standin):
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        control(standin[1], "POST", "/_iam", {"accessKeyId": FUNCTION_KEY, "roleArn": ROLE_ARN})
+    assert refused.value.code == 400
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        control(standin[1], "POST", "/_iam", {"accessKeyId": FUNCTION_KEY, "roleArn": ROLE_ARN,
+                                               "policies": policy(PRESIGN_OWNED), "source": {"address": "x"}})
+    assert refused.value.code == 400

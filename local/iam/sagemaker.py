@@ -1,0 +1,120 @@
+"""What SageMaker's authorization sees for a call, and what it answers when IAM says no: the action
+and resource of each operation, the request's condition keys, the AccessDeniedException.
+
+Resources follow the Service Authorization Reference for SageMaker
+(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html):
+a list operation has no resource type, so only "*" can grant it; the evaluator refuses an ARN for
+such an action, so a wrong entry here fails loudly instead of deciding wrongly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+def arn(kind: str, *names: str, region: str = REGION, account: str = ACCOUNT) -> str:
+    return f"arn:aws:sagemaker:{region}:{account}:{kind}/{'/'.join(names)}"
+
+
+# Operation -> the resource IAM authorizes it on, from the call's input. Every operation the
+# function may call is here; one missing is refused by the stand-in (see `resource_of`).
+RESOURCES = {
+    "ListNotebookInstances": lambda p: "*",
+    "ListSpaces": lambda p: "*",
+    "DescribeNotebookInstance": lambda p: arn("notebook-instance", p["NotebookInstanceName"]),
+    "StartNotebookInstance": lambda p: arn("notebook-instance", p["NotebookInstanceName"]),
+    "CreatePresignedNotebookInstanceUrl": lambda p: arn("notebook-instance", p["NotebookInstanceName"]),
+    "ListTags": lambda p: p["ResourceArn"],
+    "DescribeDomain": lambda p: arn("domain", p["DomainId"]),
+    "DescribeSpace": lambda p: arn("space", p["DomainId"], p["SpaceName"]),
+    "DescribeUserProfile": lambda p: arn("user-profile", p["DomainId"], p["UserProfileName"]),
+    "CreatePresignedDomainUrl": lambda p: arn("user-profile", p["DomainId"], p["UserProfileName"]),
+}
+
+
+class UnknownOperation(KeyError):
+    """The stand-in does not know which resource IAM would check for this operation."""
+
+
+def resource_of(operation: str, payload: dict) -> str | None:
+    """The resource ARN (or "*") IAM checks `operation` on; None when the input lacks the names
+    SageMaker needs, which its own validation then refuses before anything is authorized."""
+    if operation not in RESOURCES:
+        raise UnknownOperation(operation)
+    try:
+        value = RESOURCES[operation](payload)
+    except (KeyError, TypeError):
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a request comes from, as IAM sees it: an address on the internet (aws:SourceIp), or a
+    VPC endpoint (aws:SourceVpce, and then no aws:SourceIp: a request through an endpoint carries
+    the private address only as aws:VpcSourceIp)."""
+
+    ip: str = ""
+    vpce: str = ""
+    vpc: str = ""
+
+    @classmethod
+    def parse(cls, value: dict | None) -> "Source":
+        value = value or {}
+        for key in value:
+            if key not in ("ip", "vpce", "vpc"):
+                raise ValueError(f"unknown source field {key!r} (ip, vpce, vpc)")
+        return cls(str(value.get("ip", "")), str(value.get("vpce", "")), str(value.get("vpc", "")))
+
+    def context(self) -> dict:
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourceip
+        if self.vpce:
+            keys = {"aws:SourceVpce": self.vpce}
+            if self.vpc:
+                keys["aws:SourceVpc"] = self.vpc
+            if self.ip:
+                keys["aws:VpcSourceIp"] = self.ip
+            return keys
+        return {"aws:SourceIp": self.ip} if self.ip else {}
+
+
+def request_context(role_arn: str, source: Source, tags: dict[str, str] | None) -> dict:
+    """The condition keys SageMaker's authorization has for a call from `role_arn`'s session on a
+    resource holding `tags` (None: no resource, or one that does not exist)."""
+    keys = {
+        "aws:PrincipalArn": role_arn,
+        "aws:PrincipalAccount": role_arn.split(":")[4],
+        "aws:PrincipalType": "AssumedRole",
+        "aws:RequestedRegion": REGION,
+        "aws:SecureTransport": "true",
+        "aws:CurrentTime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **source.context(),
+    }
+    for key, value in (tags or {}).items():
+        keys[f"aws:ResourceTag/{key}"] = value
+    return keys
+
+
+def session_arn(role_arn: str, session: str) -> str:
+    """The assumed-role ARN a role's session acts as: arn:aws:sts::<account>:assumed-role/<role>/<session>."""
+    account = role_arn.split(":")[4]
+    role_name = role_arn.rsplit("/", 1)[-1]
+    return f"arn:aws:sts::{account}:assumed-role/{role_name}/{session}"
+
+
+def access_denied(principal: str, action: str, resource: str, explicit: bool) -> tuple[str, list, bytes]:
+    """SageMaker's answer when IAM refuses (awsJson1_1: 400, the error type in a header and in
+    `__type`). The message is the one AWS gives, e.g. in
+    https://github.com/aws-samples/aws-ai-intelligent-document-processing/issues/41 ."""
+    reason = "with an explicit deny in an identity-based policy" if explicit else \
+        f"because no identity-based policy allows the {action} action"
+    message = f"User: {principal} is not authorized to perform: {action} on resource: {resource} {reason}"
+    body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
+    headers = [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body))),
+               ("x-amzn-ErrorType", "AccessDeniedException")]
+    return "400 Bad Request", headers, body

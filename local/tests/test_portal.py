@@ -295,6 +295,21 @@ def test_sign_out_clears_the_session_and_ends_managed_login(visit, stack):
     expect(v.page.get_by_label("Password")).to_be_visible()
 
 
+def test_after_sign_out_the_old_refresh_token_no_longer_renews(visit, stack):
+    v = visit()
+    v.sign_in("bob")
+    refresh_token = v.stored_user()["refresh_token"]
+    assert token_endpoint(stack, grant_type="refresh_token", refresh_token=refresh_token)[0] == 200
+    with v.page.expect_request(lambda r: r.url == stack.state["login"] + "/oauth2/revoke") as revoke:
+        v.page.get_by_role("button", name="Sign out").click()
+    expect(v.page.locator("#signed-out")).to_be_visible()
+    assert revoke.value.method == "POST"
+    assert dict(urllib.parse.parse_qsl(revoke.value.post_data)) == {
+        "token": refresh_token, "client_id": stack.state["client_id"]}
+    # Someone who copied the refresh token out of the tab can no longer renew the session.
+    assert token_endpoint(stack, grant_type="refresh_token", refresh_token=refresh_token) == (400, {"error": "invalid_grant"})
+
+
 def test_managed_login_remembers_a_signed_in_person_until_sign_out(visit):
     v = visit()
     v.sign_in("alice")
@@ -490,16 +505,20 @@ def sign_in_code(stack: Stack, user: str = "alice", verifier: str = "v" * 43) ->
     return query["code"]
 
 
-def exchange(stack: Stack, code: str, verifier: str = "v" * 43, redirect_uri: str | None = None):
-    form = urllib.parse.urlencode({
-        "grant_type": "authorization_code", "client_id": stack.state["client_id"], "code": code,
-        "code_verifier": verifier, "redirect_uri": redirect_uri or stack.state["portal"] + "/"}).encode()
-    request = urllib.request.Request(stack.state["login"] + "/oauth2/token", data=form)
+def token_endpoint(stack: Stack, **form) -> tuple[int, dict]:
+    """Managed login's token endpoint, asked directly as the app client."""
+    data = urllib.parse.urlencode({"client_id": stack.state["client_id"], **form}).encode()
+    request = urllib.request.Request(stack.state["login"] + "/oauth2/token", data=data)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+def exchange(stack: Stack, code: str, verifier: str = "v" * 43, redirect_uri: str | None = None):
+    return token_endpoint(stack, grant_type="authorization_code", code=code, code_verifier=verifier,
+                          redirect_uri=redirect_uri or stack.state["portal"] + "/")
 
 
 def test_a_code_is_good_once_and_only_with_its_verifier(stack):

@@ -33,6 +33,28 @@ export function safePlace(place) {
   return typeof place === "string" && place.startsWith("/") && !place.startsWith("//") ? place : "/";
 }
 
+const REVOKE_TIMEOUT_MS = 5000;
+
+/**
+ * Cognito's revocation endpoint (`POST {domain}/oauth2/revoke`, form `token` and `client_id` for a
+ * client without a secret): the refresh token and the tokens issued from it can no longer be
+ * renewed. Resolves to true when Cognito answered 200.
+ * https://docs.aws.amazon.com/cognito/latest/developerguide/revocation-endpoint.html
+ */
+export async function revokeRefreshToken({ cognitoDomain, clientId }, refreshToken, fetchImpl = fetch) {
+  const response = await fetchImpl(new URL("/oauth2/revoke", cognitoDomain), {
+    method: "POST",
+    // A form body is a "simple" request: no CORS preflight is needed to send it.
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token: refreshToken, client_id: clientId }).toString(),
+    credentials: "omit",
+    cache: "no-store",
+    referrerPolicy: "no-referrer",
+    signal: AbortSignal.timeout(REVOKE_TIMEOUT_MS),
+  });
+  return response.ok;
+}
+
 export class Session {
   constructor(config, { location = window.location, storage = window.sessionStorage } = {}) {
     this.config = config;
@@ -94,8 +116,20 @@ export class Session {
     return this.manager.signinRedirect({ state: { place: safePlace(place) } });
   }
 
-  /** Forgets the tokens here, then ends the managed login session too (Cognito's `/logout`). */
+  /**
+   * Revokes the refresh token (so no one holding it can renew this session), forgets the tokens
+   * here, then ends the managed login session too (Cognito's `/logout`). Access tokens already
+   * issued stay valid until they expire: API Gateway's authorizer does not ask Cognito.
+   */
   async signOut() {
+    const user = await this.manager.getUser();
+    if (user?.refresh_token) {
+      try {
+        await revokeRefreshToken(this.config, user.refresh_token);
+      } catch {
+        // Cognito unreachable: signing out here still goes on; the token leaves this tab below.
+      }
+    }
     await this.manager.removeUser();
     await this.manager.clearStaleState();
     const logout = new URL("/logout", this.config.cognitoDomain);

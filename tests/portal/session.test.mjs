@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { parseConfig } from "../../portal/js/config.js";
-import { currentPlace, displayName, fragmentId, isSignInReturn, safePlace } from "../../portal/js/session.js";
+import { currentPlace, displayName, fragmentId, isSignInReturn, revokeRefreshToken, safePlace } from "../../portal/js/session.js";
 
 const CONFIG = {
   apiUrl: "https://abc.execute-api.eu-west-1.amazonaws.com/",
@@ -51,4 +51,20 @@ test("a fragment names an element, and one that does not decode names nothing", 
   assert.equal(fragmentId("#studio"), "studio");
   assert.equal(fragmentId("#a%20b"), "a b");
   for (const bad of ["#%", "#%E0%A4%A", "#", "", undefined]) assert.equal(fragmentId(bad), null, String(bad));
+});
+
+test("sign-out revokes the refresh token at Cognito's revocation endpoint, with the client id", async () => {
+  let seen;
+  const ok = await revokeRefreshToken(parseConfig(CONFIG), "refresh.tok", async (url, init) => {
+    seen = { url: String(url), init };
+    return new Response("", { status: 200 });
+  });
+  assert.equal(ok, true);
+  assert.equal(seen.url, "https://gate.auth.eu-west-1.amazoncognito.com/oauth2/revoke");
+  assert.equal(seen.init.method, "POST");
+  assert.equal(seen.init.headers["Content-Type"], "application/x-www-form-urlencoded");
+  assert.deepEqual(Object.fromEntries(new URLSearchParams(seen.init.body)), { token: "refresh.tok", client_id: "client123" });
+  assert.equal(seen.init.credentials, "omit");
+  const refused = await revokeRefreshToken(parseConfig(CONFIG), "t", async () => new Response("{}", { status: 400 }));
+  assert.equal(refused, false);
 });

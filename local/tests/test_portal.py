@@ -5,6 +5,7 @@ Screenshots of the list go to test-output/portal/ for a reviewer to look at."""
 from __future__ import annotations
 
 import html
+import http.cookiejar
 import importlib.machinery
 import importlib.util
 import json
@@ -482,22 +483,27 @@ def test_with_auto_start_a_stopped_notebook_starts_and_the_wait_page_takes_over(
 
 # The managed-login stand-in keeps Cognito's rules, so the portal is tested against them.
 
-def authorize(stack: Stack, **overrides) -> tuple[int, dict, str]:
+def authorize_query(stack: Stack, **overrides) -> str:
     query = {"client_id": stack.state["client_id"], "redirect_uri": stack.state["portal"] + "/",
              "response_type": "code", "state": "s1", "code_challenge_method": "S256",
              "code_challenge": pkce_challenge("v" * 43), "scope": "openid"}
     query.update(overrides)
-    status, headers, body = stack.get("/oauth2/authorize?" + urllib.parse.urlencode(query), base=stack.state["login"])
-    return status, headers, body
+    return stack.state["login"] + "/oauth2/authorize?" + urllib.parse.urlencode(query)
+
+
+def authorize(stack: Stack, **overrides) -> tuple[int, dict, str]:
+    return stack.get("", base=authorize_query(stack, **overrides))
 
 
 def sign_in_code(stack: Stack, user: str = "alice", verifier: str = "v" * 43) -> str:
-    _, _, page = authorize(stack, code_challenge=pkce_challenge(verifier))
-    pending = re.search(r'name="request" value="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode({"request": pending, "username": user, "password": DEMO_USERS[user][0]}).encode()
-    request = urllib.request.Request(stack.state["login"] + "/oauth2/authorize", data=form)
+    """Signs in on the managed-login form as a browser does: its hidden fields and cookies go back with it."""
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(authorize_query(stack, code_challenge=pkce_challenge(verifier)), timeout=10) as response:
+        page = response.read().decode()
+    hidden = {name: html.unescape(value) for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page)}
+    form = urllib.parse.urlencode({**hidden, "username": user, "password": DEMO_USERS[user][0]}).encode()
     try:
-        urllib.request.build_opener(NoRedirect).open(request, timeout=10)
+        opener.open(urllib.request.Request(stack.state["login"] + "/oauth2/authorize", data=form), timeout=10)
     except urllib.error.HTTPError as redirect:
         location = redirect.headers["Location"]
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))

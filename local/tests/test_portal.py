@@ -33,7 +33,9 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
 SHOTS = ROOT / "test-output" / "portal"
 
 
-auto_start_stack = module_stack("auto_start_stack", "--auto-start", "--payload", "v1")
+# HTTP API (v2): /launch takes its token from the query string only there; a REST API (v1)
+# authorizer reads only the Authorization header, which a new tab cannot send.
+auto_start_stack = module_stack("auto_start_stack", "--auto-start")
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +225,26 @@ def test_studio_opens_the_chosen_app_and_a_space_in_its_own(visit):
     space = opened.value.locator("#opened")
     expect(space).to_have_attribute("data-space", "alice-private")
     expect(space).to_have_attribute("data-app", "app:JupyterLab:")
+
+
+def test_only_access_tokens_go_to_the_gate(visit, stack):
+    v = visit()
+    sent = []
+
+    def record(request):
+        if request.url.startswith(stack.state["gateway"]):
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(request.url).query))
+            header = request.headers.get("authorization", "")
+            sent.extend(t for t in (query.get("access_token"), header.removeprefix("Bearer ")) if t)
+
+    v.context.on("request", record)
+    v.sign_in("alice")
+    with v.context.expect_page() as opened:
+        v.page.get_by_role("button", name="Open alice-analysis").click()
+    expect(opened.value.locator("#opened")).to_have_attribute("data-name", "alice-analysis")
+    assert len(sent) >= 2  # the list's header and the launch's query
+    # ID tokens are refused everywhere (only access tokens carry the routes' scopes).
+    assert {jwt.decode(t, options={"verify_signature": False})["token_use"] for t in sent} == {"access"}
 
 
 def test_another_persons_launch_urls_get_the_gates_404(visit, stack):

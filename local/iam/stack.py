@@ -1,0 +1,108 @@
+"""IAM for the local stack: the options, template.yaml rendered for the stack's parameters, the
+function's environment as that deployment sets it, and the stand-in told to enforce the role.
+
+    parser = argparse.ArgumentParser(); add_arguments(parser)
+    deployment = Deployment.for_stack(args, domain_id)     # after seeding: the domain id is known
+    env = deployment.function_environment()                # the template's variables for the function
+    deployment.enforce(page_url)                           # POST /_iam on the stand-in (unless --no-iam)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import urllib.request
+from dataclasses import dataclass
+
+from local.iam.render import Rendered, render
+
+# The function's credentials in the local stack: the stand-in evaluates calls signed with this key
+# as the function's role. An assumed role's keys start with ASIA.
+FUNCTION_ACCESS_KEY_ID = "ASIANOTEBOOKGATEFUNC"
+# Where the function's calls come from when nothing says otherwise: an AWS public address (a
+# documentation address stands in for it), as for a function outside any VPC.
+DEFAULT_FUNCTION_SOURCE_IP = "198.51.100.20"
+
+
+def add_arguments(parser: argparse.ArgumentParser):
+    group = parser.add_argument_group("IAM", "the deployed function role's policy, enforced by the stand-in")
+    group.add_argument("--no-iam", action="store_true",
+                       help="do not evaluate the function's SageMaker calls and URL uses against its IAM policy")
+    group.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                       help="a template.yaml parameter for this stack (repeatable), as `sam deploy "
+                            "--parameter-overrides` takes it; StudioDomainId and AutoStart come from the stack")
+    group.add_argument("--function-source-ip", default="",
+                       help="the function's egress address as SageMaker sees it (aws:SourceIp); default: the first "
+                            f"address of FunctionEgressCidrs if set, else {DEFAULT_FUNCTION_SOURCE_IP}")
+    group.add_argument("--function-vpce", default="",
+                       help="the SageMaker API VPC endpoint the function calls through (aws:SourceVpce, and then "
+                            "no aws:SourceIp)")
+
+
+def parse_params(pairs: list[str]) -> dict:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--param takes KEY=VALUE, not {pair!r}")
+        params[key] = value
+    return params
+
+
+def _first_address(cidrs: str) -> str:
+    first = cidrs.split(",")[0].strip()
+    network = ipaddress.ip_network(first, strict=False)
+    return str(next(network.hosts(), network.network_address))
+
+
+@dataclass
+class Deployment:
+    parameters: dict
+    rendered: Rendered
+    source: dict  # {"ip": ...} or {"vpce": ...}: where the function's calls come from
+    enforced: bool
+
+    @classmethod
+    def for_stack(cls, args: argparse.Namespace, domain_id: str) -> "Deployment":
+        parameters = {"StudioDomainId": domain_id, "AutoStart": "true" if args.auto_start else "false",
+                      **parse_params(args.param)}
+        rendered = render(parameters)
+        if args.function_vpce:
+            source = {"vpce": args.function_vpce}
+        elif args.function_source_ip:
+            source = {"ip": args.function_source_ip}
+        elif parameters.get("FunctionEgressCidrs"):
+            source = {"ip": _first_address(parameters["FunctionEgressCidrs"])}
+        else:
+            source = {"ip": DEFAULT_FUNCTION_SOURCE_IP}
+        return cls(parameters, rendered, source, not args.no_iam)
+
+    def function_environment(self) -> dict:
+        """The function's environment variables as the template sets them for these parameters;
+        a value the local stack must supply itself (the portal's origin, say) is left out."""
+        function = self.rendered.function()
+        variables = self.rendered.properties(function).get("Environment", {}).get("Variables", {})
+        return {k: str(v) for k, v in variables.items() if "<" not in str(v)}
+
+    def iam_settings(self) -> dict:
+        role = self.rendered.function_role()
+        return {"accessKeyId": FUNCTION_ACCESS_KEY_ID, "roleArn": role.arn,
+                "policies": [{"name": p.name, "policy": p.document} for p in role.policies],
+                "source": self.source}
+
+    def enforce(self, page_url: str) -> list[str]:
+        """Tells the stand-in to enforce the role; returns lines for the stack's output."""
+        if not self.enforced:
+            return ["  IAM            off (--no-iam): the function's calls are not evaluated"]
+        settings = self.iam_settings()
+        request = urllib.request.Request(f"{page_url}/_iam", data=json.dumps(settings).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            principal = json.loads(response.read())["principal"]
+        where = f"VPC endpoint {self.source['vpce']}" if "vpce" in self.source else f"source IP {self.source['ip']}"
+        lines = [f"  IAM            enforced as {principal}, calling from {where} (--no-iam turns it off)"]
+        managed = self.rendered.function_role().managed_policy_arns
+        if managed:
+            lines.append("  IAM            the role also gets managed policies, not evaluated here: " + ", ".join(managed))
+        return lines

@@ -24,6 +24,8 @@ import boto3
 from botocore.config import Config as BotoConfig
 
 from local.gateway import Authorizer, LocalGateway
+from local.iam.stack import FUNCTION_ACCESS_KEY_ID, Deployment
+from local.iam.stack import add_arguments as add_iam_arguments
 from local.oidc import ManagedLoginServer, Provider
 from local.portal_site import PortalSite, content_security_policy
 
@@ -57,10 +59,11 @@ def client(service: str, endpoint: str, validate: bool = True):
 
 
 def aws_env(moto: str) -> dict:
-    """What a function process needs to reach the stand-in with the SDK's own settings."""
+    """What a function process needs to reach the stand-in with the SDK's own settings. Its key is
+    the function's own: the stand-in evaluates calls signed with it against the role's policy."""
     return {
         "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ACCESS_KEY_ID": FUNCTION_ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_ENDPOINT_URL": moto, "AWS_EC2_METADATA_DISABLED": "true",
     }
 
@@ -179,6 +182,7 @@ def main(argv=None):
     parser.add_argument("--auto-start", action="store_true")
     parser.add_argument("--state", default=str(ROOT / ".local/stack.json"), help="where the stack's ports and ids go")
     parser.add_argument("--function-log", default=str(ROOT / ".local/function.log"))
+    add_iam_arguments(parser)
     args = parser.parse_args(argv)
 
     moto_port = args.moto_port or free_port()
@@ -194,6 +198,9 @@ def main(argv=None):
         signal.signal(stop_signal, lambda *_: stopping.set())
     try:
         world = seed(moto)
+        # template.yaml rendered for this stack; the stand-in enforces its function role from now on.
+        deployment = Deployment.for_stack(args, world["domain_id"])
+        iam_lines = deployment.enforce(f"http://127.0.0.1:{page_port}")
         authorizer = pool_authorizer(moto, world)
         api = f"http://127.0.0.1:{args.port}"
         login = ManagedLoginServer(
@@ -206,6 +213,7 @@ def main(argv=None):
             port=args.port, runtime_port=runtime_port, binary=args.binary, payload=args.payload,
             authorizer=authorizer, log_path=Path(args.function_log),
             function_env={
+                **deployment.function_environment(),
                 **aws_env(moto),
                 "STUDIO_DOMAIN_ID": world["domain_id"],
                 "AUTO_START": "true" if args.auto_start else "false",
@@ -223,6 +231,8 @@ def main(argv=None):
             "gateway": api, "portal": portal.url, "login": login.url,
             "moto": moto, "page": f"http://127.0.0.1:{page_port}",
             "payload": args.payload, **world,
+            "iam": {"enforced": deployment.enforced, "functionSource": deployment.source,
+                    "parameters": deployment.parameters},
             "users": {u: {"password": p, "group": g} for u, (p, g) in DEMO_USERS.items()},
         }
         Path(args.state).parent.mkdir(parents=True, exist_ok=True)
@@ -236,6 +246,8 @@ def main(argv=None):
         for user, (password, group) in DEMO_USERS.items():
             print(f"  login          {user} / {password}   (group {group})", flush=True)
         print("  token          scripts/dev token alice", flush=True)
+        for line in iam_lines:
+            print(line, flush=True)
         print(f"ready {json.dumps(state)}", flush=True)
         while not stopping.wait(0.5):
             if gateway.function.process.poll() is not None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
+from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
@@ -85,9 +86,12 @@ def sam_translate(sam_template: dict, parameters: dict) -> dict:
             properties["CodeUri"] = PACKAGED_CODE
     values = {**copy.deepcopy(parameters), **{k: v for k, v in PSEUDO.items() if k != "AWS::NotificationARNs"}}
     to_py27_compatible_template(template, values)
-    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=PSEUDO["AWS::Region"]))
+    metrics = Metrics("ServerlessTransform", DummyMetricsPublisher())
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=PSEUDO["AWS::Region"]),
+                            metrics=metrics)
     # No managed policy is looked up by name: the template names none, and this never calls AWS.
     translated = translator.translate(template, parameter_values=values, get_managed_policy_map=lambda: {})
+    metrics.publish()  # to nowhere; unpublished metrics make the translator warn on exit
     return undo_mark_unicode_str_in_template(translated)
 
 
@@ -123,7 +127,29 @@ class Rendered:
             return all(self._truth(a) for a in args)
         if function == "Fn::Or":
             return any(self._truth(a) for a in args)
+        # Rule functions: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/rules-section-structure.html
+        if function == "Fn::Contains":
+            members, value = (self.evaluate(a) for a in args)
+            return _scalar(value) in [_scalar(m) for m in members]
+        if function == "Fn::EachMemberEquals":
+            members, value = (self.evaluate(a) for a in args)
+            return all(_scalar(m) == _scalar(value) for m in members)
+        if function == "Fn::EachMemberIn":
+            members, allowed = (self.evaluate(a) for a in args)
+            return all(_scalar(m) in [_scalar(v) for v in allowed] for m in members)
         raise TemplateError(f"unsupported condition function {function}")
+
+    def broken_rules(self) -> list[str]:
+        """The AssertDescription of each Rules assertion these parameters fail: CloudFormation
+        refuses to create or update the stack with any of them."""
+        failures = []
+        for name, rule in self.template.get("Rules", {}).items():
+            if "RuleCondition" in rule and not self._truth(rule["RuleCondition"]):
+                continue
+            for assertion in rule.get("Assertions", []):
+                if not self._truth(assertion["Assert"]):
+                    failures.append(f"{name}: {assertion.get('AssertDescription', 'assertion failed')}")
+        return failures
 
     def exists(self, logical_id: str) -> bool:
         resource = self.resources.get(logical_id)
@@ -310,11 +336,17 @@ def parameter_values(sam_template: dict, overrides: dict) -> dict:
     return values
 
 
-def render(parameters: dict | None = None, template_path: Path = TEMPLATE) -> Rendered:
-    """template.yaml deployed with `parameters` (name -> value; the rest keep their defaults)."""
+def render(parameters: dict | None = None, template_path: Path = TEMPLATE, check_rules: bool = True) -> Rendered:
+    """template.yaml deployed with `parameters` (name -> value; the rest keep their defaults).
+    Parameters that break the template's Rules raise TemplateError, as CloudFormation refuses them."""
     sam_template = load_template(template_path)
     values = parameter_values(sam_template, parameters or {})
-    return Rendered(sam_translate(sam_template, values), values)
+    rendered = Rendered(sam_translate(sam_template, values), values)
+    if check_rules:
+        broken = rendered.broken_rules()
+        if broken:
+            raise TemplateError("CloudFormation would refuse these parameters: " + "; ".join(broken))
+    return rendered
 
 
 def role_policies(parameters: dict | None = None, template_path: Path = TEMPLATE) -> list[dict]:

@@ -40,6 +40,12 @@ EXPLICIT_ROLE = textwrap.dedent("""\
       Domain: { Type: String, Default: "" }
       Cidrs: { Type: CommaDelimitedList, Default: "" }
       TagKey: { Type: String, Default: "owner" }
+    Rules:
+      CidrsNeedDomain:
+        RuleCondition: !Not [!EachMemberEquals [!Ref Cidrs, ""]]
+        Assertions:
+          - Assert: !Not [!Equals [!Ref Domain, ""]]
+            AssertDescription: Cidrs needs Domain.
     Conditions:
       HasDomain: !Not [!Equals [!Ref Domain, ""]]
       HasCidrs: !Not [!Equals [!Join ["", !Ref Cidrs], ""]]
@@ -118,3 +124,10 @@ def test_conditions_drop_statements_and_policies_for_other_parameters(explicit_t
     assert role.policies[0].document["Statement"] == [{"Effect": "Allow", "Action": "sagemaker:ListSpaces", "Resource": "*"}]
     assert role.managed_policy_arns == []
     assert role_policies({}, explicit_template)[1]["Statement"][0]["Condition"] == {"Null": {"aws:ResourceTag/owner": "false"}}
+
+
+def test_parameters_that_break_the_templates_rules_are_refused_as_cloudformation_would(explicit_template):
+    with pytest.raises(TemplateError, match="CidrsNeedDomain: Cidrs needs Domain."):
+        render({"Cidrs": "10.0.0.0/8"}, explicit_template)
+    assert render({"Cidrs": "10.0.0.0/8"}, explicit_template, check_rules=False).broken_rules() == [
+        "CidrsNeedDomain: Cidrs needs Domain."]

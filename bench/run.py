@@ -266,8 +266,7 @@ def main(argv=None) -> int:
     finally:
         for runtime in runtimes:
             runtime.stop()
-        standin_process.terminate()
-        standin_process.wait(10)
+        standin_process.stop(10)
 
 
 def function_timings(logs: Path) -> dict[str, dict]:

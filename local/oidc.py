@@ -1,9 +1,11 @@
 """A minimal OpenID provider in front of moto's Cognito, standing in for Cognito managed login
 (moto has none): discovery, an `/oauth2/authorize` sign-in form whose password check is moto's
 `InitiateAuth`, one-time codes bound to the PKCE challenge, `/oauth2/token` (authorization code and
-refresh token grants) and `/logout`. It keeps Cognito's rules where the portal meets them: exact
-redirect URIs, S256 only, a code is good once for 5 minutes, the token endpoint answers CORS, and
-a sign-in leaves a session cookie so a second sign-in needs no password until `/logout`.
+refresh token grants), `/oauth2/revoke` and `/logout`. It keeps Cognito's rules where the portal
+meets them: exact redirect URIs, S256 only, a code is good once for 5 minutes, the token and
+revocation endpoints answer CORS, a revoked refresh token is refused, the sign-in form carries a
+CSRF token bound to a cookie, and a sign-in leaves a session cookie so a second sign-in needs no
+password until `/logout`.
 
 The tokens are moto's, signed by its key: the local API Gateway verifies them against its JWKS."""
 
@@ -16,12 +18,21 @@ import json
 import secrets
 import threading
 import time
-from http.cookies import SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from local.serve import Server
 
 CODE_LIFETIME_SECONDS = 300  # Cognito's authorization codes are valid for 5 minutes
 SESSION_COOKIE = "local-managed-login"
+# Cognito's managed login uses the same double-submit pair: an XSRF-TOKEN cookie and a `_csrf`
+# field in its sign-in form. Loopback origins on other ports are same-site, so SameSite=Lax alone
+# would not stop a page on another local port from posting the form: the pair does.
+CSRF_COOKIE = "XSRF-TOKEN"
+CSRF_FIELD = "_csrf"
 
 
 def pkce_challenge(verifier: str) -> str:
@@ -30,7 +41,7 @@ def pkce_challenge(verifier: str) -> str:
 
 
 class Provider:
-    """The provider's state: the one app client, pending sign-ins, codes and sessions."""
+    """The provider's state: the one app client, pending sign-ins, codes, sessions, revocations."""
 
     def __init__(self, *, cognito, region: str, pool_id: str, client_id: str, redirect_uris: list[str]):
         self.cognito = cognito  # a boto3 cognito-idp client on moto
@@ -39,9 +50,10 @@ class Provider:
         self.client_id = client_id
         self.redirect_uris = set(redirect_uris)
         self.lock = threading.Lock()
-        self.pending: dict[str, dict] = {}  # sign-in form id -> the authorize request
+        self.pending: dict[str, dict] = {}  # sign-in form id -> the authorize request and its CSRF token
         self.codes: dict[str, dict] = {}  # code -> what it may be exchanged for, once
-        self.sessions: dict[str, str] = {}  # session cookie -> refresh token
+        self.sessions: dict[str, str] = {}  # session cookie -> the session's own refresh token
+        self.revoked: set[str] = set()  # refresh tokens revoked at /oauth2/revoke (moto has no RevokeToken)
         self.expires_in: int | None = None  # report a shorter token lifetime (tests of renewal)
         self.grants: list[dict] = []  # token endpoint uses, without tokens, for the tests
 
@@ -50,6 +62,7 @@ class Provider:
             "issuer": self.issuer,
             "authorization_endpoint": f"{base}/oauth2/authorize",
             "token_endpoint": f"{base}/oauth2/token",
+            "revocation_endpoint": f"{base}/oauth2/revoke",
             "jwks_uri": f"{self.cognito.meta.endpoint_url}/{self.pool_id}/.well-known/jwks.json",
             "response_types_supported": ["code"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
@@ -69,7 +82,14 @@ class Provider:
         except (self.cognito.exceptions.NotAuthorizedException, self.cognito.exceptions.UserNotFoundException):
             return None
 
-    def refresh(self, refresh_token: str) -> dict | None:
+    def refresh(self, refresh_token: str, session: bool = False) -> dict | None:
+        """New tokens for a refresh token; `session`: the managed-login session's own, which
+        revocation does not end (only /logout does). moto cannot mint a second refresh token without
+        the password, so a sign-in through the session hands the app the session's one: revoking
+        that one then fails the app's later refreshes, as it should, but not the session."""
+        with self.lock:
+            if refresh_token in self.revoked and not session:
+                return None
         try:
             result = self.cognito.initiate_auth(
                 ClientId=self.client_id, AuthFlow="REFRESH_TOKEN_AUTH",
@@ -79,6 +99,10 @@ class Provider:
             return None
         result.setdefault("RefreshToken", refresh_token)
         return result
+
+    def revoke(self, refresh_token: str):
+        with self.lock:
+            self.revoked.add(refresh_token)
 
     def issue_code(self, request: dict, tokens: dict) -> str:
         code = secrets.token_urlsafe(24)
@@ -115,207 +139,233 @@ class Provider:
         return answer
 
 
-def provider_handler(provider: Provider, allowed_origins: set[str]):
-    class ManagedLogin(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def log_message(self, fmt, *args):
-            # Query strings and forms here hold codes and passwords: log the path only.
-            print(f"managed-login {self.command} {urlsplit(self.path).path}", flush=True)
-
-        @property
-        def base(self) -> str:
-            return f"http://{self.headers.get('Host')}"
-
-        def _send(self, status: int, body: bytes, content_type: str, extra: list[tuple[str, str]] = ()):
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("Content-Length", str(len(body)))
-            for key, value in extra:
-                self.send_header(key, value)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        def _json(self, status: int, value, cors: bool = False):
-            extra = []
-            origin = self.headers.get("Origin")
-            if cors and origin in allowed_origins:
-                extra = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
-            self._send(status, json.dumps(value).encode(), "application/json", extra)
-
-        def _redirect(self, location: str, extra: list[tuple[str, str]] = ()):
-            self._send(302, b"", "text/plain", [("Location", location), *extra])
-
-        def _form(self) -> dict:
-            length = int(self.headers.get("Content-Length") or 0)
-            return dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
-
-        def _session(self) -> str | None:
-            morsel = SimpleCookie(self.headers.get("Cookie") or "").get(SESSION_COOKIE)
-            return morsel.value if morsel else None
-
-        def _page(self, status: int, title: str, body: str):
-            page = (
-                '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-                '<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f"<title>{html.escape(title)}</title></head><body><main>{body}</main></body></html>"
-            )
-            # The sign-in form's answer redirects to the portal, which form-action covers too.
-            portals = " ".join(sorted({f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in provider.redirect_uris}))
-            self._send(status, page.encode(), "text/html; charset=utf-8", [
-                ("Content-Security-Policy", f"default-src 'none'; form-action 'self' {portals}; frame-ancestors 'none'"),
-                ("Referrer-Policy", "no-referrer"),
-            ])
-
-        def _sign_in_form(self, status: int, pending_id: str, username: str = "", error: str = ""):
-            alert = f'<p id="error" role="alert">{html.escape(error)}</p>' if error else ""
-            self._page(status, "Sign in", (
-                "<h1>Sign in</h1>"
-                "<p>Local managed login (a stand-in for Amazon Cognito).</p>"
-                f"{alert}"
-                '<form method="post" action="/oauth2/authorize">'
-                f'<input type="hidden" name="request" value="{html.escape(pending_id)}">'
-                '<p><label for="username">Username</label><br>'
-                f'<input id="username" name="username" autocomplete="username" required value="{html.escape(username)}"></p>'
-                '<p><label for="password">Password</label><br>'
-                '<input id="password" name="password" type="password" autocomplete="current-password" required></p>'
-                '<p><button type="submit">Sign in</button></p></form>'
-            ))
-
-        def _authorize(self, query: dict):
-            # A wrong client or redirect URI gets an error page: redirecting there would be unsafe.
-            if query.get("client_id") != provider.client_id or query.get("redirect_uri") not in provider.redirect_uris:
-                return self._page(400, "Error", '<h1 id="error">An error was encountered with the requested page.</h1>'
-                                             "<p>Unknown client or redirect URI.</p>")
-            problem = None
-            if query.get("response_type") != "code":
-                problem = "unsupported_response_type"
-            elif query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
-                problem = "invalid_request"
-            if problem:
-                back = {"error": problem, **({"state": query["state"]} if "state" in query else {})}
-                return self._redirect(f"{query['redirect_uri']}?{urlencode(back)}")
-            session = self._session()
-            with provider.lock:
-                refresh_token = provider.sessions.get(session) if session else None
-            tokens = provider.refresh(refresh_token) if refresh_token else None
-            if tokens:  # still signed in to managed login: no password asked, as Cognito does
-                return self._finish(query, tokens)
-            pending_id = secrets.token_urlsafe(16)
-            with provider.lock:
-                provider.pending[pending_id] = query
-            self._sign_in_form(200, pending_id)
-
-        def _finish(self, request: dict, tokens: dict, extra: list[tuple[str, str]] = ()):
-            answer = {"code": provider.issue_code(request, tokens)}
-            if "state" in request:
-                answer["state"] = request["state"]
-            self._redirect(f"{request['redirect_uri']}?{urlencode(answer)}", extra)
-
-        def _sign_in(self):
-            form = self._form()
-            with provider.lock:
-                request = provider.pending.get(form.get("request", ""))
-            if request is None:
-                return self._page(400, "Error", '<h1 id="error">This sign-in page has expired.</h1>'
-                                             "<p>Go back to the portal and sign in again.</p>")
-            tokens = provider.password_sign_in(form.get("username", ""), form.get("password", ""))
-            if tokens is None:
-                return self._sign_in_form(400, form["request"], form.get("username", ""),
-                                          "Incorrect username or password.")
-            with provider.lock:
-                provider.pending.pop(form["request"], None)
-                session = secrets.token_urlsafe(24)
-                provider.sessions[session] = tokens["RefreshToken"]
-            cookie = f"{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax"
-            self._finish(request, tokens, [("Set-Cookie", cookie)])
-
-        def _token(self):
-            form = self._form()
-            grant_type = form.get("grant_type")
-            if form.get("client_id") != provider.client_id:
-                return self._json(400, {"error": "invalid_client"}, cors=True)
-            if grant_type == "authorization_code":
-                tokens = provider.redeem_code(form.get("code", ""), form.get("client_id", ""),
-                                              form.get("redirect_uri", ""), form.get("code_verifier", ""))
-                answer = provider.token_response(tokens) if tokens else None
-            elif grant_type == "refresh_token":
-                tokens = provider.refresh(form.get("refresh_token", ""))
-                answer = provider.token_response(tokens, with_id_token=False) if tokens else None
-            else:
-                return self._json(400, {"error": "unsupported_grant_type"}, cors=True)
-            with provider.lock:
-                provider.grants.append({"grant_type": grant_type, "ok": answer is not None})
-            if answer is None:
-                return self._json(400, {"error": "invalid_grant"}, cors=True)
-            self._json(200, answer, cors=True)
-
-        def _logout(self, query: dict):
-            if query.get("client_id") != provider.client_id or query.get("logout_uri") not in provider.redirect_uris:
-                return self._page(400, "Error", '<h1 id="error">An error was encountered with the requested page.</h1>')
-            session = self._session()
-            with provider.lock:
-                provider.sessions.pop(session, None)
-            expired = f"{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
-            self._redirect(query["logout_uri"], [("Set-Cookie", expired)])
-
-        def do_GET(self):
-            split = urlsplit(self.path)
-            query = dict(parse_qsl(split.query, keep_blank_values=True))
-            if split.path == f"/{provider.pool_id}/.well-known/openid-configuration":
-                # Cognito's discovery document is public and answers any origin.
-                body = json.dumps(provider.metadata(self.base)).encode()
-                return self._send(200, body, "application/json", [("Access-Control-Allow-Origin", "*")])
-            if split.path == "/oauth2/authorize":
-                return self._authorize(query)
-            if split.path == "/logout":
-                return self._logout(query)
-            if split.path == "/_grants":
-                with provider.lock:
-                    return self._json(200, list(provider.grants))
-            self._json(404, {"error": "not_found"})
-
-        def do_POST(self):
-            path = urlsplit(self.path).path
-            if path == "/oauth2/authorize":
-                return self._sign_in()
-            if path == "/oauth2/token":
-                return self._token()
-            if path == "/_expires_in":
-                seconds = self._form().get("seconds", "")
-                with provider.lock:
-                    provider.expires_in = int(seconds) if seconds else None
-                return self._json(200, {"expires_in": provider.expires_in})
-            self._json(404, {"error": "not_found"})
-
-        def do_OPTIONS(self):
-            origin = self.headers.get("Origin")
-            extra = []
-            if origin in allowed_origins:
-                extra = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin"),
-                         ("Access-Control-Allow-Methods", "GET, POST"),
-                         ("Access-Control-Allow-Headers", "content-type, authorization")]
-            self._send(204, b"", "text/plain", extra)
-
-    return ManagedLogin
+ERROR_PAGE = '<h1 id="error">An error was encountered with the requested page.</h1>'
 
 
-class ManagedLoginServer:
-    """The provider on its port (0: a free one), served from a thread."""
+class ManagedLogin:
+    """The provider's HTTP face, a WSGI app."""
+
+    def __init__(self, provider: Provider, allowed_origins: set[str]):
+        self.provider = provider
+        self.allowed_origins = allowed_origins
+        # The sign-in form's answer redirects to the portal, which form-action covers too.
+        portals = sorted({f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in provider.redirect_uris})
+        self.page_policy = f"default-src 'none'; form-action 'self' {' '.join(portals)}; frame-ancestors 'none'"
+        self.routes = Map([
+            Rule(f"/{provider.pool_id}/.well-known/openid-configuration", endpoint="discovery", methods=["GET"]),
+            Rule("/oauth2/authorize", endpoint="authorize", methods=["GET"]),
+            Rule("/oauth2/authorize", endpoint="sign_in", methods=["POST"]),
+            Rule("/oauth2/token", endpoint="token", methods=["POST", "OPTIONS"]),
+            Rule("/oauth2/revoke", endpoint="revoke", methods=["POST", "OPTIONS"]),
+            Rule("/logout", endpoint="logout", methods=["GET"]),
+            Rule("/_grants", endpoint="grants", methods=["GET"]),
+            Rule("/_expires_in", endpoint="expires_in", methods=["POST"]),
+        ])
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        try:
+            endpoint, _ = self.routes.bind_to_environ(environ).match()
+            response = getattr(self, endpoint)(request)
+        except (NotFound, MethodNotAllowed) as error:
+            response = self._json(request, error.code, {"error": "not_found" if error.code == 404 else "method_not_allowed"})
+        except HTTPException as error:  # a body werkzeug cannot parse, say
+            response = error.get_response()
+        # Query strings and forms here hold codes and passwords: log the path only.
+        print(f"managed-login {request.method} {request.path} -> {response.status_code}", flush=True)
+        return response(environ, start_response)
+
+    # --- answers ------------------------------------------------------------------------------
+
+    def _cors(self, request: Request, response: Response) -> Response:
+        origin = request.headers.get("Origin")
+        if origin in self.allowed_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response
+
+    def _json(self, request: Request, status: int, value, cors: bool = False) -> Response:
+        response = Response(json.dumps(value), status, content_type="application/json",
+                            headers={"Cache-Control": "no-store"})
+        return self._cors(request, response) if cors else response
+
+    def _page(self, status: int, title: str, body: str) -> Response:
+        page = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(title)}</title></head><body><main>{body}</main></body></html>"
+        )
+        return Response(page, status, content_type="text/html; charset=utf-8", headers={
+            "Cache-Control": "no-store", "Content-Security-Policy": self.page_policy, "Referrer-Policy": "no-referrer",
+        })
+
+    def _redirect(self, location: str) -> Response:
+        return Response("", 302, content_type="text/plain", headers={"Location": location, "Cache-Control": "no-store"})
+
+    def _sign_in_form(self, status: int, pending_id: str, csrf: str, username: str = "", error: str = "") -> Response:
+        alert = f'<p id="error" role="alert">{html.escape(error)}</p>' if error else ""
+        response = self._page(status, "Sign in", (
+            "<h1>Sign in</h1>"
+            "<p>Local managed login (a stand-in for Amazon Cognito).</p>"
+            f"{alert}"
+            '<form method="post" action="/oauth2/authorize">'
+            f'<input type="hidden" name="request" value="{html.escape(pending_id)}">'
+            f'<input type="hidden" name="{CSRF_FIELD}" value="{html.escape(csrf)}">'
+            '<p><label for="username">Username</label><br>'
+            f'<input id="username" name="username" autocomplete="username" required value="{html.escape(username)}"></p>'
+            '<p><label for="password">Password</label><br>'
+            '<input id="password" name="password" type="password" autocomplete="current-password" required></p>'
+            '<p><button type="submit">Sign in</button></p></form>'
+        ))
+        response.set_cookie(CSRF_COOKIE, csrf, path="/", httponly=True, samesite="Lax")
+        return response
+
+    def _finish(self, request: dict, tokens: dict) -> Response:
+        answer = {"code": self.provider.issue_code(request, tokens)}
+        if "state" in request:
+            answer["state"] = request["state"]
+        return self._redirect(f"{request['redirect_uri']}?{urlencode(answer)}")
+
+    # --- endpoints ----------------------------------------------------------------------------
+
+    def discovery(self, request: Request) -> Response:
+        # Cognito's discovery document is public and answers any origin.
+        base = f"http://{request.host}"
+        return Response(json.dumps(self.provider.metadata(base)), content_type="application/json",
+                        headers={"Access-Control-Allow-Origin": "*"})
+
+    def authorize(self, request: Request) -> Response:
+        provider = self.provider
+        query = request.args.to_dict()  # the first of a repeated parameter, as before
+        # A wrong client or redirect URI gets an error page: redirecting there would be unsafe.
+        if query.get("client_id") != provider.client_id or query.get("redirect_uri") not in provider.redirect_uris:
+            return self._page(400, "Error", ERROR_PAGE + "<p>Unknown client or redirect URI.</p>")
+        problem = None
+        if query.get("response_type") != "code":
+            problem = "unsupported_response_type"
+        elif query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
+            problem = "invalid_request"
+        if problem:
+            back = {"error": problem, **({"state": query["state"]} if "state" in query else {})}
+            return self._redirect(f"{query['redirect_uri']}?{urlencode(back)}")
+        session = request.cookies.get(SESSION_COOKIE)
+        with provider.lock:
+            refresh_token = provider.sessions.get(session) if session else None
+        tokens = provider.refresh(refresh_token, session=True) if refresh_token else None
+        if tokens:  # still signed in to managed login: no password asked, as Cognito does
+            return self._finish(query, tokens)
+        pending_id, csrf = secrets.token_urlsafe(16), secrets.token_urlsafe(24)
+        with provider.lock:
+            provider.pending[pending_id] = {"request": query, "csrf": csrf}
+        return self._sign_in_form(200, pending_id, csrf)
+
+    def sign_in(self, request: Request) -> Response:
+        provider = self.provider
+        form = request.form
+        pending_id = form.get("request", "")
+        with provider.lock:
+            pending = provider.pending.get(pending_id)
+        if pending is None:
+            return self._page(400, "Error", '<h1 id="error">This sign-in page has expired.</h1>'
+                                            "<p>Go back to the portal and sign in again.</p>")
+        # The form's token must be the one this sign-in page was given, and the browser must hold
+        # it in the cookie set with that page: a page elsewhere can copy neither into the victim's
+        # browser, so it cannot sign the victim in as somebody else (login CSRF).
+        sent, cookie = form.get(CSRF_FIELD, ""), request.cookies.get(CSRF_COOKIE, "")
+        if not (secrets.compare_digest(sent, pending["csrf"]) and secrets.compare_digest(cookie, pending["csrf"])):
+            return self._page(403, "Error", ERROR_PAGE + "<p>The sign-in form could not be verified.</p>")
+        tokens = provider.password_sign_in(form.get("username", ""), form.get("password", ""))
+        if tokens is None:
+            return self._sign_in_form(400, pending_id, pending["csrf"], form.get("username", ""),
+                                      "Incorrect username or password.")
+        # The managed-login session holds a grant of its own, as Cognito's session cookie does: the
+        # app revoking its refresh token does not end it (only /logout does).
+        own = provider.password_sign_in(form.get("username", ""), form.get("password", ""))
+        session = secrets.token_urlsafe(24)
+        with provider.lock:
+            provider.pending.pop(pending_id, None)
+            provider.sessions[session] = own["RefreshToken"]
+        response = self._finish(pending["request"], tokens)
+        response.set_cookie(SESSION_COOKIE, session, path="/", httponly=True, samesite="Lax")
+        response.delete_cookie(CSRF_COOKIE, path="/", httponly=True, samesite="Lax")
+        return response
+
+    def token(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return self._preflight(request)
+        provider = self.provider
+        form = request.form
+        grant_type = form.get("grant_type")
+        if form.get("client_id") != provider.client_id:
+            return self._json(request, 400, {"error": "invalid_client"}, cors=True)
+        if grant_type == "authorization_code":
+            tokens = provider.redeem_code(form.get("code", ""), form.get("client_id", ""),
+                                          form.get("redirect_uri", ""), form.get("code_verifier", ""))
+            answer = provider.token_response(tokens) if tokens else None
+        elif grant_type == "refresh_token":
+            tokens = provider.refresh(form.get("refresh_token", ""))
+            answer = provider.token_response(tokens, with_id_token=False) if tokens else None
+        else:
+            return self._json(request, 400, {"error": "unsupported_grant_type"}, cors=True)
+        with provider.lock:
+            provider.grants.append({"grant_type": grant_type, "ok": answer is not None})
+        if answer is None:
+            return self._json(request, 400, {"error": "invalid_grant"}, cors=True)
+        return self._json(request, 200, answer, cors=True)
+
+    def revoke(self, request: Request) -> Response:
+        """Cognito's revocation endpoint for a public client: `token` (a refresh token) and
+        `client_id` in a form; 200 with an empty body, after which the refresh token gets
+        `invalid_grant` (https://docs.aws.amazon.com/cognito/latest/developerguide/revocation-endpoint.html).
+        As RFC 7009 says, a token it does not know is answered 200 too."""
+        if request.method == "OPTIONS":
+            return self._preflight(request)
+        form = request.form
+        token = form.get("token", "")
+        if not token:
+            return self._json(request, 400, {"error": "invalid_request"}, cors=True)
+        if form.get("client_id") != self.provider.client_id:
+            return self._json(request, 400, {"error": "invalid_client"}, cors=True)
+        if token.count(".") == 2:  # a JWT: an access or ID token, which the endpoint does not take
+            return self._json(request, 400, {"error": "unsupported_token_type"}, cors=True)
+        self.provider.revoke(token)
+        return self._cors(request, Response("", 200, headers={"Cache-Control": "no-store"}))
+
+    def logout(self, request: Request) -> Response:
+        provider = self.provider
+        query = request.args
+        if query.get("client_id") != provider.client_id or query.get("logout_uri") not in provider.redirect_uris:
+            return self._page(400, "Error", ERROR_PAGE)
+        with provider.lock:
+            provider.sessions.pop(request.cookies.get(SESSION_COOKIE), None)
+        response = self._redirect(query["logout_uri"])
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax")
+        return response
+
+    def _preflight(self, request: Request) -> Response:
+        response = Response("", 204)
+        if request.headers.get("Origin") in self.allowed_origins:
+            self._cors(request, response)
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST"
+            response.headers["Access-Control-Allow-Headers"] = "content-type, authorization"
+        return response
+
+    # --- controls for the tests (no authentication: loopback only) ------------------------------
+
+    def grants(self, request: Request) -> Response:
+        with self.provider.lock:
+            return self._json(request, 200, list(self.provider.grants))
+
+    def expires_in(self, request: Request) -> Response:
+        seconds = request.form.get("seconds", "")
+        with self.provider.lock:
+            self.provider.expires_in = int(seconds) if seconds else None
+        return self._json(request, 200, {"expires_in": self.provider.expires_in})
+
+
+class ManagedLoginServer(Server):
+    """The provider on its port (0: a free one)."""
 
     def __init__(self, provider: Provider, port: int, allowed_origins: list[str]):
+        super().__init__(ManagedLogin(provider, set(allowed_origins)), port)
         self.provider = provider
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), provider_handler(provider, set(allowed_origins)))
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> "ManagedLoginServer":
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()

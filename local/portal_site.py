@@ -5,10 +5,11 @@ the one `scripts/portal-config` writes after a deploy (the file on disk is never
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from werkzeug.wrappers import Request, Response
+
+from local.serve import Server
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -28,65 +29,44 @@ def content_security_policy(connect: list[str], form_action: list[str]) -> str:
     ])
 
 
-def portal_handler(root: Path, config: dict, csp: str):
+def portal_app(root: Path, config: dict, csp: str):
     root = root.resolve()
     config_body = json.dumps(config, indent=2).encode()
+    headers = {
+        "Cache-Control": "no-cache", "Content-Security-Policy": csp, "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+    }
 
-    class Portal(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
+    def answer(status: int, body: bytes, content_type: str) -> Response:
+        return Response(body, status, headers={**headers, "Content-Type": content_type})
 
-        def log_message(self, fmt, *args):
-            # The sign-in callback's query string holds the authorization code: log the path only.
-            print(f"portal {self.command} {urlsplit(self.path).path}", flush=True)
+    @Request.application
+    def app(request: Request) -> Response:
+        # The sign-in callback's query string holds the authorization code: log the path only.
+        print(f"portal {request.method} {request.path}", flush=True)
+        if request.method not in ("GET", "HEAD"):
+            return answer(405, b"Method Not Allowed", CONTENT_TYPES[".txt"])
+        if request.path == "/config.json":
+            return answer(200, config_body, CONTENT_TYPES[".json"])
+        target = (root / (request.path.lstrip("/") or "index.html")).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if root not in target.parents or not target.is_file():
+            return answer(404, b"Not Found", CONTENT_TYPES[".txt"])
+        return answer(200, target.read_bytes(), CONTENT_TYPES.get(target.suffix, "application/octet-stream"))
 
-        def _send(self, status: int, body: bytes, content_type: str):
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-cache")
-            self.send_header("Content-Security-Policy", csp)
-            self.send_header("Referrer-Policy", "no-referrer")
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.send_header("X-Frame-Options", "DENY")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        def do_GET(self):
-            path = urlsplit(self.path).path
-            if path == "/config.json":
-                return self._send(200, config_body, CONTENT_TYPES[".json"])
-            target = (root / (path.lstrip("/") or "index.html")).resolve()
-            if target.is_dir():
-                target = target / "index.html"
-            if root not in target.parents or not target.is_file():
-                return self._send(404, b"Not Found", CONTENT_TYPES[".txt"])
-            self._send(200, target.read_bytes(), CONTENT_TYPES.get(target.suffix, "application/octet-stream"))
-
-        do_HEAD = do_GET
-
-    return Portal
+    return app
 
 
-class PortalSite:
-    """The portal on its port (0: a free one), served from a thread. The port is bound at once, so
-    its origin is known before the API's CORS and the sign-in's redirect URI are set up with it."""
+class PortalSite(Server):
+    """The portal on its port (0: a free one). The port is bound at once, so its origin is known
+    before the API's CORS and the sign-in's redirect URI are set up with it; `start` then serves
+    the files with the stack's configuration."""
 
     def __init__(self, root: Path, port: int):
+        super().__init__(None, port)  # nothing is served before start() sets the app
         self.root = root
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.serving = False
 
     def start(self, config: dict, csp: str) -> "PortalSite":
-        self.server.RequestHandlerClass = portal_handler(self.root, config, csp)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.serving = True
-        return self
-
-    def stop(self):
-        if self.serving:
-            self.server.shutdown()
-        self.server.server_close()
+        self.app = portal_app(self.root, config, csp)
+        return super().start()

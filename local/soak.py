@@ -101,8 +101,7 @@ def main(argv=None) -> int:
     finally:
         if gateway:
             gateway.stop()
-        standin.terminate()
-        standin.wait(10)
+        standin.stop(10)
 
 
 if __name__ == "__main__":

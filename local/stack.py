@@ -14,20 +14,19 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import boto3
 from botocore.config import Config as BotoConfig
 
-from local.gateway import Authorizer, LocalGateway
+from local.gateway import MOTO_KEY_WARNING, Authorizer, LocalGateway
 from local.iam.stack import FUNCTION_ACCESS_KEY_ID, Deployment
 from local.iam.stack import add_arguments as add_iam_arguments
 from local.oidc import ManagedLoginServer, Provider
 from local.portal_site import PortalSite, content_security_policy
+from local.serve import Child
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -68,26 +67,10 @@ def aws_env(moto: str) -> dict:
     }
 
 
-def start_standin(port: int, page_port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.sagemaker_standin", "--port", str(port), "--page-port", str(page_port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        if line.startswith("ready"):
-            # Keep draining its output so it never blocks on a full pipe.
-            threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
-            return process
-    process.kill()
-    raise RuntimeError("the SageMaker stand-in did not start")
+def start_standin(port: int, page_port: int) -> Child:
+    """The SageMaker/Cognito stand-in (`local.sagemaker_standin`) as a child process, once ready."""
+    return Child([sys.executable, "-m", "local.sagemaker_standin", "--port", str(port), "--page-port", str(page_port)],
+                 env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}, timeout=60)
 
 
 def seed(moto: str) -> dict:
@@ -229,7 +212,7 @@ def main(argv=None):
         )
         state = {
             "gateway": api, "portal": portal.url, "login": login.url,
-            "moto": moto, "page": f"http://127.0.0.1:{page_port}",
+            "moto": moto, "page": f"http://127.0.0.1:{page_port}", "runtime": f"http://127.0.0.1:{runtime_port}",
             "payload": args.payload, **world,
             "iam": {"enforced": deployment.enforced, "functionSource": deployment.source,
                     "parameters": deployment.parameters},
@@ -248,6 +231,7 @@ def main(argv=None):
         print("  token          scripts/dev token alice", flush=True)
         for line in iam_lines:
             print(line, flush=True)
+        print(MOTO_KEY_WARNING, flush=True)
         print(f"ready {json.dumps(state)}", flush=True)
         while not stopping.wait(0.5):
             if gateway.function.process.poll() is not None:
@@ -261,11 +245,7 @@ def main(argv=None):
         if login:
             login.stop()
         portal.stop()
-        standin.terminate()
-        try:
-            standin.wait(10)
-        except subprocess.TimeoutExpired:
-            standin.kill()
+        standin.stop(10)
         print("stopped", flush=True)
     return 0
 

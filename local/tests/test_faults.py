@@ -58,8 +58,15 @@ def test_a_sagemaker_fault_gets_a_bounded_clear_answer_and_the_next_request_work
 
 
 def test_the_function_neither_panicked_nor_restarted_nor_leaked_under_faults(stack):
-    # Runs after the fault matrix above (same module stack): every error path has been taken.
+    # Takes the three error paths itself (429, 502, 504), so it holds in any order and alone.
     alice = stack.token("alice")
+    for operation, fault, status in [("DescribeNotebookInstance", "throttle", 429), ("ListTags", "error", 502),
+                                     ("CreatePresignedNotebookInstanceUrl", "slow", 504)]:
+        stack.control("POST", "/_faults", {"operation": operation, "fault": fault, "count": 10, "seconds": 6})
+        try:
+            assert stack.get("/notebook-instances/alice-analysis", alice)[0] == status, (operation, fault)
+        finally:
+            stack.control("DELETE", "/_faults")
     assert stack.get("/targets", stack.token("bob"))[0] == 200
     assert stack.get("/launch/notebook-instances/alice-analysis?access_token=" + alice)[0] == 302
     log = stack.log.read_text()

@@ -15,6 +15,7 @@ from cfnlint.decode import decode_str
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from local.iam.render import render  # noqa: E402
 from local.portal_site import content_security_policy  # noqa: E402
 
 TEMPLATE, _ = decode_str((ROOT / "template.yaml").read_text())
@@ -104,12 +105,14 @@ def directives(policy: str) -> dict[str, set[str]]:
 
 
 def test_the_local_portal_is_served_under_the_templates_policy():
-    headers = RESOURCES["PortalHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
-    deployed = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    headers = render({}).properties("PortalHeaders")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    deployed = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
     local = content_security_policy(connect=["http://127.0.0.1:8080"], form_action=["http://127.0.0.1:9"])
     assert directives(deployed) == directives(local)
     assert "unsafe-inline" not in deployed and "script-src 'self'" in deployed
-    # The hosts the portal talks to: the API, the pool's discovery document, the token endpoint.
+    # The hosts the portal talks to: the API, the pool's discovery document, its managed login
+    # (token and revocation endpoints), which the template names exactly.
     connect = next(p for p in deployed.split(";") if p.strip().startswith("connect-src")).split()
-    assert {"https://*.execute-api.${AWS::Region}.amazonaws.com", "https://cognito-idp.${AWS::Region}.amazonaws.com",
-            "https://*.auth.${AWS::Region}.amazoncognito.com"} <= set(connect)
+    login = "https://notebook-gate-00000000-0000-0000-0000-000000000000.auth.us-east-1.amazoncognito.com"
+    assert {"https://*.execute-api.us-east-1.amazonaws.com", "https://cognito-idp.us-east-1.amazonaws.com",
+            login} <= set(connect)

@@ -73,7 +73,14 @@ class FunctionRole:
 
 def load_template(path: Path = TEMPLATE) -> dict:
     """The SAM template, with the YAML short forms (!Ref, !Sub, ...) in their long form."""
-    return yaml_parse(path.read_text())
+    text = Path(path).read_text()
+    if text not in _PARSED:  # parsing is most of a render's time, and the text rarely changes
+        _PARSED.clear()
+        _PARSED[text] = yaml_parse(text)
+    return copy.deepcopy(_PARSED[text])
+
+
+_PARSED: dict[str, dict] = {}
 
 
 def sam_translate(sam_template: dict, parameters: dict) -> dict:

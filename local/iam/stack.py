@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser):
                             f"address of FunctionEgressCidrs if set, else {DEFAULT_FUNCTION_SOURCE_IP}")
     group.add_argument("--function-vpce", default="",
                        help="the SageMaker API VPC endpoint the function calls through (aws:SourceVpce, and then "
-                            "no aws:SourceIp)")
+                            "no aws:SourceIp); default: SageMakerApiVpcEndpointId if set")
 
 
 def parse_params(pairs: list[str]) -> dict:
@@ -53,7 +53,24 @@ def parse_params(pairs: list[str]) -> dict:
 def _first_address(cidrs: str) -> str:
     first = cidrs.split(",")[0].strip()
     network = ipaddress.ip_network(first, strict=False)
-    return str(next(network.hosts(), network.network_address))
+    hosts = network.hosts()  # a list for a /32, an iterator otherwise
+    return str(next(iter(hosts), network.network_address))
+
+
+def function_source(parameters: dict, ip: str = "", vpce: str = "") -> dict:
+    """Where the deployed function's SageMaker calls come from, as SageMaker's IAM sees it, unless
+    `ip` / `vpce` say otherwise: through the SageMaker API endpoint when the template names one and
+    the function is in a VPC (the endpoint's private DNS takes the call there), else from
+    its NAT gateway's address when FunctionEgressCidrs is set, else from an AWS address."""
+    if vpce:
+        return {"vpce": vpce}
+    if ip:
+        return {"ip": ip}
+    if parameters.get("SageMakerApiVpcEndpointId") and "".join(parameters.get("SubnetIds") or ""):
+        return {"vpce": parameters["SageMakerApiVpcEndpointId"]}
+    if parameters.get("FunctionEgressCidrs"):
+        return {"ip": _first_address(parameters["FunctionEgressCidrs"])}
+    return {"ip": DEFAULT_FUNCTION_SOURCE_IP}
 
 
 @dataclass
@@ -68,14 +85,7 @@ class Deployment:
         parameters = {"StudioDomainId": domain_id, "AutoStart": "true" if args.auto_start else "false",
                       **parse_params(args.param)}
         rendered = render(parameters)
-        if args.function_vpce:
-            source = {"vpce": args.function_vpce}
-        elif args.function_source_ip:
-            source = {"ip": args.function_source_ip}
-        elif parameters.get("FunctionEgressCidrs"):
-            source = {"ip": _first_address(parameters["FunctionEgressCidrs"])}
-        else:
-            source = {"ip": DEFAULT_FUNCTION_SOURCE_IP}
+        source = function_source(parameters, ip=args.function_source_ip, vpce=args.function_vpce)
         return cls(parameters, rendered, source, not args.no_iam)
 
     def function_environment(self) -> dict:

@@ -1,0 +1,233 @@
+"""Every SageMaker call the gate makes is granted by the deployed role, and the tag-conditioned ones
+only on tagged resources, under every parameter combination the template accepts.
+
+The operations come from the gate's code, not from a list kept here: the `self.<operation>()` SDK
+calls inside `impl SageMaker for aws_sdk_sagemaker::Client` in src/sagemaker.rs (team decision 8).
+The policy comes from template.yaml through AWS's SAM translator (local/iam/render.py), and the
+decision from @cloud-copilot/iam-simulate with AWS's authorization data (local/iam/evaluator.py).
+Adding a call to the gate without its grant fails here; so does a grant the gate never uses.
+
+    IAM_TEMPLATE=/path/to/other/template.yaml pytest local/tests/test_iam_operations.py
+checks another version of the template (an old one, say) the same way.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from local.iam import sagemaker as iam_sagemaker
+from local.iam.evaluator import Evaluator
+from local.iam.render import ROOT, TemplateError, load_template, render
+from local.iam.stack import function_source
+
+TEMPLATE = Path(os.environ.get("IAM_TEMPLATE", ROOT / "template.yaml"))
+DECLARED = set(load_template(TEMPLATE).get("Parameters", {}))
+DOMAIN = "d-abc123"
+OWNER_TAG, GROUP_TAG = "notebook-gate:owner", "notebook-gate:group"
+
+
+def gate_operations(source: str) -> list[str]:
+    """SageMaker operations the gate's SDK implementation calls, as API names (ListSpaces)."""
+    start = source.index("impl SageMaker for aws_sdk_sagemaker::Client")
+    end = source.find("\n}\n", start)
+    body = source[start:end if end != -1 else len(source)]
+    calls = sorted(set(re.findall(r"\bself\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)", body)))
+    return ["".join(word.capitalize() for word in call.split("_")) for call in calls]
+
+
+OPERATIONS = gate_operations((ROOT / "src/sagemaker.rs").read_text())
+
+# When the gate needs an operation: Studio ones only with a domain, starting only with AutoStart.
+# An operation not named here is needed in every deployment.
+NEEDED_ONLY_WITH = {
+    "DescribeDomain": "studio", "DescribeSpace": "studio", "ListSpaces": "studio",
+    "CreatePresignedDomainUrl": "studio", "StartNotebookInstance": "auto_start",
+}
+# Operations SageMaker authorizes with the resource's tags in the role's conditions: denied on a
+# resource without the gate's tags, whatever the gate's code does.
+TAG_CONDITIONED = {"CreatePresignedNotebookInstanceUrl", "CreatePresignedDomainUrl", "StartNotebookInstance"}
+
+# The supported combinations: Studio on/off, auto-start, where URLs may be used (people's CIDRs with
+# the function's egress, VPC endpoints, both, neither), the function in a VPC or not. Those the
+# template's Rules refuse are not deployable and are left out.
+NETWORKS = {
+    "open": {},
+    "cidrs": {"AllowedSourceCidrs": "10.0.0.0/8,192.168.1.0/24", "FunctionEgressCidrs": "203.0.113.10/32"},
+    "endpoints": {"SageMakerApiVpcEndpointId": "vpce-0a1a1a1a1a1a1a1a1",
+                  "SageMakerUrlVpcEndpointIds": "vpce-0b2b2b2b2b2b2b2b2,vpce-0c3c3c3c3c3c3c3c3"},
+}
+NETWORKS["both"] = {**NETWORKS["cidrs"], **NETWORKS["endpoints"]}
+# What the first template offered: people's CIDRs alone, or the API endpoint alone. The current
+# template's Rules refuse both (they cannot work); an older template is checked with them.
+NETWORKS["cidrs-alone"] = {"AllowedSourceCidrs": NETWORKS["cidrs"]["AllowedSourceCidrs"]}
+NETWORKS["api-endpoint-alone"] = {"SageMakerApiVpcEndpointId": NETWORKS["endpoints"]["SageMakerApiVpcEndpointId"]}
+NETWORK_KEYS = {k for network in NETWORKS.values() for k in network}
+# The Studio / notebook endpoint a person's browser uses, when the template cannot name it.
+PEOPLES_ENDPOINT = "vpce-0d4d4d4d4d4d4d4d4"
+VPC = {"SubnetIds": "subnet-0abc1234", "SecurityGroupIds": "sg-0abc1234"}
+
+
+def combinations() -> list[tuple[str, dict]]:
+    found = []
+    for studio, auto_start, network, in_vpc in itertools.product([False, True], [False, True], NETWORKS, [False, True]):
+        params = {"StudioDomainId": DOMAIN if studio else "", "AutoStart": "true" if auto_start else "false",
+                  **NETWORKS[network], **(VPC if in_vpc else {})}
+        if not set(params) <= DECLARED:
+            continue  # an older template without these options
+        try:
+            render(params, TEMPLATE)
+        except TemplateError as error:
+            if "would refuse" in str(error):
+                continue
+            raise
+        found.append((f"studio={studio}-autostart={auto_start}-{network}-{'vpc' if in_vpc else 'novpc'}", params))
+    return found
+
+
+COMBINATIONS = combinations()
+_ROLES: dict = {}
+
+
+def deployed_role(params: dict):
+    """The function role for `params`, rendered once per module (the SAM transform takes ~0.3 s)."""
+    key = tuple(sorted(params.items()))
+    if key not in _ROLES:
+        _ROLES[key] = render(params, TEMPLATE).function_role()
+    return _ROLES[key]
+
+
+@pytest.fixture(scope="module")
+def iam():
+    with Evaluator() as evaluator:
+        yield evaluator
+
+
+class Role:
+    """The deployed role for one parameter set, asked about the gate's calls."""
+
+    def __init__(self, params: dict, evaluator: Evaluator):
+        role = deployed_role(params)
+        self.params = params
+        self.arn = role.arn
+        self.principal = iam_sagemaker.session_arn(role.arn, "notebook-gate")
+        self.policies = [{"name": p.name, "policy": p.document} for p in role.policies]
+        self.managed = role.managed_policy_arns
+        self.source = iam_sagemaker.Source.parse(function_source(params))
+        self.evaluator = evaluator
+
+    def allows(self, operation: str, resource: str, tags: dict | None, source=None) -> bool:
+        context = iam_sagemaker.request_context(self.arn, source or self.source, tags)
+        return self.evaluator.evaluate(f"sagemaker:{operation}", resource, self.principal, self.policies,
+                                       context).allowed
+
+
+def needed(operation: str, params: dict) -> bool:
+    flag = NEEDED_ONLY_WITH.get(operation)
+    if flag == "studio":
+        return bool(params["StudioDomainId"])
+    if flag == "auto_start":
+        return params["AutoStart"] == "true"
+    return True
+
+
+def requests(operation: str, params: dict) -> list[tuple[str, str, str]]:
+    """(what, resource, tag holder) for the calls the gate makes with `operation` under `params`."""
+    domain = params["StudioDomainId"] or DOMAIN
+    names = {"NotebookInstanceName": "alice-analysis", "DomainId": domain, "SpaceName": "alice-private",
+             "UserProfileName": "alice"}
+    if operation == "ListTags":  # on notebook instances, and on the domain's user profiles with Studio
+        arns = [iam_sagemaker.arn("notebook-instance", "alice-analysis")]
+        if params["StudioDomainId"]:
+            arns.append(iam_sagemaker.arn("user-profile", domain, "alice"))
+        return [(f"ListTags on {a.split(':')[-1]}", a, a) for a in arns]
+    resource = iam_sagemaker.resource_of(operation, names)
+    assert resource, f"local/iam/sagemaker.py cannot name the resource of {operation}"
+    return [(operation, resource, resource)]
+
+
+def test_the_gates_operations_are_read_from_its_code():
+    # If the pattern stopped matching, every check below would pass on nothing.
+    assert {"ListNotebookInstances", "CreatePresignedNotebookInstanceUrl", "ListTags"} <= set(OPERATIONS)
+    sample = "impl SageMaker for aws_sdk_sagemaker::Client {\n  fn a(&self) { self\n  .describe_thing()\n }\n}\n" \
+             "fn elsewhere(c: &Client) { self.not_this() }"
+    assert gate_operations(sample) == ["DescribeThing"]
+
+
+def test_every_supported_combination_was_rendered():
+    assert COMBINATIONS, "no parameter combination renders"
+    assert any(p["StudioDomainId"] for _, p in COMBINATIONS) and any(not p["StudioDomainId"] for _, p in COMBINATIONS)
+
+
+@pytest.mark.parametrize("name,params", COMBINATIONS, ids=[n for n, _ in COMBINATIONS])
+def test_each_call_the_gate_makes_is_allowed_on_owned_resources_and_presign_only_on_tagged_ones(name, params, iam):
+    role = Role(params, iam)
+    problems = []
+    for operation in OPERATIONS:
+        try:
+            calls = requests(operation, params)
+        except iam_sagemaker.UnknownOperation:
+            problems.append(f"{operation}: the stand-in has no IAM resource for it (local/iam/sagemaker.py)")
+            continue
+        for what, resource, _ in calls:
+            for tags in ({OWNER_TAG: "sub-of-alice"}, {GROUP_TAG: "ml-team"}) if operation in TAG_CONDITIONED else \
+                    ({OWNER_TAG: "sub-of-alice"},):
+                if operation == "CreatePresignedDomainUrl" and GROUP_TAG in tags:
+                    continue  # profiles belong to one person: only the owner tag opens them
+                allowed = role.allows(operation, resource, tags if resource != "*" else None)
+                if needed(operation, params) and not allowed:
+                    problems.append(f"{what} is denied on {resource} tagged {tags}, and the gate calls it")
+                if not needed(operation, params) and allowed:
+                    problems.append(f"{what} is granted though the gate never calls it with these parameters")
+            if operation in TAG_CONDITIONED and role.allows(operation, resource, {}):
+                problems.append(f"{what} is allowed on an untagged {resource}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name,params", COMBINATIONS, ids=[n for n, _ in COMBINATIONS])
+def test_the_role_grants_no_sagemaker_action_the_gate_does_not_call(name, params, iam):
+    role = Role(params, iam)
+    granted = set()
+    for policy in role.policies:
+        for statement in policy["policy"]["Statement"]:
+            actions = statement.get("Action", [])
+            granted.update([actions] if isinstance(actions, str) else actions)
+    extra = {a for a in granted if a.startswith("sagemaker:")} - {f"sagemaker:{o}" for o in OPERATIONS}
+    assert not extra, f"granted but never called: {sorted(extra)}"
+    assert not any("*" in a.split(":", 1)[1] for a in granted if a.startswith("sagemaker:")), granted
+
+
+def test_the_role_has_no_managed_policies_as_the_readme_promises(iam):
+    for name, params in COMBINATIONS:
+        assert Role(params, iam).managed == [], name
+
+
+URL_OPENERS = {"CreatePresignedNotebookInstanceUrl": "notebook-instance", "CreatePresignedDomainUrl": "user-profile"}
+
+
+RESTRICTED = [c for c in COMBINATIONS if NETWORK_KEYS & set(c[1])]
+
+
+@pytest.mark.parametrize("name,params", RESTRICTED, ids=[n for n, _ in RESTRICTED])
+def test_urls_open_only_from_the_networks_the_parameters_name(name, params, iam):
+    """SageMaker authorizes each use of a URL as the creating role, from the browser's source."""
+    role = Role(params, iam)
+    tags = {OWNER_TAG: "sub-of-alice"}
+    inside = [iam_sagemaker.Source(ip="10.20.30.40")] if params.get("AllowedSourceCidrs") else []
+    if params.get("SageMakerApiVpcEndpointId") or params.get("SageMakerUrlVpcEndpointIds"):
+        endpoints = [v for v in params.get("SageMakerUrlVpcEndpointIds", "").split(",") if v] or [PEOPLES_ENDPOINT]
+        inside += [iam_sagemaker.Source(vpce=v, ip="10.0.0.9") for v in endpoints]
+    outside = [iam_sagemaker.Source(ip="198.51.100.77"), iam_sagemaker.Source(vpce="vpce-0ffffffffffffffff")]
+    for operation, kind in URL_OPENERS.items():
+        if not needed(operation, params):
+            continue
+        resource = iam_sagemaker.arn(kind, "alice-analysis") if kind == "notebook-instance" else \
+            iam_sagemaker.arn(kind, params["StudioDomainId"], "alice")
+        for source in inside:
+            assert role.allows(operation, resource, tags, source), f"{operation} from {source} is refused"
+        for source in outside:
+            assert not role.allows(operation, resource, tags, source), f"{operation} from {source} opens"

@@ -1,0 +1,146 @@
+"""End to end under the deployed IAM policy: a whole local stack whose stand-in evaluates every
+SageMaker call of the function, and every use of a URL it made, against the function role that
+template.yaml gives these parameters (local/iam/). Where a URL may be used from is told to the
+stand-in's page by the local-only X-Local-Source-Ip / X-Local-Source-Vpce headers."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import boto3
+import botocore.exceptions
+import pytest
+from botocore.config import Config
+
+from local.iam.stack import FUNCTION_ACCESS_KEY_ID
+from local.tests.conftest import module_stack
+
+PEOPLE = "10.0.0.0/8"
+EGRESS = "203.0.113.10/32"
+VPC = ("--param", "SubnetIds=subnet-0abc1234", "--param", "SecurityGroupIds=sg-0abc1234")
+API_ENDPOINT = "vpce-0a1a1a1a1a1a1a1a1"
+NOTEBOOK_ENDPOINT, STUDIO_ENDPOINT = "vpce-0b2b2b2b2b2b2b2b2", "vpce-0c3c3c3c3c3c3c3c3"
+
+# People's CIDRs (127.0.0.0/8 too: the local API Gateway's caller is this machine, and the gate
+# checks the caller's address itself) and the function's NAT egress, the function in a VPC.
+cidr_stack = module_stack("cidr_stack", "--param", f"AllowedSourceCidrs=127.0.0.0/8,{PEOPLE}",
+                          "--param", f"FunctionEgressCidrs={EGRESS}", *VPC)
+# The function calls through the SageMaker API endpoint; people use URLs through theirs.
+endpoint_stack = module_stack("endpoint_stack", "--param", f"SageMakerApiVpcEndpointId={API_ENDPOINT}",
+                              "--param", f"SageMakerUrlVpcEndpointIds={NOTEBOOK_ENDPOINT},{STUDIO_ENDPOINT}", *VPC)
+
+
+def use(url: str, **headers) -> tuple[int, dict]:
+    """Opens a presigned URL on the stand-in page, from where the headers say."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def fresh_url(stack, path="/notebook-instances/alice-analysis", user="alice") -> str:
+    status, _, body = stack.get(path, stack.token(user))
+    assert status == 200, body
+    return json.loads(body)["url"]
+
+
+def as_function(stack):
+    """SageMaker as the function reaches it: its own credentials, so IAM evaluates each call."""
+    return boto3.client("sagemaker", endpoint_url=stack.state["moto"], region_name="us-east-1",
+                        aws_access_key_id=FUNCTION_ACCESS_KEY_ID, aws_secret_access_key="testing",
+                        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
+def access_denied(call, **kwargs) -> str:
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        call(**kwargs)
+    assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+    return caught.value.response["Error"]["Message"]
+
+
+INSUFFICIENT = (403, {"refused": "insufficient-permissions", "message": "Auth token containing insufficient permissions"})
+
+
+def test_the_stacks_run_under_the_rendered_policy(cidr_stack):
+    assert cidr_stack.state["iam"]["enforced"] is True
+    assert cidr_stack.state["iam"]["functionSource"] == {"ip": "203.0.113.10"}
+    settings = cidr_stack.control("GET", "/_iam")
+    assert settings["enabled"] and settings["accessKeyId"] == FUNCTION_ACCESS_KEY_ID
+    granted = {a for p in settings["policies"] for s in p["policy"]["Statement"]
+               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert "sagemaker:CreatePresignedNotebookInstanceUrl" in granted
+
+
+def test_with_source_cidrs_a_url_opens_inside_the_range_and_not_outside(cidr_stack):
+    cidr_stack.control("DELETE", "/_calls")
+    url = fresh_url(cidr_stack)
+    # The function's own presign passed IAM from its egress address.
+    calls = cidr_stack.control("GET", "/_calls")
+    assert [c["iam"] for c in calls if c["operation"] == "CreatePresignedNotebookInstanceUrl"] == ["allowed"]
+    assert use(url, **{"X-Local-Source-Ip": "192.0.2.44"}) == INSUFFICIENT
+    assert use(url, **{"X-Local-Source-Vpce": NOTEBOOK_ENDPOINT}) == INSUFFICIENT
+    status, page = use(url, **{"X-Local-Source-Ip": "10.20.30.40"})
+    assert status == 200 and page["opened"]["name"] == "alice-analysis"
+
+    studio = fresh_url(cidr_stack, "/studio")
+    assert use(studio, **{"X-Local-Source-Ip": "198.51.100.9"}) == INSUFFICIENT
+    assert use(studio, **{"X-Local-Source-Ip": "10.1.1.1"})[1]["opened"]["profile"] == "alice"
+
+
+def test_with_vpc_endpoints_a_url_opens_through_them_and_not_from_the_internet(endpoint_stack):
+    assert endpoint_stack.state["iam"]["functionSource"] == {"vpce": API_ENDPOINT}
+    url = fresh_url(endpoint_stack)
+    assert use(url, **{"X-Local-Source-Ip": "198.51.100.9"}) == INSUFFICIENT
+    assert use(url) == INSUFFICIENT  # this machine, no endpoint: the internet
+    assert use(url, **{"X-Local-Source-Vpce": "vpce-0ffffffffffffffff"}) == INSUFFICIENT
+    status, page = use(url, **{"X-Local-Source-Vpce": NOTEBOOK_ENDPOINT, "X-Local-Source-Ip": "10.0.1.5"})
+    assert status == 200 and page["opened"]["name"] == "alice-analysis"
+
+    studio = fresh_url(endpoint_stack, "/studio", user="bob")
+    assert use(studio, **{"X-Local-Source-Ip": "198.51.100.9"}) == INSUFFICIENT
+    assert use(studio, **{"X-Local-Source-Vpce": STUDIO_ENDPOINT})[1]["opened"]["profile"] == "bob"
+
+
+def test_untagged_and_foreign_resources_cannot_be_presigned_whatever_the_gate_does(endpoint_stack):
+    """The gate never asks for these; IAM refuses them anyway, called as the function would."""
+    sm = as_function(endpoint_stack)
+    message = access_denied(sm.create_presigned_notebook_instance_url, NotebookInstanceName="untagged-scratch")
+    assert message.startswith("User: arn:aws:sts::123456789012:assumed-role/")
+    assert message.endswith("/notebook-gate is not authorized to perform: sagemaker:CreatePresignedNotebookInstanceUrl"
+                            " on resource: arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/untagged-scratch"
+                            " because no identity-based policy allows the sagemaker:CreatePresignedNotebookInstanceUrl"
+                            " action")
+    # A profile of another domain, tagged for alice: the role opens profiles of its own domain only.
+    admin = boto3.client("sagemaker", endpoint_url=endpoint_stack.state["moto"], region_name="us-east-1",
+                         aws_access_key_id="testing", aws_secret_access_key="testing")
+    other = admin.create_domain(DomainName="other", AuthMode="IAM", DefaultUserSettings={"ExecutionRole": "arn:aws:iam::123456789012:role/x"},
+                                SubnetIds=["subnet-1"], VpcId="vpc-1")["DomainArn"].rsplit("/", 1)[1]
+    admin.create_user_profile(DomainId=other, UserProfileName="alice",
+                              Tags=[{"Key": "notebook-gate:owner", "Value": endpoint_stack.state["subs"]["alice"]}])
+    access_denied(sm.create_presigned_domain_url, DomainId=other, UserProfileName="alice")
+    # Starting needs AutoStart, which this stack does not have.
+    access_denied(sm.start_notebook_instance, NotebookInstanceName="alice-gpu")
+    # And the same calls on what the gate may open pass (through the endpoint the function uses).
+    assert sm.create_presigned_notebook_instance_url(NotebookInstanceName="alice-analysis")["AuthorizedUrl"]
+
+
+def test_when_iam_refuses_the_function_the_caller_gets_502_and_the_log_names_the_call(cidr_stack):
+    settings = cidr_stack.control("GET", "/_iam")
+    moved = {k: settings[k] for k in ("accessKeyId", "roleArn", "policies")}
+    try:
+        # The NAT gateway's address changed and nobody told the template: SageMaker refuses.
+        cidr_stack.control("POST", "/_iam", {**moved, "source": {"ip": "198.51.100.99"}})
+        status, _, body = cidr_stack.get("/notebook-instances/alice-analysis", cidr_stack.token("alice"))
+        assert status == 502, body
+        assert json.loads(body)["error"]["code"] == "upstream_error"
+        assert "AccessDenied" not in body and "arn:" not in body
+    finally:
+        cidr_stack.control("POST", "/_iam", {**moved, "source": settings["source"]})
+    log = cidr_stack.log.read_text()
+    denied = [line for line in log.splitlines() if "AccessDeniedException" in line]
+    assert denied and "CreatePresignedNotebookInstanceUrl" in denied[-1]
+    assert fresh_url(cidr_stack)  # and with the right address it works again

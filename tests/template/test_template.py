@@ -23,7 +23,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from local.iam import render as iam_render  # noqa: E402
-from local.iam.render import Rendered, TemplateError, load_template, parameter_values  # noqa: E402
+from local.iam.evaluator import Evaluator  # noqa: E402
+from local.iam.render import Rendered, TemplateError, load_template  # noqa: E402
+from local.iam.sagemaker import Source, request_context, session_arn  # noqa: E402
 
 SAM_TEMPLATE = load_template()
 REGION = iam_render.PSEUDO["AWS::Region"]
@@ -214,40 +216,74 @@ def test_tag_conditions_follow_the_tag_key_parameters():
 
 
 # --- where a presigned URL is created and used (issue 12 #2, #3) -------------------------------
+# SageMaker evaluates the creating role's policy on the presign call and again on every use of the
+# URL, with the request's own source: the function's call and a person's browser must both pass.
+# The decision is @cloud-copilot/iam-simulate's (local/iam/evaluator.py), with the context keys
+# SageMaker sees (local/iam/sagemaker.py): through an endpoint aws:SourceVpce and no aws:SourceIp.
 
-def network_rule(params: dict) -> list[dict]:
-    return [s for s in statements(params) if s["Effect"] == "Deny"]
-
-
-def test_without_network_parameters_nothing_depends_on_the_network():
-    for network in ("open", "vpc"):
-        assert network_rule(NETWORKS[network]) == []
-
-
-def test_with_source_cidrs_the_functions_own_egress_may_presign_too():
-    """SageMaker checks aws:SourceIp on the presign call as well as on each use of the URL: the
-    function's NAT egress must be allowed alongside the people's networks."""
-    deny, = network_rule({**NETWORKS["addresses"], "StudioDomainId": DOMAIN})
-    assert set(deny["Action"]) == PRESIGN and deny["Resource"] == "*"
-    assert deny["Condition"] == {"NotIpAddressIfExists": {"aws:SourceIp": [OFFICE, OFFICE_V6, NAT_EIP]}}
+ELSEWHERE, STRANGERS_VPCE = "192.0.2.55", "vpce-0f0f0f0f"
+NAT, IN_OFFICE, IN_OFFICE_V6 = "198.51.100.7", "203.0.113.20", "2001:db8::20"
 
 
-def test_with_endpoints_the_api_endpoint_and_the_ones_people_use_are_all_allowed():
-    """The function's call arrives through the SageMaker API endpoint, a person's use of the URL
-    through the Studio or notebook endpoint: each must be allowed."""
-    deny, = network_rule(NETWORKS["endpoints"])
-    assert deny["Condition"] == {"StringNotEqualsIfExists": {"aws:SourceVpce": [API_VPCE, STUDIO_VPCE, NOTEBOOK_VPCE]}}
+@pytest.fixture(scope="module")
+def iam():
+    with Evaluator() as evaluator:
+        yield evaluator
 
 
-def test_addresses_and_endpoints_are_alternatives_not_both_required():
-    """aws:SourceIp is absent through an endpoint and aws:SourceVpce absent outside one, so an Allow
-    requiring both would refuse everything; the one Deny refuses only what matches neither."""
-    deny, = network_rule(NETWORKS["both"])
-    assert deny["Condition"] == {
-        "NotIpAddressIfExists": {"aws:SourceIp": [OFFICE, NAT_EIP]},
-        "StringNotEqualsIfExists": {"aws:SourceVpce": [API_VPCE, STUDIO_VPCE]},
-    }
-    assert all(s["Effect"] == "Allow" for s in statements(NETWORKS["both"]) if s is not deny and s != deny)
+def may_presign(iam, params: dict, source: Source, action: str = "sagemaker:CreatePresignedNotebookInstanceUrl",
+                tags: dict | None = None) -> bool:
+    role = render(params).function_role()
+    resource = SAMPLE_ARN["user-profile" if action.endswith("DomainUrl") else "notebook-instance"]
+    policies = [{"name": p.name, "policy": p.document} for p in role.policies]
+    context = request_context(role.arn, source, {"notebook-gate:owner": "sub-of-jane"} if tags is None else tags)
+    return iam.evaluate(action, resource, session_arn(role.arn, "gate"), policies, context).allowed
+
+
+@pytest.mark.parametrize("network, source, expected", [
+    # The function's own call (from its NAT gateway, or through the SageMaker API endpoint) and a
+    # person's use of the URL (from the office, or through the Studio / notebook endpoint).
+    ("open", Source(ip=ELSEWHERE), True),
+    ("addresses", Source(ip=NAT), True),
+    ("addresses", Source(ip=IN_OFFICE), True),
+    ("addresses", Source(ip=IN_OFFICE_V6), True),
+    ("addresses", Source(ip=ELSEWHERE), False),
+    ("addresses", Source(vpce=STUDIO_VPCE), False),  # no aws:SourceIp to match: refused
+    ("endpoints", Source(vpce=API_VPCE), True),
+    ("endpoints", Source(vpce=STUDIO_VPCE), True),
+    ("endpoints", Source(vpce=NOTEBOOK_VPCE), True),
+    ("endpoints", Source(vpce=STRANGERS_VPCE), False),
+    ("endpoints", Source(ip=IN_OFFICE), False),
+    ("both", Source(ip=NAT), True),
+    ("both", Source(ip=IN_OFFICE), True),
+    ("both", Source(vpce=API_VPCE), True),
+    ("both", Source(vpce=STUDIO_VPCE), True),
+    ("both", Source(ip=ELSEWHERE), False),
+    ("both", Source(vpce=STRANGERS_VPCE), False),
+], ids=lambda v: v if isinstance(v, str) else (v.ip or v.vpce) if isinstance(v, Source) else str(v))
+def test_urls_are_created_and_opened_only_from_the_configured_networks(iam, network, source, expected):
+    for action in PRESIGN:
+        assert may_presign(iam, {**NETWORKS[network], "StudioDomainId": DOMAIN}, source, action) is expected, action
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_an_untagged_target_is_never_presigned_from_anywhere(iam, network):
+    for source in (Source(ip=NAT), Source(ip=IN_OFFICE), Source(vpce=API_VPCE), Source(vpce=STUDIO_VPCE)):
+        assert not may_presign(iam, NETWORKS[network], source, tags={})
+        assert not may_presign(iam, NETWORKS[network], source, tags={"notebook-gate:other": "x"})
+
+
+def test_network_restrictions_are_one_deny_and_never_an_allow_condition():
+    """aws:SourceIp is absent through an endpoint and aws:SourceVpce outside one, so an Allow
+    requiring both would refuse everything: the alternatives are one Deny of what matches neither."""
+    for network in NETWORKS:
+        granted = statements({**NETWORKS[network], "StudioDomainId": DOMAIN})
+        for statement in granted:
+            if statement["Effect"] == "Allow":
+                keys = {k for operator in statement.get("Condition", {}).values() for k in operator}
+                assert not keys & {"aws:SourceIp", "aws:SourceVpce"}, statement
+        denies = [s for s in granted if s["Effect"] == "Deny"]
+        assert len(denies) == (network not in ("open", "vpc"))
 
 
 def test_the_gate_itself_checks_only_the_peoples_networks():
@@ -258,34 +294,9 @@ def test_the_gate_itself_checks_only_the_peoples_networks():
 # --- parameter sets that cannot work are refused (issue 12 #7) ---------------------------------
 
 def rule_failures(params: dict) -> list[str]:
-    """The AssertDescriptions of the template's Rules that `params` break, as CloudFormation
-    evaluates them before creating anything (rule functions: Equals, Not, And, Or,
-    EachMemberEquals; https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/rules-section-structure.html)."""
-    values = parameter_values(SAM_TEMPLATE, params)
-
-    def truth(node):
-        if not isinstance(node, dict):
-            return node
-        (function, args), = node.items()
-        if function == "Ref":
-            return values[args]
-        if function == "Fn::Equals":
-            return truth(args[0]) == truth(args[1])
-        if function == "Fn::Not":
-            return not truth(args[0])
-        if function == "Fn::And":
-            return all(truth(a) for a in args)
-        if function == "Fn::Or":
-            return any(truth(a) for a in args)
-        if function == "Fn::EachMemberEquals":
-            return all(item == truth(args[1]) for item in truth(args[0]))
-        raise AssertionError(f"a rule function this check does not know: {function}")
-
-    failures = []
-    for rule in SAM_TEMPLATE.get("Rules", {}).values():
-        if truth(rule.get("RuleCondition", True)):
-            failures += [a["AssertDescription"] for a in rule["Assertions"] if not truth(a["Assert"])]
-    return failures
+    """The template's Rules these parameters break, as CloudFormation evaluates them before
+    creating anything (local/iam/render.py's evaluation)."""
+    return iam_render.render(params, check_rules=False).broken_rules()
 
 
 @pytest.mark.parametrize("params", COMBINATIONS + [

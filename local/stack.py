@@ -75,9 +75,20 @@ def start_standin(port: int, page_port: int) -> Child:
 
 def seed(moto: str) -> dict:
     """Two people in different groups; notebooks in different states and tags; a Studio domain with
-    their profiles, a private space each and a shared one."""
+    their profiles, a private space each and a shared one.
+
+    The pool is made as template.yaml makes a new one, and the people as docs/deploy.md tells an
+    admin to: a readable user name the admin chooses (which is also the Studio profile's name,
+    and which access tokens carry as `username`), the verified e-mail an alias to sign in with."""
     idp = client("cognito-idp", moto)
-    pool_id = idp.create_user_pool(PoolName="notebook-gate-demo")["UserPool"]["Id"]
+    pool_id = idp.create_user_pool(
+        PoolName="notebook-gate-demo",
+        AliasAttributes=["email"],
+        AutoVerifiedAttributes=["email"],
+        AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+        Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireLowercase": True, "RequireUppercase": True,
+                                     "RequireNumbers": True, "RequireSymbols": True}},
+    )["UserPool"]["Id"]
     client_id = idp.create_user_pool_client(
         UserPoolId=pool_id,
         ClientName="portal",
@@ -89,7 +100,8 @@ def seed(moto: str) -> dict:
         idp.admin_create_user(
             UserPoolId=pool_id,
             Username=user,
-            UserAttributes=[{"Name": "email", "Value": f"{user}@example.com"}],
+            UserAttributes=[{"Name": "email", "Value": f"{user}@example.com"},
+                            {"Name": "email_verified", "Value": "true"}],
             MessageAction="SUPPRESS",
         )
         idp.admin_set_user_password(UserPoolId=pool_id, Username=user, Password=password, Permanent=True)

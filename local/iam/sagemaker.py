@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -92,7 +91,8 @@ def request_context(role_arn: str, source: Source, tags: dict[str, str] | None) 
         "aws:PrincipalType": "AssumedRole",
         "aws:RequestedRegion": REGION,
         "aws:SecureTransport": "true",
-        "aws:CurrentTime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # No aws:CurrentTime / aws:EpochTime: the role's policies use no time condition, and leaving
+        # them out lets the evaluator remember decisions.
         **source.context(),
     }
     for key, value in (tags or {}).items():

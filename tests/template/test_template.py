@@ -466,6 +466,31 @@ def test_no_tls_setting_that_the_default_certificate_ignores():
     assert viewer == {"CloudFrontDefaultCertificate": True}
 
 
+# --- the docs say what is deployed ----------------------------------------------------------------
+
+def test_the_docs_name_every_parameter_policy_and_permission_the_template_deploys():
+    """docs/configuration.md lists every parameter; docs/deploy.md every inline policy, every action
+    the role grants in the fullest deployment and the network Deny; SECURITY.md the same Deny and
+    the access-token bound."""
+    configuration = configuration_reference()
+    for name in SAM_TEMPLATE["Parameters"]:
+        assert f"`{name}`" in configuration, name
+    deploy = (ROOT / "docs/deploy.md").read_text()
+    security = (ROOT / "SECURITY.md").read_text()
+    fullest = render({"StudioDomainId": DOMAIN, "AutoStart": "true", **NETWORKS["both"]}).function_role()
+    for policy in fullest.policies:
+        assert f"`{policy.name}`" in deploy, policy.name
+        for statement in policy.document["Statement"]:
+            for action in as_list(statement["Action"]):
+                assert f"`{action}`" in deploy, action
+            if statement["Effect"] == "Deny":
+                assert f"`{statement['Sid']}`" in deploy and f"`{statement['Sid']}`" in security
+    default_minutes = str(SAM_TEMPLATE["Parameters"]["AccessTokenMinutes"]["Default"])
+    for text in (deploy, security):
+        assert "`AccessTokenMinutes`" in text and f"{default_minutes} minutes" in text.replace("\n", " ")
+        assert "admin-user-global-sign-out" in text
+
+
 # --- linters ---------------------------------------------------------------------------------------
 
 def test_cfn_lint_reports_nothing_for_the_template_and_each_network_design(tmp_path):

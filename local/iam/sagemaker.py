@@ -31,7 +31,6 @@ RESOURCES = {
     "ListTags": lambda p: p["ResourceArn"],
     "DescribeDomain": lambda p: arn("domain", p["DomainId"]),
     "DescribeSpace": lambda p: arn("space", p["DomainId"], p["SpaceName"]),
-    "DescribeUserProfile": lambda p: arn("user-profile", p["DomainId"], p["UserProfileName"]),
     "CreatePresignedDomainUrl": lambda p: arn("user-profile", p["DomainId"], p["UserProfileName"]),
 }
 

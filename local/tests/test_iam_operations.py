@@ -163,11 +163,11 @@ def test_every_supported_combination_was_rendered():
     assert any(p["StudioDomainId"] for _, p in COMBINATIONS) and any(not p["StudioDomainId"] for _, p in COMBINATIONS)
 
 
-@pytest.mark.parametrize("name,params", COMBINATIONS, ids=[n for n, _ in COMBINATIONS])
-def test_each_call_the_gate_makes_is_allowed_on_owned_resources_and_presign_only_on_tagged_ones(name, params, iam):
-    role = Role(params, iam)
+def grant_problems(operations: list[str], params: dict, evaluator: Evaluator) -> list[str]:
+    """What is wrong with the role for `params` against the gate calling `operations`."""
+    role = Role(params, evaluator)
     problems = []
-    for operation in OPERATIONS:
+    for operation in operations:
         try:
             calls = requests(operation, params)
         except iam_sagemaker.UnknownOperation:
@@ -185,7 +185,31 @@ def test_each_call_the_gate_makes_is_allowed_on_owned_resources_and_presign_only
                     problems.append(f"{what} is granted though the gate never calls it with these parameters")
             if operation in TAG_CONDITIONED and role.allows(operation, resource, {}):
                 problems.append(f"{what} is allowed on an untagged {resource}")
+    return problems
+
+
+@pytest.mark.parametrize("name,params", COMBINATIONS, ids=[n for n, _ in COMBINATIONS])
+def test_each_call_the_gate_makes_is_allowed_on_owned_resources_and_presign_only_on_tagged_ones(name, params, iam):
+    problems = grant_problems(OPERATIONS, params, iam)
     assert not problems, "\n".join(problems)
+
+
+def test_a_call_added_to_the_gate_without_its_grant_is_caught(iam):
+    source = (ROOT / "src/sagemaker.rs").read_text().replace(
+        "impl SageMaker for aws_sdk_sagemaker::Client {",
+        "impl SageMaker for aws_sdk_sagemaker::Client {\n    fn added(&self) { self.describe_space(); self.list_domains() }\n"
+        "    fn also(&self) { self\n        .describe_training_job() }", 1)
+    operations = gate_operations(source)
+    assert {"ListDomains", "DescribeTrainingJob"} <= set(operations)
+    problems = grant_problems(operations, COMBINATIONS[0][1], iam)
+    assert any(p.startswith("ListDomains: the stand-in has no IAM resource") for p in problems), problems
+    # Given a resource, a call with no grant is reported as denied.
+    iam_sagemaker.RESOURCES["DescribeTrainingJob"] = lambda p: iam_sagemaker.arn("training-job", "job-1")
+    try:
+        problems = grant_problems(operations, COMBINATIONS[0][1], iam)
+    finally:
+        del iam_sagemaker.RESOURCES["DescribeTrainingJob"]
+    assert any(p.startswith("DescribeTrainingJob is denied on arn:aws:sagemaker:") for p in problems), problems
 
 
 @pytest.mark.parametrize("name,params", COMBINATIONS, ids=[n for n, _ in COMBINATIONS])

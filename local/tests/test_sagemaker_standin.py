@@ -10,8 +10,10 @@ import time
 import urllib.error
 import urllib.request
 
+import boto3
 import botocore.exceptions
 import pytest
+from botocore.config import Config
 
 from local.stack import ROOT, client, free_port
 
@@ -189,8 +191,6 @@ NOTEBOOKS = "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/*"
 
 def function_client(endpoint: str):
     """A SageMaker client signing with the function's key, as the function's SDK does."""
-    import boto3
-    from botocore.config import Config
     return boto3.client("sagemaker", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=FUNCTION_KEY,
                         aws_secret_access_key="x", aws_session_token="y",
                         config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))

@@ -50,8 +50,9 @@ class Authorizer:
       (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html).
     - `rest_api` is a REST API Cognito user pool authorizer (payload v1) with OAuth scopes on the
       methods: signature, issuer, expiry, and then only an access token holding a method scope
-      (with scopes on a method it validates access tokens, never ID tokens; it does not check the
-      app client: https://repost.aws/knowledge-center/api-gateway-cognito-401-unauthorized)."""
+      ("if you configure additional scopes on the method, use a valid access token":
+      https://repost.aws/knowledge-center/api-gateway-cognito-401-unauthorized). It is configured
+      with user pools, not app clients, so it checks the issuer and not the client."""
 
     def __init__(self, jwks_url: str, issuer: str, client_id: str):
         self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True)
@@ -94,8 +95,10 @@ def identity(request: Request, path: str, query: list[tuple[str, str]], payload:
     HTTP API (the template's two authorizers): `/launch/...` routes read only the query's
     `access_token`, and API Gateway joins a repeated one with commas (so it never verifies); every
     other route reads only the `Authorization` header. REST API: the `Authorization` header on every
-    route. A header value may carry a `Bearer ` prefix, which both accept (HTTP API documents it;
-    for the REST Cognito authorizer AWS's workshops paste `Bearer <token>` into its test console)."""
+    route. A header value may carry a `Bearer ` prefix, which both accept (the HTTP API JWT
+    authorizer documents it; for the REST Cognito authorizer, AWS's own workshop tests it with
+    `Bearer <token>`, and awslabs/nx-plugin-for-aws#828 deployed a client sending `Bearer <access
+    token>` to one with scopes)."""
     if payload == "v2" and path.startswith("/launch/"):
         return ",".join(value for key, value in query if key == "access_token")
     header = ",".join(request.headers.getlist("Authorization"))

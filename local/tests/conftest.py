@@ -69,14 +69,9 @@ class Stack:
         except urllib.error.HTTPError as error:
             return error.code, error.headers, error.read().decode()
 
-    def page(self, url: str):
-        """Opens a presigned URL on the stand-in notebook page, as the browser would."""
-        request = urllib.request.Request(url, headers={"Accept": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
+    @staticmethod
+    def page(url: str):
+        return open_page(url)
 
     def control(self, method: str, path: str, body=None):
         data = json.dumps(body).encode() if body is not None else None
@@ -85,6 +80,17 @@ class Stack:
         with urllib.request.urlopen(request, timeout=10) as response:
             text = response.read()
             return json.loads(text) if text else None
+
+
+def open_page(url: str) -> tuple[int, dict]:
+    """Opens a presigned URL on the stand-in notebook page, as the browser would: its status and
+    what the page says it opened (or why it refused)."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

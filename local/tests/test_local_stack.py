@@ -234,7 +234,7 @@ def test_every_server_listens_on_loopback_only(stack):
         assert listening(url.port) == ["0100007F"], (name, listening(url.port))
 
 
-@pytest.mark.parametrize("name", ["gateway", "runtime", "login", "portal"])
+@pytest.mark.parametrize("name", SERVERS)
 @pytest.mark.parametrize("request_line", [b"GARBAGE", b"GET / HTTP/1.1 extra", b"GET / HTTP/9.x", b"\x16\x03\x01"])
 def test_a_malformed_request_line_gets_a_400(stack, name, request_line):
     url = urllib.parse.urlsplit(stack.state[name])

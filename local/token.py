@@ -1,5 +1,7 @@
 """Prints a Cognito token for a demo user of the running local stack:
-`python -m local.token alice [--id]` (an access token unless --id)."""
+`python -m local.token alice [--id]`. An access token opens the API; an ID token (`--id`) does not,
+as with the deployed API (its routes need a scope only access tokens carry): it is for reading
+the claims the pool issues."""
 
 import argparse
 import json
@@ -12,7 +14,7 @@ from local.stack import DEMO_USERS, ROOT, token
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("user", choices=sorted(DEMO_USERS))
-    parser.add_argument("--id", action="store_true", help="an ID token instead of an access token")
+    parser.add_argument("--id", action="store_true", help="an ID token instead of an access token (the API refuses it)")
     parser.add_argument("--state", default=str(ROOT / ".local/stack.json"))
     args = parser.parse_args(argv)
     try:

@@ -82,10 +82,11 @@ class Stack:
             return json.loads(text) if text else None
 
 
-def open_page(url: str) -> tuple[int, dict]:
+def open_page(url: str, **headers: str) -> tuple[int, dict]:
     """Opens a presigned URL on the stand-in notebook page, as the browser would: its status and
-    what the page says it opened (or why it refused)."""
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    what the page says it opened (or why it refused). `headers` may say where the browser is
+    (`**{"X-Local-Source-Ip": "10.1.2.3"}` or `X-Local-Source-Vpce`), for the page's IAM check."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json", **headers})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())

@@ -6,8 +6,6 @@ stand-in's page by the local-only X-Local-Source-Ip / X-Local-Source-Vpce header
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 
 import boto3
 import botocore.exceptions
@@ -15,7 +13,7 @@ import pytest
 from botocore.config import Config
 
 from local.iam.stack import FUNCTION_ACCESS_KEY_ID
-from local.tests.conftest import module_stack
+from local.tests.conftest import module_stack, open_page
 
 PEOPLE = "10.0.0.0/8"
 EGRESS = "203.0.113.10/32"
@@ -30,16 +28,6 @@ cidr_stack = module_stack("cidr_stack", "--param", f"AllowedSourceCidrs=127.0.0.
 # The function calls through the SageMaker API endpoint; people use URLs through theirs.
 endpoint_stack = module_stack("endpoint_stack", "--param", f"SageMakerApiVpcEndpointId={API_ENDPOINT}",
                               "--param", f"SageMakerUrlVpcEndpointIds={NOTEBOOK_ENDPOINT},{STUDIO_ENDPOINT}", *VPC)
-
-
-def use(url: str, **headers) -> tuple[int, dict]:
-    """Opens a presigned URL on the stand-in page, from where the headers say."""
-    request = urllib.request.Request(url, headers={"Accept": "application/json", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def fresh_url(stack, path="/notebook-instances/alice-analysis", user="alice") -> str:
@@ -81,28 +69,28 @@ def test_with_source_cidrs_a_url_opens_inside_the_range_and_not_outside(cidr_sta
     # The function's own presign passed IAM from its egress address.
     calls = cidr_stack.control("GET", "/_calls")
     assert [c["iam"] for c in calls if c["operation"] == "CreatePresignedNotebookInstanceUrl"] == ["allowed"]
-    assert use(url, **{"X-Local-Source-Ip": "192.0.2.44"}) == INSUFFICIENT
-    assert use(url, **{"X-Local-Source-Vpce": NOTEBOOK_ENDPOINT}) == INSUFFICIENT
-    status, page = use(url, **{"X-Local-Source-Ip": "10.20.30.40"})
+    assert open_page(url, **{"X-Local-Source-Ip": "192.0.2.44"}) == INSUFFICIENT
+    assert open_page(url, **{"X-Local-Source-Vpce": NOTEBOOK_ENDPOINT}) == INSUFFICIENT
+    status, page = open_page(url, **{"X-Local-Source-Ip": "10.20.30.40"})
     assert status == 200 and page["opened"]["name"] == "alice-analysis"
 
     studio = fresh_url(cidr_stack, "/studio")
-    assert use(studio, **{"X-Local-Source-Ip": "198.51.100.9"}) == INSUFFICIENT
-    assert use(studio, **{"X-Local-Source-Ip": "10.1.1.1"})[1]["opened"]["profile"] == "alice"
+    assert open_page(studio, **{"X-Local-Source-Ip": "198.51.100.9"}) == INSUFFICIENT
+    assert open_page(studio, **{"X-Local-Source-Ip": "10.1.1.1"})[1]["opened"]["profile"] == "alice"
 
 
 def test_with_vpc_endpoints_a_url_opens_through_them_and_not_from_the_internet(endpoint_stack):
     assert endpoint_stack.state["iam"]["functionSource"] == {"vpce": API_ENDPOINT}
     url = fresh_url(endpoint_stack)
-    assert use(url, **{"X-Local-Source-Ip": "198.51.100.9"}) == INSUFFICIENT
-    assert use(url) == INSUFFICIENT  # this machine, no endpoint: the internet
-    assert use(url, **{"X-Local-Source-Vpce": "vpce-0ffffffffffffffff"}) == INSUFFICIENT
-    status, page = use(url, **{"X-Local-Source-Vpce": NOTEBOOK_ENDPOINT, "X-Local-Source-Ip": "10.0.1.5"})
+    assert open_page(url, **{"X-Local-Source-Ip": "198.51.100.9"}) == INSUFFICIENT
+    assert open_page(url) == INSUFFICIENT  # this machine, no endpoint: the internet
+    assert open_page(url, **{"X-Local-Source-Vpce": "vpce-0ffffffffffffffff"}) == INSUFFICIENT
+    status, page = open_page(url, **{"X-Local-Source-Vpce": NOTEBOOK_ENDPOINT, "X-Local-Source-Ip": "10.0.1.5"})
     assert status == 200 and page["opened"]["name"] == "alice-analysis"
 
     studio = fresh_url(endpoint_stack, "/studio", user="bob")
-    assert use(studio, **{"X-Local-Source-Ip": "198.51.100.9"}) == INSUFFICIENT
-    assert use(studio, **{"X-Local-Source-Vpce": STUDIO_ENDPOINT})[1]["opened"]["profile"] == "bob"
+    assert open_page(studio, **{"X-Local-Source-Ip": "198.51.100.9"}) == INSUFFICIENT
+    assert open_page(studio, **{"X-Local-Source-Vpce": STUDIO_ENDPOINT})[1]["opened"]["profile"] == "bob"
 
 
 def test_untagged_and_foreign_resources_cannot_be_presigned_whatever_the_gate_does(endpoint_stack):

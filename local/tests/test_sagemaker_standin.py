@@ -16,6 +16,7 @@ import pytest
 from botocore.config import Config
 
 from local.stack import ROOT, client, free_port
+from local.tests.conftest import open_page
 
 ROLE = "arn:aws:iam::123456789012:role/test"
 
@@ -51,15 +52,6 @@ def control(page: str, method: str, path: str, body=None):
     request = urllib.request.Request(page + path, data=data, method=method)
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read() or b"null")
-
-
-def open_page(url: str):
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def error_of(call, **kwargs):
@@ -264,27 +256,18 @@ def test_turning_iam_off_lets_every_call_through(standin, iam):
     assert fn.list_notebook_instances()["NotebookInstances"]
 
 
-def use(url: str, **headers):
-    request = urllib.request.Request(url, headers={"Accept": "application/json", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
 def test_a_url_is_authorized_on_each_use_from_where_the_browser_is(standin, iam):
     office = {**PRESIGN_OWNED, "Condition": {**PRESIGN_OWNED["Condition"],
                                                "IpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}}}
     iam(policy(office), source={"ip": "10.9.9.9"})
     url = function_client(standin[0]).create_presigned_notebook_instance_url(NotebookInstanceName="nb-1")["AuthorizedUrl"]
-    refused = use(url, **{"X-Local-Source-Ip": "192.0.2.7"})
+    refused = open_page(url, **{"X-Local-Source-Ip": "192.0.2.7"})
     assert refused == (403, {"refused": "insufficient-permissions",
                              "message": "Auth token containing insufficient permissions"})
-    assert use(url)[0] == 403  # no header: the connection's own address, 127.0.0.1, is outside too
+    assert open_page(url)[0] == 403  # no header: the connection's own address, 127.0.0.1, is outside too
     # A refused use does not spend the URL: from inside the range it still opens, once.
-    assert use(url, **{"X-Local-Source-Ip": "10.2.3.4"})[0] == 200
-    assert use(url, **{"X-Local-Source-Ip": "10.2.3.4"}) == (403, {"refused": "replayed"})
+    assert open_page(url, **{"X-Local-Source-Ip": "10.2.3.4"})[0] == 200
+    assert open_page(url, **{"X-Local-Source-Ip": "10.2.3.4"}) == (403, {"refused": "replayed"})
 
     # The function itself calling from outside the range is refused before any URL exists.
     iam(policy(office), source={"ip": "198.51.100.1"})
@@ -299,9 +282,9 @@ def test_a_url_made_through_an_endpoint_opens_only_through_the_endpoints(standin
     iam(policy(endpoints), source={"vpce": "vpce-0api"})
     fn = function_client(standin[0])
     url = fn.create_presigned_notebook_instance_url(NotebookInstanceName="nb-1")["AuthorizedUrl"]
-    assert use(url, **{"X-Local-Source-Ip": "203.0.113.5"})[0] == 403  # from the internet
-    assert use(url, **{"X-Local-Source-Vpce": "vpce-0other"})[0] == 403
-    assert use(url, **{"X-Local-Source-Vpce": "vpce-0notebook", "X-Local-Source-Ip": "10.0.0.5"})[0] == 200
+    assert open_page(url, **{"X-Local-Source-Ip": "203.0.113.5"})[0] == 403  # from the internet
+    assert open_page(url, **{"X-Local-Source-Vpce": "vpce-0other"})[0] == 403
+    assert open_page(url, **{"X-Local-Source-Vpce": "vpce-0notebook", "X-Local-Source-Ip": "10.0.0.5"})[0] == 200
 
     # Through no endpoint the function's own call has only aws:SourceIp, and is refused.
     iam(policy(endpoints), source={"ip": "10.0.0.1"})
@@ -312,7 +295,7 @@ def test_a_url_made_through_an_endpoint_opens_only_through_the_endpoints(standin
 def test_a_url_made_with_admin_credentials_is_not_evaluated(standin, sm, iam):
     iam(policy(PRESIGN_OWNED))
     url = sm.create_presigned_notebook_instance_url(NotebookInstanceName="nb-1")["AuthorizedUrl"]
-    assert use(url, **{"X-Local-Source-Ip": "192.0.2.7"})[0] == 200
+    assert open_page(url, **{"X-Local-Source-Ip": "192.0.2.7"})[0] == 200
 
 
 def test_iam_settings_are_checked(standin):

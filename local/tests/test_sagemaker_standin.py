@@ -1,11 +1,10 @@
 """The moto extension over HTTP with boto3: each added operation, SageMaker's validation, tags on
-profiles, spaces and untagged domains, the stand-in page's once-only tokens, and the faults."""
+profiles, spaces and untagged domains, the stand-in page's once-only tokens, the faults, and IAM:
+the function's calls refused as SageMaker refuses them, and each use of a URL it made."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -15,7 +14,7 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 
-from local.stack import ROOT, client, free_port
+from local.stack import client, free_port, start_standin
 from local.tests.conftest import open_page
 
 ROLE = "arn:aws:iam::123456789012:role/test"
@@ -24,14 +23,9 @@ ROLE = "arn:aws:iam::123456789012:role/test"
 @pytest.fixture(scope="module")
 def standin():
     port, page_port = free_port(), free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.sagemaker_standin", "--port", str(port), "--page-port", str(page_port)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )
-    assert process.stdout.readline().startswith("ready"), "stand-in did not start"
+    child = start_standin(port, page_port)
     yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{page_port}"
-    process.terminate()
-    process.wait(10)
+    child.stop(10)
 
 
 @pytest.fixture(scope="module")

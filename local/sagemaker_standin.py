@@ -51,6 +51,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from local.iam import sagemaker as iam_sagemaker
+from local.iam.evaluator import Evaluator
 from local.iam.sagemaker import ACCOUNT, REGION, Source
 from local.serve import Server
 
@@ -107,7 +108,6 @@ class Registry:
         """The IAM evaluator, started on first use (a stack without IAM never needs Node)."""
         with self._evaluator_lock:
             if self._evaluator is None:
-                from local.iam.evaluator import Evaluator
                 self._evaluator = Evaluator()
             return self._evaluator
 
@@ -327,6 +327,11 @@ def _tag_holder(backend, arn: str) -> dict | None:
         if not isinstance(getattr(domain, "tags", None), list):
             domain.tags = []  # moto leaves an untagged domain's tags as None and ListTags breaks
         return {"Tags": domain.tags}
+    if kind == "notebook-instance" and rest not in backend.notebook_instances:
+        # moto fails with an AttributeError (a 500) on an unknown notebook instance; SageMaker
+        # answers ListTags on a resource that is not there with a ValidationException
+        # (aws/amazon-sagemaker-feedback#108), which the gate reads as "not found".
+        raise ValidationError(message=f"Resource {arn} does not exist")
     return None
 
 

@@ -108,8 +108,11 @@ def session_arn(role_arn: str, session: str) -> str:
 
 def access_denied(principal: str, action: str, resource: str, explicit: bool) -> tuple[str, list, bytes]:
     """SageMaker's answer when IAM refuses (awsJson1_1: 400, the error type in a header and in
-    `__type`). The message is the one AWS gives, e.g. in
-    https://github.com/aws-samples/aws-ai-intelligent-document-processing/issues/41 ."""
+    `__type`). The message is the one AWS gives: "... because no identity-based policy allows the
+    <action> action" (e.g. https://github.com/aws-samples/aws-ai-intelligent-document-processing/issues/41)
+    or "... with an explicit deny in an identity-based policy"
+    (https://github.com/aws/aws-toolkit-vscode/issues/8299). For a list operation the resource is
+    given as "*", the resource IAM checked; what AWS prints there was not found in a real message."""
     reason = "with an explicit deny in an identity-based policy" if explicit else \
         f"because no identity-based policy allows the {action} action"
     message = f"User: {principal} is not authorized to perform: {action} on resource: {resource} {reason}"

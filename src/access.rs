@@ -32,7 +32,7 @@ impl Caller {
             .and_then(profile_name_from);
         Ok(Self {
             owner: owner.to_owned(),
-            groups: claims.groups().into_iter().map(str::to_owned).collect(),
+            groups: claims.groups().to_vec(),
             profile_name,
         })
     }

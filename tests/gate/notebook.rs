@@ -1,3 +1,5 @@
+use serde_json::json;
+
 use crate::helpers::*;
 use crate::stub::{Fault, URL_SECRET};
 
@@ -121,6 +123,52 @@ async fn rest_api_groups_open_a_shared_notebook() {
         ))
         .await;
     assert_eq!(reply.status, 302, "{}", reply.body);
+}
+
+/// Cognito group names may contain commas, quotes and brackets; none of them may make a person
+/// a member of another group (issue 19 #3).
+#[tokio::test]
+async fn a_group_whose_name_holds_a_separator_or_quote_opens_nothing_shared_with_another() {
+    let t = TestGate::new().await;
+    t.stub
+        .notebook("comma-nb", "InService", &[(GROUP, "ops,ml-team")])
+        .notebook("quoted-nb", "InService", &[(GROUP, "\"ml-team\"")]);
+    let cases = [
+        // HTTP API flattens the array ["ops,ml-team", "\"ml-team\""] to this string.
+        (
+            "http-notebook",
+            json!("[ops,ml-team \"ml-team\" [ml-team]]"),
+        ),
+        // REST API, quoted or bracketed names (commas there: see rest_api_groups).
+        ("rest-notebook", json!("\"ml-team\",[ml-team], ml-team")),
+    ];
+    for (shape, groups) in cases {
+        for name in ["team-nb", "comma-nb", "quoted-nb"] {
+            let mut event = with_path(event(shape), &format!("/notebook-instances/{name}"));
+            claims(&mut event).insert("cognito:groups".into(), groups.clone());
+            assert_not_found(&t.send(event).await);
+        }
+        let mut list = with_path(event(shape), "/targets");
+        claims(&mut list).insert("cognito:groups".into(), groups.clone());
+        let body = t.send(list).await.json();
+        let listed: Vec<&str> = body["notebookInstances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n["name"].as_str())
+            .collect();
+        assert!(
+            !listed
+                .iter()
+                .any(|n| ["team-nb", "comma-nb", "quoted-nb"].contains(n)),
+            "{shape}: {listed:?}"
+        );
+    }
+    assert!(
+        !t.stub
+            .operations()
+            .contains(&"CreatePresignedNotebookInstanceUrl".to_string())
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Property tests over hostile input: any claims (both authorizer shapes, blank, huge, non-ASCII,
-//! control characters, duplicated keys), any path and any tags, through the real handler and SDK
-//! client against the in-process SageMaker stub. Nothing panics, no name SageMaker would reject is
+//! control characters, duplicated keys, Cognito group names holding separators or quotes), any
+//! path and any tags, through the real handler and SDK client against the in-process SageMaker
+//! stub. Nothing panics, no name SageMaker would reject is
 //! sent to it, and nothing is presigned for a caller whose claims do not match its tags.
 //!
 //! `cargo test --release --test properties` runs 256 cases per property; set `PROPTEST_CASES`
@@ -38,16 +39,54 @@ fn hostile_text() -> impl Strategy<Value = String> {
     ]
 }
 
-/// A group list in the shape either authorizer flattens it into, or something malformed.
-fn groups_claim() -> impl Strategy<Value = String> {
-    let names = prop::collection::vec(hostile_text(), 0..4);
-    (names, 0..5u8).prop_map(|(names, shape)| match shape {
-        0 => names.join(","),
-        1 => format!("[{}]", names.join(" ")),
-        2 => format!("[{}]", names.join(", ")),
-        3 => serde_json::to_string(&names).unwrap(),
-        _ => names.concat(),
-    })
+/// A Cognito group name: any letter, mark, symbol, number or punctuation, no whitespace
+/// (`[\p{L}\p{M}\p{S}\p{N}\p{P}]+`), and so sometimes the separators API Gateway flattens a
+/// list with, or a quote. Near misses of the `ml-team` tag are likely on purpose.
+fn group_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => Just("ml-team".to_owned()),
+        1 => Just("analysts".to_owned()),
+        1 => Just("ops,ml-team".to_owned()),
+        1 => Just("\"ml-team\"".to_owned()),
+        1 => Just("[ml-team]".to_owned()),
+        1 => Just("ml-team,".to_owned()),
+        1 => Just("ml-team]".to_owned()),
+        2 => "[a-z,\\[\\]\"-]{1,12}",
+        2 => "[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]{1,16}",
+    ]
+}
+
+/// The caller's groups: a list of real names, flattened as the request's authorizer does, or a
+/// malformed claim an authorizer would never write.
+#[derive(Debug, Clone)]
+enum Groups {
+    Names(Vec<String>),
+    Raw(String),
+}
+
+fn groups_claim() -> impl Strategy<Value = Groups> {
+    let names = prop::collection::vec(group_name(), 0..4).prop_map(Groups::Names);
+    let raw = (prop::collection::vec(hostile_text(), 0..4), 0..5u8).prop_map(|(names, shape)| {
+        Groups::Raw(match shape {
+            0 => names.join(","),
+            1 => format!("[{}]", names.join(" ")),
+            2 => format!("[{}]", names.join(", ")),
+            3 => serde_json::to_string(&names).unwrap(),
+            _ => names.concat(),
+        })
+    });
+    prop_oneof![3 => names, 1 => raw]
+}
+
+impl Groups {
+    /// The claim as the request's authorizer writes it: HTTP API `[a b]`, REST API `a,b`.
+    fn claim(&self, rest: bool) -> String {
+        match self {
+            Self::Names(names) if rest => names.join(","),
+            Self::Names(names) => format!("[{}]", names.join(" ")),
+            Self::Raw(raw) => raw.clone(),
+        }
+    }
 }
 
 /// A tag world: a few notebook instances with tags near to and far from the caller's claims.
@@ -62,6 +101,7 @@ fn world() -> impl Strategy<Value = Vec<(String, Vec<(String, String)>)>> {
     let value = prop_oneof![
         4 => Just(ALICE.to_owned()),
         3 => Just("ml-team".to_owned()),
+        2 => group_name(),
         3 => hostile_text(),
     ];
     let tags = prop::collection::vec((key, value), 0..3);
@@ -92,7 +132,7 @@ struct Request {
     rest: bool,
     sub: Option<String>,
     extra_sub: Option<String>,
-    groups: Option<String>,
+    groups: Option<Groups>,
     name: String,
     session: Option<String>,
 }
@@ -105,10 +145,10 @@ fn request() -> impl Strategy<Value = Request> {
     ];
     let extra_sub = prop_oneof![8 => Just(None), 2 => hostile_text().prop_map(Some)];
     let groups = prop_oneof![
-        3 => Just(Some("ml-team".to_owned())),
-        3 => Just(Some("[ml-team analysts]".to_owned())),
+        3 => Just(Some(Groups::Names(vec!["ml-team".to_owned()]))),
+        3 => Just(Some(Groups::Names(vec!["ml-team".to_owned(), "analysts".to_owned()]))),
         1 => Just(None),
-        3 => groups_claim().prop_map(Some),
+        5 => groups_claim().prop_map(Some),
     ];
     let session = prop_oneof![
         8 => Just(None),
@@ -143,7 +183,7 @@ fn event_text(request: &Request) -> String {
     let claims = claims(&mut event);
     claims.retain(|k, _| k != "sub" && k != "cognito:groups");
     if let Some(groups) = &request.groups {
-        claims.insert("cognito:groups".into(), json!(groups));
+        claims.insert("cognito:groups".into(), json!(groups.claim(request.rest)));
     }
     if let Some(sub) = &request.sub {
         claims.insert("sub".into(), json!(sub));
@@ -168,13 +208,29 @@ fn owner_claimed(value: &str, request: &Request) -> bool {
             .any(|s| s.trim() == value)
 }
 
-/// A group tag value that is one whole token of the caller's groups claim, in any shape.
+/// Whether a group tag value may open for this caller. A list of names: only a whole name that
+/// holds no separator, quote or bracket, except that a REST API's `a,b` cannot tell a name with a
+/// comma from two names (the documented limit), so there each comma-separated piece counts. A
+/// malformed claim: at most a whole token of it, however split.
 fn group_claimed(value: &str, request: &Request) -> bool {
-    !value.is_empty()
-        && request.groups.as_deref().is_some_and(|g| {
-            g.split(|c: char| c == ',' || c.is_whitespace() || "[]\"".contains(c))
-                .any(|token| token == value)
-        })
+    let plain = |name: &str| {
+        !name.is_empty()
+            && !name
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || ",\"[]".contains(c))
+    };
+    plain(value)
+        && match &request.groups {
+            None => false,
+            Some(Groups::Names(names)) if request.rest => names
+                .iter()
+                .flat_map(|n| n.split(','))
+                .any(|piece| piece == value),
+            Some(Groups::Names(names)) => names.iter().any(|n| n == value),
+            Some(Groups::Raw(raw)) => raw
+                .split(|c: char| c == ',' || c.is_whitespace() || "[]\"".contains(c))
+                .any(|token| token == value),
+        }
 }
 
 fn is_sagemaker_name(name: &str) -> bool {

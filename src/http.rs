@@ -237,6 +237,11 @@ async fn serve<S: SageMaker>(
     })
 }
 
+/// An error answered before a request reaches the gate (see `event.rs`), with the same headers.
+pub(crate) fn error_response(error: GateError, request_id: &str) -> Response<Body> {
+    into_response(Reply::Error(error), request_id, None, false)
+}
+
 fn into_response(
     reply: Reply,
     request_id: &str,

@@ -1,7 +1,7 @@
 use aws_config::BehaviorVersion;
-use lambda_http::tower::ServiceExt;
-use lambda_http::{Adapter, Error, service_fn};
+use lambda_http::{Adapter, Error, LambdaEvent, service_fn};
 use notebook_gate::{Config, Gate, event, handle, logging, sagemaker, tls};
+use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -14,8 +14,10 @@ async fn main() -> Result<(), Error> {
         .await;
     let gate = Gate::new(config, sagemaker::client(&sdk_config));
     let gate = &gate;
-    // lambda_http::run, with the event repaired before lambda_http turns it into a Request.
+    // lambda_http::run, with the event admitted (repaired or refused) before lambda_http turns it
+    // into a Request: see event.rs.
+    let adapter = Adapter::from(service_fn(move |request| handle(gate, request)));
     let service =
-        Adapter::from(service_fn(move |request| handle(gate, request))).map_request(event::repair);
+        service_fn(move |event: LambdaEvent<Value>| event::answer(adapter.clone(), event));
     lambda_http::lambda_runtime::run(service).await
 }

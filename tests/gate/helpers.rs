@@ -5,6 +5,7 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_sagemaker::config::{Credentials, Region};
+use lambda_http::RequestExt;
 use lambda_http::http::HeaderMap;
 use notebook_gate::{Config, Gate, handle, sagemaker};
 use serde_json::{Map, Value, json};
@@ -77,14 +78,18 @@ impl TestGate {
 
     /// An event as raw JSON text, which may hold what a `Value` cannot (e.g. duplicated keys).
     pub async fn send_text(&self, event: &str) -> Reply {
-        // As main.rs runs it: the event repaired, then converted by lambda_http.
-        let mut payload: lambda_http::request::LambdaRequest =
-            serde_json::from_str(event).expect("a valid API Gateway event");
-        notebook_gate::event::repair_request(&mut payload);
-        let request = lambda_http::Request::from(payload);
-        let response = handle(&self.gate, request)
-            .await
-            .expect("the handler always answers");
+        // As main.rs runs it: the event admitted (repaired or refused), then converted by
+        // lambda_http.
+        let event: Value = serde_json::from_str(event).expect("a JSON event");
+        let response = match notebook_gate::event::admit(event) {
+            Ok(payload) => {
+                let request = lambda_http::Request::from(payload).with_lambda_context(context());
+                handle(&self.gate, request)
+                    .await
+                    .expect("the handler always answers")
+            }
+            Err(refused) => refused.response(),
+        };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = String::from_utf8(response.body().to_vec()).unwrap();
@@ -111,6 +116,37 @@ fn demo_world(stub: &Stub) {
         .space("alice-space", Some("alice"), false)
         .space("bob-space", Some("bob"), false)
         .space("team-space", Some("bob"), true);
+}
+
+/// The ARN Lambda invokes the function by, as the local gateway sends it.
+pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:notebook-gate";
+
+/// The Lambda context the runtime hands the handler.
+pub fn context() -> lambda_http::Context {
+    let mut context = lambda_http::Context::default();
+    context.request_id = "lambda-request-1".into();
+    context.invoked_function_arn = FUNCTION_ARN.into();
+    context
+}
+
+/// Calls in name order: an open's two reads run together and reach the stub in either order.
+pub fn sorted<S: AsRef<str>>(operations: impl IntoIterator<Item = S>) -> Vec<String> {
+    let mut operations: Vec<String> = operations
+        .into_iter()
+        .map(|o| o.as_ref().to_owned())
+        .collect();
+    operations.sort();
+    operations
+}
+
+/// The one call of an operation among `calls`.
+pub fn call<'c>(calls: &'c [crate::stub::Call], operation: &str) -> &'c crate::stub::Call {
+    let mut matching = calls.iter().filter(|c| c.operation == operation);
+    let found = matching
+        .next()
+        .unwrap_or_else(|| panic!("no {operation} call"));
+    assert!(matching.next().is_none(), "more than one {operation} call");
+    found
 }
 
 pub struct Reply {

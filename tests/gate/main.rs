@@ -3,6 +3,7 @@
 
 mod edge;
 mod helpers;
+mod hostile;
 mod logs;
 mod notebook;
 mod stub;

@@ -1,8 +1,9 @@
 //! Property tests over hostile input: any claims (both authorizer shapes, blank, huge, non-ASCII,
 //! control characters, duplicated keys, Cognito group names holding separators or quotes), any
 //! path and any tags, through the real handler and SDK client against the in-process SageMaker
-//! stub. Nothing panics, no name SageMaker would reject is
-//! sent to it, and nothing is presigned for a caller whose claims do not match its tags.
+//! stub, and any headers (hosts, schemes, control characters). Nothing panics, no name SageMaker
+//! would reject is sent to it, nothing is presigned for a caller whose claims do not match its
+//! tags, and an event lambda_http cannot read is refused before any call.
 //!
 //! `cargo test --release --test properties` runs 256 cases per property; set `PROPTEST_CASES`
 //! for a long run (e.g. `PROPTEST_CASES=20000`).
@@ -316,4 +317,88 @@ fn no_request_opens_a_notebook_whose_tags_do_not_match_the_caller() {
     ] {
         assert!(seen * 100 >= cases, "only {seen} of {cases} cases {what}");
     }
+}
+
+/// Header text a client could send through API Gateway, or that a broken proxy could: hosts with
+/// ports, IPv6, spaces, percent signs, schemes of any length, control characters.
+fn header_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("api.example.com".to_owned()),
+        Just("[::1]:443".to_owned()),
+        Just("::1".to_owned()),
+        Just("127.0.0.1:65536".to_owned()),
+        Just("a%20b".to_owned()),
+        Just("https".to_owned()),
+        "[a-z0-9.:-]{0,20}",
+        "[ -~]{0,70}",
+        "\\PC{0,20}",
+        ".{0,20}",
+        prop::collection::vec(any::<u8>().prop_map(char::from), 0..12)
+            .prop_map(|chars| chars.into_iter().collect()),
+    ]
+}
+
+fn header_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => Just("host".to_owned()),
+        4 => Just("x-forwarded-proto".to_owned()),
+        2 => Just("user-agent".to_owned()),
+        1 => Just("accept".to_owned()),
+        1 => "[a-zA-Z0-9 _:-]{1,12}",
+    ]
+}
+
+#[test]
+fn no_header_makes_the_gate_panic_or_call_sagemaker_when_refused() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let gate = runtime.block_on(TestGate::new());
+    let mut runner = TestRunner::new(Config {
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let headers = prop::collection::vec((header_name(), header_text()), 1..4);
+    let refused = std::cell::Cell::new(0u32);
+    let result = runner.run(&(any::<bool>(), headers), |(rest, headers)| {
+        gate.stub.forget_calls();
+        let mut event = event(if rest {
+            "rest-notebook"
+        } else {
+            "http-notebook"
+        });
+        for (name, value) in &headers {
+            event = helpers::with_header(event, name, value);
+        }
+        // A panic here (in lambda_http's conversion) fails the property.
+        let reply = runtime.block_on(gate.send(event));
+        prop_assert!(
+            [200, 302, 400].contains(&reply.status),
+            "status {} for {headers:?}: {}",
+            reply.status,
+            reply.body
+        );
+        if reply.status == 400 {
+            refused.set(refused.get() + 1);
+            prop_assert_eq!(reply.error_code(), "invalid_request");
+            prop_assert!(gate.stub.calls().is_empty());
+        }
+        Ok(())
+    });
+    if let Err(error) = result {
+        panic!("{error}");
+    }
+    // The generators must reach refusals and answers alike, or the property says little.
+    let cases = Config::default().cases;
+    assert!(
+        refused.get() * 10 >= cases,
+        "only {} of {cases} refused",
+        refused.get()
+    );
+    assert!(
+        refused.get() * 10 <= cases * 9,
+        "{} of {cases} refused",
+        refused.get()
+    );
 }

@@ -1,6 +1,7 @@
 //! What each route does: the SageMaker calls in order, with the access decisions between them.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
@@ -40,13 +41,53 @@ impl<S: SageMaker> Gate<S> {
         }
     }
 
-    /// A view of the gate that counts the SageMaker calls one request makes.
-    pub(crate) fn for_request(&self) -> Calls<'_, S> {
+    /// A view of the gate that counts the SageMaker calls one request makes. `function_arn` is the
+    /// invoked function's ARN from the Lambda context: SageMaker ARNs are built from its partition,
+    /// region and account.
+    pub(crate) fn for_request(&self, function_arn: Option<&str>) -> Calls<'_, S> {
         Calls {
             gate: self,
+            arns: function_arn.and_then(SageMakerArns::from_function_arn),
             made: AtomicU32::new(0),
-            waited_micros: AtomicU64::new(0),
+            waiting: Mutex::new(Waiting::default()),
         }
+    }
+}
+
+/// `arn:<partition>:sagemaker:<region>:<account>`, the start of every SageMaker ARN this function
+/// may touch, taken from its own ARN so a resource's ARN is known before SageMaker is asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SageMakerArns(String);
+
+impl SageMakerArns {
+    /// From `arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
+    pub(crate) fn from_function_arn(arn: &str) -> Option<Self> {
+        let mut parts = arn.split(':');
+        let (Some("arn"), Some(partition), Some("lambda"), Some(region), Some(account)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        (plain(partition)
+            && plain(region)
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| Self(format!("arn:{partition}:sagemaker:{region}:{account}")))
+    }
+
+    /// SageMaker treats notebook instance names case-insensitively and writes them lower-cased
+    /// in ARNs (`arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/my-notebook`).
+    pub(crate) fn notebook_instance(&self, name: &str) -> String {
+        format!("{}:notebook-instance/{}", self.0, name.to_ascii_lowercase())
     }
 }
 
@@ -54,8 +95,44 @@ impl<S: SageMaker> Gate<S> {
 /// times it, so the audit line can tell the gate's own time from SageMaker's.
 pub(crate) struct Calls<'a, S> {
     gate: &'a Gate<S>,
+    arns: Option<SageMakerArns>,
     made: AtomicU32,
-    waited_micros: AtomicU64,
+    waiting: Mutex<Waiting>,
+}
+
+/// Wall-clock time with at least one SageMaker call in flight: calls made together overlap, so
+/// their durations are not summed.
+#[derive(Default)]
+struct Waiting {
+    in_flight: u32,
+    since: Option<Instant>,
+    total: Duration,
+}
+
+/// One call in flight; dropped when it ends or is abandoned (the request deadline).
+struct InFlight<'w>(&'w Mutex<Waiting>);
+
+impl<'w> InFlight<'w> {
+    fn start(waiting: &'w Mutex<Waiting>) -> Self {
+        let mut w = waiting.lock().unwrap_or_else(|e| e.into_inner());
+        if w.in_flight == 0 {
+            w.since = Some(Instant::now());
+        }
+        w.in_flight += 1;
+        Self(waiting)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut w = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        w.in_flight -= 1;
+        if w.in_flight == 0
+            && let Some(since) = w.since.take()
+        {
+            w.total += since.elapsed();
+        }
+    }
 }
 
 impl<S: SageMaker> Calls<'_, S> {
@@ -65,21 +142,18 @@ impl<S: SageMaker> Calls<'_, S> {
         F: Future<Output = T> + 's,
     {
         self.made.fetch_add(1, Ordering::Relaxed);
-        let started = Instant::now();
-        let result = operation(&self.gate.sagemaker).await;
-        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        self.waited_micros.fetch_add(micros, Ordering::Relaxed);
-        result
+        let _in_flight = InFlight::start(&self.waiting);
+        operation(&self.gate.sagemaker).await
     }
 
     pub(crate) fn made(&self) -> u32 {
         self.made.load(Ordering::Relaxed)
     }
 
-    /// Time spent waiting on SageMaker, summed over calls (the concurrent `ListTags` of
-    /// `/targets` overlap, so there the sum can exceed the request's latency).
+    /// Time spent waiting on SageMaker: while at least one call was in flight.
     pub(crate) fn waited(&self) -> Duration {
-        Duration::from_micros(self.waited_micros.load(Ordering::Relaxed))
+        let w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        w.total + w.since.map_or(Duration::ZERO, |since| since.elapsed())
     }
 
     pub(crate) fn config(&self) -> &Config {
@@ -119,19 +193,35 @@ impl<S: SageMaker> Calls<'_, S> {
         Ok((domain_id, profile_name))
     }
 
-    /// `DescribeNotebookInstance`, `ListTags`, then the presign (or a start): at most 3 calls.
+    /// `DescribeNotebookInstance` and `ListTags` together, then the presign (or a start): at most
+    /// 3 calls. Both reads are always made and always awaited, whether the name exists, is someone
+    /// else's or is unknown, so neither the number of calls nor their order tells these apart.
     pub(crate) async fn open_notebook(
         &self,
         caller: &Caller,
         name: &str,
         session_seconds: u32,
     ) -> Result<Opening, GateError> {
-        let instance = self
-            .call(|sagemaker| sagemaker.describe_notebook_instance(name))
-            .await?;
-        let tags = self
-            .call(|sagemaker| sagemaker.list_tags(&instance.arn))
-            .await?;
+        let arn = self
+            .arns
+            .as_ref()
+            .ok_or_else(|| GateError::Upstream("no function ARN in the Lambda context".into()))?
+            .notebook_instance(name);
+        let (instance, tags) = tokio::join!(
+            self.call(|sagemaker| sagemaker.describe_notebook_instance(name)),
+            self.call(|sagemaker| sagemaker.list_tags(&arn)),
+        );
+        let (instance, tags) = both(instance, tags)?;
+        if instance.arn != arn {
+            // The tags read may belong to another resource: nothing opens, and the caller sees
+            // what a missing name gets.
+            tracing::warn!(
+                expected = %arn,
+                described = %instance.arn,
+                "notebook instance ARN differs from the one built from the function's ARN"
+            );
+            return Err(GateError::NotFound);
+        }
         if !may_open_notebook(&tags, caller, self.config()) {
             return Err(GateError::NotFound);
         }
@@ -161,8 +251,9 @@ impl<S: SageMaker> Calls<'_, S> {
         }
     }
 
-    /// `ListTags` on the profile, `DescribeSpace` when a space is asked for, then the presign
-    /// (plus one `DescribeDomain` on a process's first Studio request).
+    /// `ListTags` on the profile and, when a space is asked for, `DescribeSpace`, together; then
+    /// the presign (plus one `DescribeDomain` on a process's first Studio request). As for
+    /// notebooks, both reads are made and awaited whatever either finds.
     pub(crate) async fn open_studio(
         &self,
         caller: &Caller,
@@ -170,11 +261,23 @@ impl<S: SageMaker> Calls<'_, S> {
         app: Option<StudioApp>,
         session_seconds: u32,
     ) -> Result<Opening, GateError> {
-        let (domain_id, profile_name) = self.owned_profile(caller).await?;
-        if let Some(space_name) = space_name {
-            let space = self
-                .call(|sagemaker| sagemaker.describe_space(domain_id, space_name))
-                .await?;
+        let domain_id = self
+            .config()
+            .studio_domain_id
+            .as_deref()
+            .ok_or(GateError::NotFound)?;
+        let space = async {
+            match space_name {
+                Some(space_name) => self
+                    .call(|sagemaker| sagemaker.describe_space(domain_id, space_name))
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        let (profile, space) = tokio::join!(self.owned_profile(caller), space);
+        let ((domain_id, profile_name), space) = both(profile, space)?;
+        if let Some(space) = space {
             let access = SpaceAccess {
                 owner_profile: space.owner_profile.as_deref(),
                 shared: space.shared,
@@ -264,6 +367,21 @@ impl<S: SageMaker> Calls<'_, S> {
             studio,
             auto_start: self.config().auto_start,
         })
+    }
+}
+
+/// Two reads made together, judged so that the answer never depends on which of them found
+/// nothing: a failure of either (throttled, timed out, denied, broken) wins over "not found" from
+/// the other, so while SageMaker fails, a missing name and someone else's get the same error. When
+/// both fail, the first one's error is the answer.
+fn both<A, B>(
+    first: Result<A, GateError>,
+    second: Result<B, GateError>,
+) -> Result<(A, B), GateError> {
+    match (first, second) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(GateError::NotFound), Err(error)) => Err(error),
+        (Err(error), _) | (Ok(_), Err(error)) => Err(error),
     }
 }
 

@@ -90,7 +90,11 @@ pub async fn handle<S: SageMaker>(
         .or_else(|| request.lambda_context_ref().map(|c| c.request_id.clone()))
         .unwrap_or_default();
     let source_ip = context.and_then(source_ip);
-    let calls = gate.for_request();
+    let calls = gate.for_request(
+        request
+            .lambda_context_ref()
+            .map(|c| c.invoked_function_arn.as_str()),
+    );
 
     let path = route_path(&request);
     let route = Route::parse(path);

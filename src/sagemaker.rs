@@ -118,6 +118,10 @@ where
                     GateError::Throttled
                 }
                 "ResourceNotFound" => GateError::NotFound,
+                // ListTags answers a resource that is not there (or no longer) with a bare
+                // ValidationException (aws/amazon-sagemaker-feedback#108); the gate only asks
+                // about ARNs it built in SageMaker's own pattern, so that is all it can mean.
+                "ValidationException" if operation == "ListTags" => GateError::NotFound,
                 // SageMaker reports most unknown names as a validation error.
                 "ValidationException"
                     if message.contains("RecordNotFound")

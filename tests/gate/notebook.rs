@@ -31,14 +31,15 @@ async fn owner_gets_json_with_url_expiry_and_target() {
         assert_eq!(reply.header(name), Some(value), "{name}");
     }
     assert_eq!(
-        t.stub.operations(),
-        [
+        sorted(t.stub.operations()),
+        sorted([
             "DescribeNotebookInstance",
             "ListTags",
             "CreatePresignedNotebookInstanceUrl"
-        ]
+        ])
     );
-    let presign = &t.stub.calls()[2].input;
+    let calls = t.stub.calls();
+    let presign = &call(&calls, "CreatePresignedNotebookInstanceUrl").input;
     assert_eq!(presign["NotebookInstanceName"], "alice-nb");
     assert_eq!(presign["SessionExpirationDurationInSeconds"], 43200);
 }
@@ -182,8 +183,8 @@ async fn other_users_notebook_is_not_found_and_never_presigned() {
         .await;
     assert_not_found(&reply);
     assert_eq!(
-        t.stub.operations(),
-        ["DescribeNotebookInstance", "ListTags"]
+        sorted(t.stub.operations()),
+        sorted(["DescribeNotebookInstance", "ListTags"])
     );
 }
 
@@ -250,8 +251,8 @@ async fn pending_notebook_answers_starting_with_retry_after() {
     assert_eq!(reply.json()["status"], "starting");
     assert_eq!(reply.json()["target"]["name"], "alice-pending");
     assert_eq!(
-        t.stub.operations(),
-        ["DescribeNotebookInstance", "ListTags"]
+        sorted(t.stub.operations()),
+        sorted(["DescribeNotebookInstance", "ListTags"])
     );
 }
 
@@ -335,12 +336,12 @@ async fn auto_start_starts_a_stopped_notebook_and_asks_to_wait() {
     assert_eq!(reply.status, 202, "{}", reply.body);
     assert_eq!(reply.header("retry-after"), Some("15"));
     assert_eq!(
-        t.stub.operations(),
-        [
+        sorted(t.stub.operations()),
+        sorted([
             "DescribeNotebookInstance",
             "ListTags",
             "StartNotebookInstance"
-        ]
+        ])
     );
     assert_eq!(t.stub.status_of("alice-stopped"), "Pending");
 }
@@ -424,4 +425,122 @@ async fn a_throttled_launch_page_says_when_to_retry() {
     assert_eq!(reply.status, 429);
     assert_eq!(reply.header("retry-after"), Some("2"));
     assert!(reply.body.contains("Too many requests right now"));
+}
+
+/// Issue 19 #1: someone else's notebook, an untagged one and a name that does not exist make the
+/// same two reads, on the ARN built from the function's own account, and get the same answer.
+#[tokio::test]
+async fn foreign_untagged_and_missing_names_make_the_same_calls() {
+    let t = TestGate::new().await;
+    for name in ["bob-nb", "untagged-nb", "no-such-nb"] {
+        t.stub.forget_calls();
+        let reply = t
+            .send(with_path(
+                event("http-notebook"),
+                &format!("/notebook-instances/{name}"),
+            ))
+            .await;
+        assert_not_found(&reply);
+        assert_eq!(
+            sorted(t.stub.operations()),
+            sorted(["DescribeNotebookInstance", "ListTags"]),
+            "{name}"
+        );
+        assert_eq!(
+            call(&t.stub.calls(), "ListTags").input["ResourceArn"],
+            format!("arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/{name}")
+        );
+    }
+}
+
+/// Issue 19 #2: while SageMaker fails, whether a name exists changes nothing the caller sees.
+#[tokio::test]
+async fn while_sagemaker_fails_missing_and_foreign_names_get_the_same_error() {
+    let t = TestGate::new().await;
+    for (operation, fault, status) in [
+        ("ListTags", Fault::Throttle, 429),
+        ("ListTags", Fault::ServerError, 502),
+        ("ListTags", Fault::Denied, 502),
+        ("DescribeNotebookInstance", Fault::Throttle, 429),
+        ("DescribeNotebookInstance", Fault::ServerError, 502),
+    ] {
+        t.stub.clear_faults();
+        t.stub.fault(operation, fault);
+        let mut answers = Vec::new();
+        for name in ["bob-nb", "untagged-nb", "no-such-nb", "alice-nb"] {
+            let reply = t
+                .send(with_path(
+                    event("http-notebook"),
+                    &format!("/notebook-instances/{name}"),
+                ))
+                .await;
+            answers.push((
+                reply.status,
+                reply.error_code(),
+                reply.header("retry-after").map(str::to_owned),
+            ));
+        }
+        assert!(
+            answers.iter().all(|a| a == &answers[0]),
+            "{operation} {fault:?}: {answers:?}"
+        );
+        assert_eq!(answers[0].0, status, "{operation} {fault:?}");
+    }
+    assert!(
+        !t.stub
+            .operations()
+            .contains(&"CreatePresignedNotebookInstanceUrl".to_string())
+    );
+}
+
+/// SageMaker finds notebook instances by name case-insensitively and writes ARNs lower-cased.
+#[tokio::test]
+async fn mixed_case_names_open_only_what_the_lower_cased_arn_allows() {
+    let t = TestGate::new().await;
+    let reply = t
+        .send(with_path(
+            event("http-notebook"),
+            "/notebook-instances/ALICE-Nb",
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["target"]["name"], "alice-nb");
+    let calls = t.stub.calls();
+    assert_eq!(
+        call(&calls, "ListTags").input["ResourceArn"],
+        "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/alice-nb"
+    );
+    assert_eq!(
+        call(&calls, "CreatePresignedNotebookInstanceUrl").input["NotebookInstanceName"],
+        "alice-nb"
+    );
+    for name in ["BOB-NB", "Untagged-Nb", "No-Such-NB"] {
+        t.stub.forget_calls();
+        let reply = t
+            .send(with_path(
+                event("http-notebook"),
+                &format!("/notebook-instances/{name}"),
+            ))
+            .await;
+        assert_not_found(&reply);
+        assert_eq!(t.stub.calls().len(), 2, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_described_arn_other_than_the_built_one_opens_nothing() {
+    let t = TestGate::new().await;
+    t.stub.notebook_described_as(
+        "moved-nb",
+        &[(OWNER, ALICE)],
+        "arn:aws:sagemaker:us-east-1:999999999999:notebook-instance/moved-nb",
+    );
+    let reply = t
+        .send(with_path(
+            event("http-notebook"),
+            "/notebook-instances/moved-nb",
+        ))
+        .await;
+    assert_not_found(&reply);
+    assert_eq!(t.stub.calls().len(), 2);
 }

@@ -20,6 +20,8 @@ pub struct Notebook {
     pub name: String,
     pub status: String,
     pub tags: Vec<(String, String)>,
+    /// The ARN `DescribeNotebookInstance` answers, when not the one SageMaker would build.
+    pub described_arn: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -34,6 +36,8 @@ pub struct StubSpace {
 pub enum Fault {
     Throttle,
     ServerError,
+    /// IAM said no: SageMaker's `AccessDeniedException`.
+    Denied,
     Delay(Duration),
     Drop,
 }
@@ -79,6 +83,18 @@ impl Stub {
             name: name.into(),
             status: status.into(),
             tags: owned(tags),
+            described_arn: None,
+        });
+        self
+    }
+
+    /// A notebook instance whose `DescribeNotebookInstance` names another ARN than its own.
+    pub fn notebook_described_as(&self, name: &str, tags: &[(&str, &str)], arn: &str) -> &Self {
+        self.state.lock().unwrap().notebooks.push(Notebook {
+            name: name.into(),
+            status: "InService".into(),
+            tags: owned(tags),
+            described_arn: Some(arn.into()),
         });
         self
     }
@@ -217,6 +233,13 @@ async fn serve_connection(socket: tokio::net::TcpStream, state: Arc<Mutex<State>
             }
             Some(Fault::Throttle) => error(400, "ThrottlingException", "Rate exceeded"),
             Some(Fault::ServerError) => error(500, "InternalFailure", "boom"),
+            Some(Fault::Denied) => error(
+                400,
+                "AccessDeniedException",
+                &format!(
+                    "User: arn:aws:sts::{ACCOUNT}:assumed-role/gate/fn is not authorized to perform: sagemaker:{operation}"
+                ),
+            ),
             None => answer(&state, &operation, &input),
         };
         let text = reply.to_string();
@@ -238,16 +261,17 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
     let mut state = state.lock().unwrap();
     let text = |name: &str| input[name].as_str().unwrap_or_default().to_owned();
     match operation {
+        // SageMaker finds notebook instances by name case-insensitively.
         "DescribeNotebookInstance" => match state
             .notebooks
             .iter()
-            .find(|n| n.name == text("NotebookInstanceName"))
+            .find(|n| n.name.eq_ignore_ascii_case(&text("NotebookInstanceName")))
         {
             Some(n) => (
                 200,
                 json!({
                     "NotebookInstanceName": n.name,
-                    "NotebookInstanceArn": notebook_arn(&n.name),
+                    "NotebookInstanceArn": n.described_arn.clone().unwrap_or_else(|| notebook_arn(&n.name)),
                     "NotebookInstanceStatus": n.status,
                     "InstanceType": "ml.t3.medium",
                 }),
@@ -281,6 +305,11 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
                 });
             match tags {
                 Some(tags) => (200, json!({"Tags": tags_json(&tags)})),
+                // As SageMaker answers for a resource that is not there, message and all
+                // (aws/amazon-sagemaker-feedback#108).
+                None if arn.contains(":notebook-instance/") => {
+                    error(400, "ValidationException", "")
+                }
                 None => error(400, "ResourceNotFound", "Resource not found"),
             }
         }

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 from werkzeug.wrappers import Request, Response
 
+from local.emulation import function_command
 from local.serve import Server
 
 RUNTIME_PREFIX = "/2018-06-01/runtime"
@@ -421,7 +422,8 @@ class LocalGateway:
 
     def __init__(self, *, port, runtime_port, binary, function_env, authorizer, payload="v2",
                  log_path=Path("function.log")):
-        self.host = FunctionHost([binary], function_env, log_path, port=runtime_port)
+        # An arm64 bootstrap runs under qemu-aarch64 on an x86_64 machine (local/emulation.py).
+        self.host = FunctionHost(function_command(binary), function_env, log_path, port=runtime_port)
         self.function = self.host.function
         self.server = Server(gateway(self.function, authorizer, payload), port)
         self.url = self.server.url

@@ -166,7 +166,8 @@ def token(moto: str, client_id: str, user: str, kind: str = "AccessToken") -> st
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--binary", default=str(ROOT / "target/release/notebook-gate"))
+    parser.add_argument("--binary", default=str(ROOT / "target/release/notebook-gate"),
+                        help="the function: any built bootstrap; an aarch64 one runs under qemu-aarch64")
     parser.add_argument("--port", type=int, default=int(os.environ.get("GATE_PORT", 8080)))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 0)))
     parser.add_argument("--page-port", type=int, default=int(os.environ.get("PAGE_PORT", 0)))
@@ -226,6 +227,8 @@ def main(argv=None):
             "gateway": api, "portal": portal.url, "login": login.url,
             "moto": moto, "page": f"http://127.0.0.1:{page_port}", "runtime": f"http://127.0.0.1:{runtime_port}",
             "payload": args.payload, **world,
+            # Which process answers: the binary, or qemu running it (local/emulation.py).
+            "function": {"command": gateway.function.command, "pid": gateway.function.process.pid},
             "iam": {"enforced": deployment.enforced, "functionSource": deployment.source,
                     "parameters": deployment.parameters},
             "users": {u: {"password": p, "group": g} for u, (p, g) in DEMO_USERS.items()},
@@ -238,6 +241,7 @@ def main(argv=None):
         print(f"  sign-in        {login.url}   (stands in for Cognito managed login)", flush=True)
         print(f"  SageMaker+Cognito stand-in  {moto}", flush=True)
         print(f"  notebook page  {state['page']}", flush=True)
+        print(f"  function       {' '.join(gateway.function.command)}", flush=True)
         for user, (password, group) in DEMO_USERS.items():
             print(f"  login          {user} / {password}   (group {group})", flush=True)
         print("  token          scripts/dev token alice", flush=True)

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import time
+from pathlib import Path
 
 import pytest
 
+from local.emulation import function_command
 from local.gateway import FunctionHost, http_api_event
 from local.stack import ROOT
 
 
 # The SDK's operation timeout is 8 s and the request deadline 10 s; allow the harness a little.
 ANSWER_BOUND_SECONDS = 10.5
-PANIC_PROBE = ROOT / "target/release/examples/panic_probe"
+# scripts/test-artifact names the probe built as the artifact is (aarch64, cargo lambda + zig).
+PANIC_PROBE = Path(os.environ.get("NOTEBOOK_GATE_PANIC_PROBE", ROOT / "target/release/examples/panic_probe"))
 
 
 # (operation, fault, route, status, error code, Retry-After)
@@ -100,7 +104,7 @@ def test_a_panic_fails_one_request_and_the_process_serves_the_next(tmp_path):
     """Cargo.toml keeps `panic = "unwind"`: lambda_runtime reports the panicking invocation as an
     error and the warm process goes on. With `panic = "abort"` this test fails: the process dies."""
     assert PANIC_PROBE.exists(), "scripts/test builds the examples in the release profile"
-    host = FunctionHost([str(PANIC_PROBE)], {}, tmp_path / "probe.log").start()
+    host = FunctionHost(function_command(PANIC_PROBE), {}, tmp_path / "probe.log").start()
     try:
         pid = host.function.process.pid
         assert _get(host, "/ok")["body"] == str(pid)

@@ -310,7 +310,8 @@ impl<S: SageMaker> Calls<'_, S> {
     }
 
     /// `ListNotebookInstances`, one `ListTags` per instance, and with Studio configured `ListTags`
-    /// on the profile plus `ListSpaces`.
+    /// on the profile plus `ListSpaces`. Only a failing list call fails the answer; a notebook
+    /// instance whose tags cannot be read is left out and counted.
     pub(crate) async fn list_targets(&self, caller: &Caller) -> Result<Targets, GateError> {
         let instances = self
             .call(|sagemaker| sagemaker.list_notebook_instances())
@@ -326,13 +327,23 @@ impl<S: SageMaker> Calls<'_, S> {
             .collect()
             .await;
         let mut notebook_instances = Vec::new();
+        let mut unchecked_notebook_instances = 0;
         for (instance, tags) in tagged {
             match tags {
                 Ok(tags) if may_open_notebook(&tags, caller, self.config()) => {
                     notebook_instances.push(NotebookTarget::from(instance))
                 }
                 Ok(_) | Err(GateError::NotFound) => {} // not theirs, or deleted meanwhile
-                Err(other) => return Err(other),
+                // One unreadable notebook must not hide everyone's list; it is never listed,
+                // only counted, and the reason stays in the log.
+                Err(error) => {
+                    tracing::warn!(
+                        notebook = %instance.name,
+                        %error,
+                        "tags unreadable; left out of the list"
+                    );
+                    unchecked_notebook_instances += 1;
+                }
             }
         }
 
@@ -364,6 +375,7 @@ impl<S: SageMaker> Calls<'_, S> {
         };
         Ok(Targets {
             notebook_instances,
+            unchecked_notebook_instances,
             studio,
             auto_start: self.config().auto_start,
         })
@@ -439,6 +451,9 @@ impl Target {
 #[serde(rename_all = "camelCase")]
 pub struct Targets {
     pub notebook_instances: Vec<NotebookTarget>,
+    /// Notebook instances whose tags could not be read (throttled, failed, denied): never listed,
+    /// since nobody can say whose they are; a portal says the list may be incomplete.
+    pub unchecked_notebook_instances: u32,
     pub studio: Option<StudioTarget>,
     /// Whether opening a stopped notebook instance starts it, so a portal can say what its
     /// button will do.

@@ -19,6 +19,7 @@ build (the figures are printed with `-s`).
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -117,3 +118,25 @@ def test_while_sagemaker_throttles_a_missing_and_a_foreign_name_get_the_same_ans
     assert seen["missing"][0] == 429, seen
     # And once SageMaker answers again, a missing name is simply not found.
     assert open_once(stack, token, NAMES["missing"])[1] == 404
+
+
+def test_targets_leave_out_and_count_a_notebook_whose_tags_cannot_be_read(stack):
+    """Issue 19 #5, through the stand-in's targeted fault: one unreadable notebook no longer fails
+    the list, is never listed (nobody can say whose it is), and only its count is told."""
+    token = stack.token("alice")
+    status, _, body = stack.get("/targets", token)
+    assert status == 200, body
+    before = json.loads(body)
+    assert before["uncheckedNotebookInstances"] == 0
+    listed = {n["name"] for n in before["notebookInstances"]}
+    assert "alice-gpu" in listed
+    stack.control("POST", "/_faults", {"operation": "ListTags", "fault": "error", "count": 100, "match": "alice-gpu"})
+    try:
+        status, _, body = stack.get("/targets", token)
+    finally:
+        stack.control("DELETE", "/_faults")
+    assert status == 200, body
+    partial = json.loads(body)
+    assert partial["uncheckedNotebookInstances"] == 1
+    assert {n["name"] for n in partial["notebookInstances"]} == listed - {"alice-gpu"}
+    assert partial["studio"] == before["studio"]

@@ -55,6 +55,8 @@ struct State {
     profiles: Vec<(String, Vec<(String, String)>)>,
     spaces: Vec<StubSpace>,
     faults: HashMap<String, Fault>,
+    /// Faults met only by calls whose JSON input contains the text (the stand-in's `"match"`).
+    matched_faults: Vec<(String, String, Fault)>,
     calls: Vec<Call>,
 }
 
@@ -125,8 +127,19 @@ impl Stub {
             .insert(operation.into(), fault);
     }
 
+    /// A fault for the calls of `operation` whose input contains `text` only.
+    pub fn fault_matching(&self, operation: &str, text: &str, fault: Fault) {
+        self.state
+            .lock()
+            .unwrap()
+            .matched_faults
+            .push((operation.into(), text.into(), fault));
+    }
+
     pub fn clear_faults(&self) {
-        self.state.lock().unwrap().faults.clear();
+        let mut state = self.state.lock().unwrap();
+        state.faults.clear();
+        state.matched_faults.clear();
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -223,7 +236,13 @@ async fn serve_connection(socket: tokio::net::TcpStream, state: Arc<Mutex<State>
                 operation: operation.clone(),
                 input: input.clone(),
             });
-            state.faults.get(&operation).copied()
+            let text = input.to_string();
+            state
+                .matched_faults
+                .iter()
+                .find(|(op, needle, _)| *op == operation && text.contains(needle.as_str()))
+                .map(|(_, _, fault)| *fault)
+                .or_else(|| state.faults.get(&operation).copied())
         };
         let (status, reply) = match fault {
             Some(Fault::Drop) => return,

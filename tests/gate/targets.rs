@@ -1,6 +1,7 @@
 use serde_json::Value;
 
 use crate::helpers::*;
+use crate::stub::Fault;
 
 fn names(list: &Value) -> Vec<&str> {
     let mut names: Vec<&str> = list
@@ -44,6 +45,42 @@ async fn lists_exactly_what_the_caller_may_open() {
     assert_eq!(studio["launch"], "/launch/studio");
     assert_eq!(names(&studio["spaces"]), ["alice-space", "team-space"]);
     assert!(!reply.body.contains("bob-nb") && !reply.body.contains("bob-space"));
+    assert_eq!(body["uncheckedNotebookInstances"], 0);
+}
+
+/// Issue 19 #5: one notebook whose tags cannot be read no longer fails everyone's list.
+#[tokio::test]
+async fn a_notebook_whose_tags_cannot_be_read_is_left_out_and_counted() {
+    let t = TestGate::new().await;
+    for fault in [Fault::Throttle, Fault::ServerError, Fault::Denied] {
+        t.stub.clear_faults();
+        t.stub
+            .fault_matching("ListTags", "notebook-instance/alice-pending", fault);
+        t.stub
+            .fault_matching("ListTags", "notebook-instance/bob-nb", fault);
+        let reply = t.send(event("http-targets")).await;
+        assert_eq!(reply.status, 200, "{fault:?}: {}", reply.body);
+        let body = reply.json();
+        assert_eq!(
+            names(&body["notebookInstances"]),
+            ["alice-failed", "alice-nb", "alice-stopped", "team-nb"],
+            "{fault:?}: never listed unchecked"
+        );
+        assert_eq!(body["uncheckedNotebookInstances"], 2, "{fault:?}");
+        assert_eq!(body["studio"]["userProfile"], "alice");
+    }
+}
+
+#[tokio::test]
+async fn a_failing_list_call_still_fails_targets() {
+    let t = TestGate::new().await;
+    t.stub.fault("ListNotebookInstances", Fault::Throttle);
+    let reply = t.send(event("http-targets")).await;
+    assert_eq!(reply.status, 429, "{}", reply.body);
+    assert_eq!(reply.error_code(), "throttled");
+    t.stub.clear_faults();
+    t.stub.fault("ListNotebookInstances", Fault::ServerError);
+    assert_eq!(t.send(event("http-targets")).await.status, 502);
 }
 
 #[tokio::test]

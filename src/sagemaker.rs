@@ -135,10 +135,23 @@ where
         }
         _ => GateError::Upstream(format!("{operation}: {}", error_chain(&error))),
     };
+    let denied = matches!(
+        &error,
+        SdkError::ServiceError(service) if service.err().code() == Some("AccessDeniedException")
+    );
     match gate_error {
         GateError::NotFound => {
             tracing::debug!(operation, error = %error_chain(&error), "SageMaker: not found")
         }
+        // The caller still sees 502 upstream_error; the operator must see at once that the
+        // deployed role lacks a grant (issue 12), so this line says which action, at ERROR.
+        _ if denied => tracing::error!(
+            operation,
+            denied_action = %format!("sagemaker:{operation}"),
+            error = %error_chain(&error),
+            "SageMaker denied sagemaker:{operation}: the function's IAM policy does not allow it; \
+             check the role the deployment gave the function"
+        ),
         _ => tracing::warn!(operation, error = %error_chain(&error), "SageMaker call failed"),
     }
     gate_error

@@ -5,7 +5,7 @@ use serde_json::Value;
 use tracing_subscriber::filter::LevelFilter;
 
 use crate::helpers::*;
-use crate::stub::URL_SECRET;
+use crate::stub::{Fault, URL_SECRET};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -154,4 +154,54 @@ async fn refusals_are_audited_with_the_caller_and_no_calls() {
     assert_eq!(audit[1]["sagemaker_calls"], 0);
     assert_eq!(audit[2]["caller"], "-");
     assert_eq!(audit[2]["status"], 401);
+}
+
+/// Issue 12: when IAM says no, the caller gets the usual 502 and the log names the denied action
+/// plainly, at ERROR, with no URL or token.
+#[tokio::test]
+async fn an_access_denied_call_is_502_and_logged_by_its_action() {
+    let t = TestGate::new().await;
+    for operation in [
+        "DescribeNotebookInstance",
+        "ListTags",
+        "CreatePresignedNotebookInstanceUrl",
+    ] {
+        t.stub.clear_faults();
+        t.stub.fault(operation, Fault::Denied);
+        let event = event("http-notebook");
+        let tokens = token_values(&event);
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber =
+            notebook_gate::logging::subscriber(true, LevelFilter::INFO, move || writer.clone());
+        let reply = {
+            let _guard = tracing::subscriber::set_default(subscriber);
+            t.send(event).await
+        };
+        assert_eq!(reply.status, 502, "{operation}: {}", reply.body);
+        assert_eq!(reply.error_code(), "upstream_error");
+        assert!(!reply.body.contains("AccessDenied") && !reply.body.contains("authorized"));
+        let log = captured.text();
+        let denied: Vec<Value> = log
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|l| l["level"] == "ERROR")
+            .collect();
+        assert_eq!(denied.len(), 1, "{operation}: {log}");
+        assert_eq!(denied[0]["denied_action"], format!("sagemaker:{operation}"));
+        assert!(
+            denied[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("denied sagemaker:{operation}")),
+            "{log}"
+        );
+        assert!(
+            !log.contains(URL_SECRET) && !log.contains("https://"),
+            "{log}"
+        );
+        for token in tokens {
+            assert!(!log.contains(&token));
+        }
+    }
 }

@@ -411,6 +411,30 @@ def test_gate_errors_are_said_in_words_with_a_reference(visit, stack):
     expect(v.page.locator("#notebook-list .row")).to_have_count(3)
 
 
+def test_a_list_the_gate_could_not_finish_says_so_and_a_refresh_shows_the_rest(visit, stack):
+    v = visit()
+    v.sign_in("bob")
+    expect(v.page.locator("#notebook-list .row")).to_have_count(2)
+    notice = v.page.locator("#notebooks-unchecked")
+    expect(notice).to_be_hidden()
+    # SageMaker will not give bob-reports' tags for a while: the gate cannot tell whose it is.
+    stack.control("POST", "/_faults", {"operation": "ListTags", "fault": "error", "count": 1000, "match": "bob-reports"})
+    try:
+        v.page.get_by_role("button", name="Refresh").click()
+        expect(notice).to_have_text(re.compile(r"could not be checked just now.*Refresh in a minute"))
+        assert v.names("notebook-list") == ["bob-archive"]
+        expect(v.page.locator("#notebooks-none")).to_be_hidden()
+        expect(v.page.locator("#problem")).to_be_hidden()
+        assert v.page.evaluate(LOW_CONTRAST) == []
+        shot(v.page, "list-unchecked.png")
+    finally:
+        stack.control("DELETE", "/_faults")
+    v.page.get_by_role("button", name="Refresh").click()
+    expect(notice).to_be_hidden()
+    expect(v.page.locator("#notebook-list .row")).to_have_count(2)
+    assert v.names("notebook-list") == SEEDED["bob"]["notebooks"]
+
+
 def test_an_unreachable_gate_is_said_so_after_one_renewal(visit, stack):
     v = visit()
     v.sign_in("alice")

@@ -240,6 +240,8 @@ class Rendered:
         if resource.get("Type") == "AWS::IAM::Role":
             name = (resource.get("Properties") or {}).get("RoleName")
             return self.evaluate(name) if name is not None else f"{PSEUDO['AWS::StackName']}-{logical_id}-LOCAL"
+        if resource.get("Type") == "AWS::Cognito::UserPoolDomain":
+            return self.properties(logical_id)["Domain"]  # Ref gives the domain prefix
         return f"{logical_id}-LOCAL"
 
     def _get_att(self, logical_id: str, attribute: str):

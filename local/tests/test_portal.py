@@ -20,7 +20,7 @@ import jwt
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from local.iam.render import PSEUDO, Rendered, render
+from local.iam.render import PSEUDO, render
 from local.oidc import pkce_challenge
 from local.portal_site import PortalSite
 from local.stack import DEMO_USERS, ROOT, client
@@ -623,21 +623,10 @@ DEPLOYED = {  # a deployment in eu-west-1 with the template's own pool, as porta
 }
 
 
-class Deployment(Rendered):
-    """template.yaml deployed with its defaults, as local/iam/render evaluates it, except that a
-    managed-login domain's Ref is its domain prefix, as CloudFormation gives it."""
-
-    def _physical_id(self, logical_id: str) -> str:
-        if self.resources[logical_id].get("Type") == "AWS::Cognito::UserPoolDomain":
-            return self.properties(logical_id)["Domain"]
-        return super()._physical_id(logical_id)
-
-
 def deployed() -> tuple[dict, str]:
     """The portal's config.json as portal-config writes it from the stack's outputs, and CloudFront's
     Content-Security-Policy header, for one deployment of template.yaml."""
-    rendered = render()
-    deployment = Deployment(rendered.template, rendered.parameters)
+    deployment = render()
     outputs = [{"OutputKey": key, "OutputValue": deployment.evaluate(output["Value"])}
                for key, output in deployment.template["Outputs"].items()
                if "Condition" not in output or deployment.condition(output["Condition"])]

@@ -9,11 +9,12 @@ use serde::Serialize;
 use tokio::sync::OnceCell;
 
 use crate::access::{
-    Caller, NotebookAction, SpaceAccess, StudioApp, is_owned_by, may_open_notebook, may_open_space,
-    notebook_action,
+    Caller, NotebookAction, NotebookStatus, SpaceAccess, StudioApp, is_owned_by, may_open_notebook,
+    may_open_space, notebook_action,
 };
 use crate::config::Config;
 use crate::error::GateError;
+use crate::names::{NotebookName, ProfileName, SpaceName};
 use crate::sagemaker::{DomainUrlRequest, NotebookInstance, SageMaker, Space};
 
 /// A presigned notebook instance URL is valid for five minutes; SageMaker fixes that.
@@ -86,8 +87,12 @@ impl SageMakerArns {
 
     /// SageMaker treats notebook instance names case-insensitively and writes them lower-cased
     /// in ARNs (`arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/my-notebook`).
-    pub(crate) fn notebook_instance(&self, name: &str) -> String {
-        format!("{}:notebook-instance/{}", self.0, name.to_ascii_lowercase())
+    pub(crate) fn notebook_instance(&self, name: &NotebookName) -> String {
+        format!(
+            "{}:notebook-instance/{}",
+            self.0,
+            name.as_str().to_ascii_lowercase()
+        )
     }
 }
 
@@ -160,7 +165,11 @@ impl<S: SageMaker> Calls<'_, S> {
         &self.gate.config
     }
 
-    async fn profile_arn(&self, domain_id: &str, profile_name: &str) -> Result<String, GateError> {
+    async fn profile_arn(
+        &self,
+        domain_id: &str,
+        profile_name: &ProfileName,
+    ) -> Result<String, GateError> {
         let domain_arn = self
             .gate
             .domain_arn
@@ -176,13 +185,16 @@ impl<S: SageMaker> Calls<'_, S> {
 
     /// The Studio domain and the caller's profile in it, once the profile's owner tag says it is
     /// theirs. Every way this can fail looks the same to the caller.
-    async fn owned_profile<'c>(&self, caller: &'c Caller) -> Result<(&str, &'c str), GateError> {
+    async fn owned_profile<'c>(
+        &self,
+        caller: &'c Caller,
+    ) -> Result<(&str, &'c ProfileName), GateError> {
         let domain_id = self
             .config()
             .studio_domain_id
             .as_deref()
             .ok_or(GateError::NotFound)?;
-        let profile_name = caller.profile_name.as_deref().ok_or(GateError::NotFound)?;
+        let profile_name = caller.profile_name.as_ref().ok_or(GateError::NotFound)?;
         let profile_arn = self.profile_arn(domain_id, profile_name).await?;
         let tags = self
             .call(|sagemaker| sagemaker.list_tags(&profile_arn))
@@ -199,7 +211,7 @@ impl<S: SageMaker> Calls<'_, S> {
     pub(crate) async fn open_notebook(
         &self,
         caller: &Caller,
-        name: &str,
+        name: &NotebookName,
         session_seconds: u32,
     ) -> Result<Opening, GateError> {
         let arn = self
@@ -226,7 +238,7 @@ impl<S: SageMaker> Calls<'_, S> {
             return Err(GateError::NotFound);
         }
         let target = Target::NotebookInstance {
-            name: instance.name.clone(),
+            name: instance.name.to_string(),
         };
         match notebook_action(&instance.status, self.config().auto_start)? {
             NotebookAction::Presign => {
@@ -257,7 +269,7 @@ impl<S: SageMaker> Calls<'_, S> {
     pub(crate) async fn open_studio(
         &self,
         caller: &Caller,
-        space_name: Option<&str>,
+        space_name: Option<&SpaceName>,
         app: Option<StudioApp>,
         session_seconds: u32,
     ) -> Result<Opening, GateError> {
@@ -302,8 +314,8 @@ impl<S: SageMaker> Calls<'_, S> {
             valid_seconds: self.config().url_expires_seconds,
             target: Target::Studio {
                 domain_id: domain_id.to_owned(),
-                user_profile: profile_name.to_owned(),
-                space: space_name.map(str::to_owned),
+                user_profile: profile_name.to_string(),
+                space: space_name.map(SpaceName::to_string),
                 app,
             },
         })
@@ -354,7 +366,7 @@ impl<S: SageMaker> Calls<'_, S> {
                     .await?;
                 Some(StudioTarget {
                     domain_id: domain_id.to_owned(),
-                    user_profile: profile_name.to_owned(),
+                    user_profile: profile_name.to_string(),
                     open: "/studio".into(),
                     launch: "/launch/studio".into(),
                     spaces: spaces
@@ -464,7 +476,7 @@ pub struct Targets {
 #[serde(rename_all = "camelCase")]
 pub struct NotebookTarget {
     pub name: String,
-    pub status: String,
+    pub status: NotebookStatus,
     pub instance_type: Option<String>,
     /// The route that opens it (JSON or 302) and the one a browser navigates to.
     pub open: String,
@@ -476,7 +488,7 @@ impl From<NotebookInstance> for NotebookTarget {
         Self {
             open: format!("/notebook-instances/{}", instance.name),
             launch: format!("/launch/notebook-instances/{}", instance.name),
-            name: instance.name,
+            name: instance.name.to_string(),
             status: instance.status,
             instance_type: instance.instance_type,
         }

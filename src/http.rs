@@ -10,13 +10,15 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde_json::{Value, json};
 
-use crate::access::{Caller, StudioApp, checked_name, session_seconds};
+use crate::access::{Caller, StudioApp, session_seconds, source_allowed};
 use crate::claims::Claims;
 use crate::error::GateError;
 use crate::gate::{Calls, Gate, Opening, STARTING_RETRY_AFTER, Target};
+use crate::names::{NotebookName, SpaceName};
 use crate::sagemaker::SageMaker;
 
-/// The routes the gate serves; `launch` routes always answer a browser with a redirect.
+/// The routes the gate serves; `launch` routes answer a browser's navigation (a redirect, the wait
+/// page or an error page: see `Negotiated`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route<'a> {
     Targets,
@@ -98,13 +100,14 @@ pub async fn handle<S: SageMaker>(
 
     let path = route_path(&request);
     let route = Route::parse(path);
+    let negotiated = negotiate(route, &request);
     let mut audit = Audit::default();
     let reply = match route {
         None => Reply::Error(GateError::NotFound),
         Some(_) if request.method() == Method::OPTIONS => Reply::Preflight,
         Some(_) if request.method() != Method::GET => Reply::Error(GateError::MethodNotAllowed),
         Some(route) => {
-            let served = serve(&calls, &request, route, source_ip, &mut audit);
+            let served = serve(&calls, &request, route, negotiated, source_ip, &mut audit);
             match tokio::time::timeout(REQUEST_DEADLINE, served).await {
                 Ok(Ok(reply)) => reply,
                 Ok(Err(error)) => Reply::Error(error),
@@ -114,9 +117,7 @@ pub async fn handle<S: SageMaker>(
     };
 
     let reply = match reply {
-        Reply::Error(error) if route.is_some_and(Route::is_launch) && !accepts_json(&request) => {
-            Reply::ErrorPage(error)
-        }
+        Reply::Error(error) if negotiated.error_page => Reply::ErrorPage(error),
         other => other,
     };
 
@@ -152,11 +153,48 @@ struct Audit {
     resource: Option<String>,
 }
 
+/// How a request is answered, decided once from its route and `Accept` header. An API client
+/// (`Accept: application/json`) gets JSON; a browser gets a redirect or a page. A launch route is
+/// a browser's navigation: it always answers a redirect or the wait page, and its errors are a
+/// page unless the client asks for JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Negotiated {
+    /// Answer an opened target or a wait as JSON (else a redirect or the wait page).
+    json: bool,
+    /// Answer an error as a page (else as JSON).
+    error_page: bool,
+}
+
+fn negotiate(route: Option<Route<'_>>, request: &Request) -> Negotiated {
+    let launch = route.is_some_and(Route::is_launch);
+    let accepts_json = request
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("application/json"));
+    Negotiated {
+        json: !launch && accepts_json,
+        error_page: launch && !accepts_json,
+    }
+}
+
+/// What a route asks for, its names parsed into the types SageMaker calls take.
+enum Wanted {
+    Targets,
+    Notebook(NotebookName),
+    Studio {
+        space: Option<SpaceName>,
+        app: Option<StudioApp>,
+    },
+}
+
 /// Identity, input and source checks, in that order and all before SageMaker is called.
 async fn serve<S: SageMaker>(
     calls: &Calls<'_, S>,
     request: &Request,
     route: Route<'_>,
+    negotiated: Negotiated,
     source_ip: Option<IpAddr>,
     audit: &mut Audit,
 ) -> Result<Reply, GateError> {
@@ -174,46 +212,28 @@ async fn serve<S: SageMaker>(
         Route::Targets => None,
         _ => Some(session_seconds(param("session"), config)?),
     };
-    let space = match route {
-        Route::Studio { .. } => param("space")
-            .map(|s| checked_name("space", s))
-            .transpose()?,
-        _ => None,
+    let wanted = match route {
+        Route::Targets => Wanted::Targets,
+        Route::Notebook { name, .. } => Wanted::Notebook(NotebookName::parse(name)?),
+        Route::Studio { .. } => Wanted::Studio {
+            space: param("space").map(SpaceName::parse).transpose()?,
+            app: param("app").map(StudioApp::parse).transpose()?,
+        },
     };
-    let app = match route {
-        Route::Studio { .. } => param("app").map(StudioApp::parse).transpose()?,
-        _ => None,
-    };
-    if let Route::Notebook { name, .. } = route {
-        checked_name("notebook instance name", name)?;
-    }
+    source_allowed(source_ip, &config.allowed_source_cidrs)?;
 
-    if !config.allowed_source_cidrs.is_empty()
-        && !source_ip.is_some_and(|ip| {
-            config
-                .allowed_source_cidrs
-                .iter()
-                .any(|net| net.contains(&ip))
-        })
-    {
-        return Err(GateError::SourceNotAllowed);
-    }
-
-    let json = !route.is_launch() && accepts_json(request);
+    let json = negotiated.json;
     let caller = &caller;
-    let opening = match route {
-        Route::Targets => {
+    let session = session.unwrap_or_default();
+    let opening = match wanted {
+        Wanted::Targets => {
             let targets = calls.list_targets(caller).await?;
             return Ok(Reply::Json(StatusCode::OK, json!(targets)));
         }
-        Route::Notebook { name, .. } => {
+        Wanted::Notebook(name) => calls.open_notebook(caller, &name, session).await?,
+        Wanted::Studio { space, app } => {
             calls
-                .open_notebook(caller, name, session.unwrap_or_default())
-                .await?
-        }
-        Route::Studio { .. } => {
-            calls
-                .open_studio(caller, space, app, session.unwrap_or_default())
+                .open_studio(caller, space.as_ref(), app, session)
                 .await?
         }
     };
@@ -400,15 +420,6 @@ fn expires_at(valid_seconds: u32) -> String {
     DateTime::from_secs(seconds as i64)
         .fmt(DateTimeFormat::DateTime)
         .unwrap_or_default()
-}
-
-fn accepts_json(request: &Request) -> bool {
-    request
-        .headers()
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.to_ascii_lowercase().contains("application/json"))
 }
 
 /// Only an `Origin` equal to a configured one is echoed: no prefixes, no suffixes, no wildcard.

@@ -46,7 +46,6 @@ pub fn init() {
 mod tests {
     use super::*;
     use tracing::Level;
-    use tracing_subscriber::layer::Filter;
 
     fn enabled(filter: &Targets, target: &str, level: Level) -> bool {
         filter.would_enable(target, &level)
@@ -72,8 +71,4 @@ mod tests {
         assert!(enabled(&warn, "audit", Level::INFO));
         assert!(!enabled(&warn, "notebook_gate::gate", Level::INFO));
     }
-
-    // Keeps the `Filter` import honest: `Targets` is used as a per-layer filter.
-    #[allow(dead_code)]
-    fn is_layer_filter<F: Filter<tracing_subscriber::Registry>>(_: &F) {}
 }

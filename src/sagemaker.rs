@@ -6,15 +6,16 @@ use std::time::Duration;
 use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemaker::types::SharingType;
 
-use crate::access::Tag;
+use crate::access::{NotebookStatus, Tag};
 use crate::error::GateError;
+use crate::names::{NotebookName, ProfileName, SpaceName};
 
 /// A notebook instance, as the gate needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotebookInstance {
-    pub name: String,
+    pub name: NotebookName,
     pub arn: String,
-    pub status: String,
+    pub status: NotebookStatus,
     pub instance_type: Option<String>,
 }
 
@@ -32,8 +33,8 @@ pub struct Space {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DomainUrlRequest<'a> {
     pub domain_id: &'a str,
-    pub profile_name: &'a str,
-    pub space_name: Option<&'a str>,
+    pub profile_name: &'a ProfileName,
+    pub space_name: Option<&'a SpaceName>,
     pub landing_uri: Option<&'a str>,
     pub expires_in_seconds: u32,
     pub session_seconds: u32,
@@ -44,18 +45,18 @@ pub struct DomainUrlRequest<'a> {
 pub trait SageMaker: Send + Sync {
     fn describe_notebook_instance(
         &self,
-        name: &str,
+        name: &NotebookName,
     ) -> impl Future<Output = Result<NotebookInstance, GateError>> + Send;
     fn list_notebook_instances(
         &self,
     ) -> impl Future<Output = Result<Vec<NotebookInstance>, GateError>> + Send;
     fn start_notebook_instance(
         &self,
-        name: &str,
+        name: &NotebookName,
     ) -> impl Future<Output = Result<(), GateError>> + Send;
     fn presign_notebook_instance(
         &self,
-        name: &str,
+        name: &NotebookName,
         session_seconds: u32,
     ) -> impl Future<Output = Result<String, GateError>> + Send;
     fn list_tags(&self, arn: &str) -> impl Future<Output = Result<Vec<Tag>, GateError>> + Send;
@@ -64,7 +65,7 @@ pub trait SageMaker: Send + Sync {
     fn describe_space(
         &self,
         domain_id: &str,
-        space_name: &str,
+        space_name: &SpaceName,
     ) -> impl Future<Output = Result<Space, GateError>> + Send;
     fn list_spaces(
         &self,
@@ -77,6 +78,7 @@ pub trait SageMaker: Send + Sync {
 }
 
 /// Pages read from a list call before giving up: 50 pages of 100 is more than one account holds.
+/// The SDK's paginators follow `NextToken`; this bound stops a service that never ends a list.
 const MAX_PAGES: usize = 50;
 
 /// Bounds that keep every request well inside the Lambda timeout (see `README.md`): an attempt
@@ -175,61 +177,64 @@ fn missing(operation: &str, field: &str) -> GateError {
 }
 
 impl SageMaker for aws_sdk_sagemaker::Client {
-    async fn describe_notebook_instance(&self, name: &str) -> Result<NotebookInstance, GateError> {
+    async fn describe_notebook_instance(
+        &self,
+        name: &NotebookName,
+    ) -> Result<NotebookInstance, GateError> {
         const OP: &str = "DescribeNotebookInstance";
         let out = self
             .describe_notebook_instance()
-            .notebook_instance_name(name)
+            .notebook_instance_name(name.as_str())
             .send()
             .await
             .map_err(|e| classify(OP, e))?;
         Ok(NotebookInstance {
-            name: out.notebook_instance_name().unwrap_or(name).to_owned(),
+            // SageMaker's spelling of the name (names are case-insensitive).
+            name: out
+                .notebook_instance_name()
+                .and_then(|n| NotebookName::parse(n).ok())
+                .unwrap_or_else(|| name.clone()),
             arn: out
                 .notebook_instance_arn()
                 .ok_or_else(|| missing(OP, "NotebookInstanceArn"))?
                 .to_owned(),
             status: out
                 .notebook_instance_status()
-                .map(|s| s.as_str().to_owned())
+                .map(|s| NotebookStatus::parse(s.as_str()))
                 .ok_or_else(|| missing(OP, "NotebookInstanceStatus"))?,
             instance_type: out.instance_type().map(|t| t.as_str().to_owned()),
         })
     }
 
     async fn list_notebook_instances(&self) -> Result<Vec<NotebookInstance>, GateError> {
+        let mut pages = self
+            .list_notebook_instances()
+            .max_results(100)
+            .into_paginator()
+            .send();
         let mut instances = Vec::new();
-        let mut next_token = None;
         for _ in 0..MAX_PAGES {
-            let out = self
-                .list_notebook_instances()
-                .max_results(100)
-                .set_next_token(next_token)
-                .send()
-                .await
-                .map_err(|e| classify("ListNotebookInstances", e))?;
-            instances.extend(out.notebook_instances().iter().filter_map(|s| {
+            let Some(page) = pages.next().await else {
+                break;
+            };
+            let page = page.map_err(|e| classify("ListNotebookInstances", e))?;
+            instances.extend(page.notebook_instances().iter().filter_map(|s| {
                 Some(NotebookInstance {
-                    name: s.notebook_instance_name()?.to_owned(),
+                    name: NotebookName::parse(s.notebook_instance_name()?).ok()?,
                     arn: s.notebook_instance_arn()?.to_owned(),
-                    status: s
-                        .notebook_instance_status()
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default(),
+                    status: NotebookStatus::parse(
+                        s.notebook_instance_status().map_or("", |s| s.as_str()),
+                    ),
                     instance_type: s.instance_type().map(|t| t.as_str().to_owned()),
                 })
             }));
-            next_token = out.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                break;
-            }
         }
         Ok(instances)
     }
 
-    async fn start_notebook_instance(&self, name: &str) -> Result<(), GateError> {
+    async fn start_notebook_instance(&self, name: &NotebookName) -> Result<(), GateError> {
         self.start_notebook_instance()
-            .notebook_instance_name(name)
+            .notebook_instance_name(name.as_str())
             .send()
             .await
             .map_err(|e| classify("StartNotebookInstance", e))?;
@@ -238,13 +243,13 @@ impl SageMaker for aws_sdk_sagemaker::Client {
 
     async fn presign_notebook_instance(
         &self,
-        name: &str,
+        name: &NotebookName,
         session_seconds: u32,
     ) -> Result<String, GateError> {
         const OP: &str = "CreatePresignedNotebookInstanceUrl";
         let out = self
             .create_presigned_notebook_instance_url()
-            .notebook_instance_name(name)
+            .notebook_instance_name(name.as_str())
             .session_expiration_duration_in_seconds(session_seconds as i32)
             .send()
             .await
@@ -254,26 +259,23 @@ impl SageMaker for aws_sdk_sagemaker::Client {
     }
 
     async fn list_tags(&self, arn: &str) -> Result<Vec<Tag>, GateError> {
+        let mut pages = self
+            .list_tags()
+            .resource_arn(arn)
+            .max_results(100)
+            .into_paginator()
+            .send();
         let mut tags = Vec::new();
-        let mut next_token = None;
         for _ in 0..MAX_PAGES {
-            let out = self
-                .list_tags()
-                .resource_arn(arn)
-                .max_results(100)
-                .set_next_token(next_token)
-                .send()
-                .await
-                .map_err(|e| classify("ListTags", e))?;
+            let Some(page) = pages.next().await else {
+                break;
+            };
+            let page = page.map_err(|e| classify("ListTags", e))?;
             tags.extend(
-                out.tags()
+                page.tags()
                     .iter()
                     .filter_map(|t| Some(Tag::new(t.key()?, t.value().unwrap_or_default()))),
             );
-            next_token = out.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                break;
-            }
         }
         Ok(tags)
     }
@@ -289,16 +291,20 @@ impl SageMaker for aws_sdk_sagemaker::Client {
         out.domain_arn.ok_or_else(|| missing(OP, "DomainArn"))
     }
 
-    async fn describe_space(&self, domain_id: &str, space_name: &str) -> Result<Space, GateError> {
+    async fn describe_space(
+        &self,
+        domain_id: &str,
+        space_name: &SpaceName,
+    ) -> Result<Space, GateError> {
         let out = self
             .describe_space()
             .domain_id(domain_id)
-            .space_name(space_name)
+            .space_name(space_name.as_str())
             .send()
             .await
             .map_err(|e| classify("DescribeSpace", e))?;
         Ok(Space {
-            name: out.space_name().unwrap_or(space_name).to_owned(),
+            name: out.space_name().unwrap_or(space_name.as_str()).to_owned(),
             owner_profile: out
                 .ownership_settings()
                 .and_then(|o| o.owner_user_profile_name())
@@ -315,18 +321,19 @@ impl SageMaker for aws_sdk_sagemaker::Client {
     }
 
     async fn list_spaces(&self, domain_id: &str) -> Result<Vec<Space>, GateError> {
+        let mut pages = self
+            .list_spaces()
+            .domain_id_equals(domain_id)
+            .max_results(100)
+            .into_paginator()
+            .send();
         let mut spaces = Vec::new();
-        let mut next_token = None;
         for _ in 0..MAX_PAGES {
-            let out = self
-                .list_spaces()
-                .domain_id_equals(domain_id)
-                .max_results(100)
-                .set_next_token(next_token)
-                .send()
-                .await
-                .map_err(|e| classify("ListSpaces", e))?;
-            spaces.extend(out.spaces().iter().filter_map(|s| {
+            let Some(page) = pages.next().await else {
+                break;
+            };
+            let page = page.map_err(|e| classify("ListSpaces", e))?;
+            spaces.extend(page.spaces().iter().filter_map(|s| {
                 Some(Space {
                     name: s.space_name()?.to_owned(),
                     owner_profile: s
@@ -344,10 +351,6 @@ impl SageMaker for aws_sdk_sagemaker::Client {
                         .map(|a| a.as_str().to_owned()),
                 })
             }));
-            next_token = out.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                break;
-            }
         }
         Ok(spaces)
     }
@@ -357,8 +360,8 @@ impl SageMaker for aws_sdk_sagemaker::Client {
         let out = self
             .create_presigned_domain_url()
             .domain_id(request.domain_id)
-            .user_profile_name(request.profile_name)
-            .set_space_name(request.space_name.map(str::to_owned))
+            .user_profile_name(request.profile_name.as_str())
+            .set_space_name(request.space_name.map(|s| s.as_str().to_owned()))
             .set_landing_uri(request.landing_uri.map(str::to_owned))
             .expires_in_seconds(request.expires_in_seconds as i32)
             .session_expiration_duration_in_seconds(request.session_seconds as i32)

@@ -106,9 +106,9 @@ pub fn http_api_groups(raw: &str) -> Vec<String> {
 /// commas with no space (`a,b`), as the Chalice and serverless projects observed
 /// (aws/chalice#783, and "API Gateway Cognito authorizer JWT claim conversion" write-ups). A
 /// group whose own name contains a comma cannot be told from two groups in this shape: no piece
-/// with a quote, bracket or whitespace is matched, and README.md says that group names with a
-/// comma must not be used with a REST API. A JSON array (a test event, or REST API's newer JWT
-/// authorizer, which keeps claim types) is read item by item, exactly.
+/// with a quote, bracket or whitespace is matched, and docs/access.md says that group names
+/// with a comma must not be used with a REST API. A JSON array (a test event, or REST API's
+/// newer JWT authorizer, which keeps claim types) is read item by item, exactly.
 pub fn rest_api_groups(claim: &Value) -> Vec<String> {
     let names: Vec<&str> = match claim {
         Value::String(raw) => raw.split(',').collect(),

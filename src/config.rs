@@ -3,7 +3,7 @@
 use ipnet::IpNet;
 
 /// Everything the gate can be configured with. Variable names and defaults live here and nowhere
-/// else; `README.md` and `template.yaml` repeat them.
+/// else; `docs/configuration.md` and `template.yaml` repeat them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// `STUDIO_DOMAIN_ID`: the one Studio domain people may open; Studio routes 404 without it.

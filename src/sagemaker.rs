@@ -81,7 +81,7 @@ pub trait SageMaker: Send + Sync {
 /// The SDK's paginators follow `NextToken`; this bound stops a service that never ends a list.
 const MAX_PAGES: usize = 50;
 
-/// Bounds that keep every request well inside the Lambda timeout (see `README.md`): an attempt
+/// Bounds that keep every request well inside the Lambda timeout (see `docs/routes.md`): an attempt
 /// gets 3 s, and all attempts with their back-off 8 s.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);

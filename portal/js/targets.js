@@ -1,7 +1,7 @@
 // What each target looks like and what its Open button does, decided from the gate's `/targets`
 // answer. Plain functions over plain data (no DOM), so tests/portal runs them under Node.
 
-/** Where Studio can land (the gate's `app` values, see README "Routes"). */
+/** Where Studio can land (the gate's `app` values, see docs/routes.md). */
 export const STUDIO_APPS = [
   { value: "studio", label: "Studio home" },
   { value: "jupyterlab", label: "JupyterLab" },

@@ -2,6 +2,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 use crate::stub::DOMAIN_ID;
+use crate::stub::Fault;
 
 #[tokio::test]
 async fn owner_opens_their_space_in_the_chosen_app() {
@@ -179,4 +180,46 @@ async fn unknown_app_or_bad_space_name_is_400_without_any_call() {
         assert_eq!(reply.error_code(), "invalid_request");
     }
     assert!(t.stub.calls().is_empty());
+}
+
+/// Issue 19 #1 and #2 for Studio: the profile's tags and the space are read together, so a space
+/// that does not exist and someone else's cost the same calls, and while SageMaker fails they get
+/// the same error.
+#[tokio::test]
+async fn a_missing_and_a_foreign_space_cost_the_same_and_fail_alike() {
+    let t = TestGate::new().await;
+    assert_eq!(t.send(event("http-studio")).await.status, 200); // the domain is now known
+    for space in ["bob-space", "no-such-space"] {
+        t.stub.forget_calls();
+        let reply = t
+            .send(with_query(event("http-studio"), &[("space", space)]))
+            .await;
+        assert_not_found(&reply);
+        assert_eq!(
+            sorted(t.stub.operations()),
+            sorted(["DescribeSpace", "ListTags"]),
+            "{space}"
+        );
+    }
+    for (operation, fault, status) in [
+        ("DescribeSpace", Fault::Throttle, 429),
+        ("DescribeSpace", Fault::ServerError, 502),
+        ("ListTags", Fault::Throttle, 429),
+        ("ListTags", Fault::Denied, 502),
+    ] {
+        t.stub.clear_faults();
+        t.stub.fault(operation, fault);
+        let mut answers = Vec::new();
+        for space in ["bob-space", "no-such-space", "alice-space"] {
+            let reply = t
+                .send(with_query(event("http-studio"), &[("space", space)]))
+                .await;
+            answers.push((reply.status, reply.error_code()));
+        }
+        assert!(
+            answers.iter().all(|a| a == &answers[0]),
+            "{operation} {fault:?}: {answers:?}"
+        );
+        assert_eq!(answers[0].0, status, "{operation} {fault:?}");
+    }
 }

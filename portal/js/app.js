@@ -1,18 +1,22 @@
 // The portal: sign in, list what the gate says is mine, open it in a new tab through `/launch/...`.
 
 import { loadConfig } from "./config.js";
-import { describeError, fetchTargets, GateError, launchUrl } from "./gate.js";
+import { describeError, fetchTargets, GateError, launchUrl, postAction } from "./gate.js";
+import { actionErrorWords, answerSettling, busyWords, resultWords, settleDelay, settledWords, stillWords } from "./lifecycle.js";
 import { currentPlace, displayName, isSignInReturn, Session } from "./session.js";
-import { isEmpty, notebookRows, spaceRows, uncheckedNote } from "./targets.js";
+import { isEmpty, notebookRows, spaceRows, statusBadge, uncheckedNote } from "./targets.js";
 import * as view from "./view.js";
 
 const APP_CHOICE = "notebook-gate.studio-app"; // sessionStorage: survives a re-sign-in in this tab
-const STARTED_REFRESH_MS = 10_000;
 const MAX_RETRY_AFTER_SECONDS = 10;
 
 let config;
 let session;
 let user;
+// Looking again at rows that are starting or stopping: which look is next, and its timer.
+const settle = { attempt: 0, timer: 0 };
+// Rows the person started or stopped here ("notebook:alice-gpu"): the page says when they settle.
+const watched = new Set();
 
 async function main() {
   try {
@@ -51,8 +55,12 @@ async function main() {
   view.showPlace(window.location.hash);
 }
 
-async function loadTargets({ retried = false } = {}) {
-  view.clearProblem();
+async function loadTargets({ retried = false, settling = false } = {}) {
+  clearTimeout(settle.timer);
+  if (!settling) {
+    settle.attempt = 0; // a Refresh (or an action) starts the looks again from the shortest wait
+    view.clearProblem();
+  }
   view.loading();
   let targets;
   try {
@@ -61,7 +69,7 @@ async function loadTargets({ retried = false } = {}) {
     // API Gateway's own 401 may come without CORS headers, which a browser reports as a network
     // failure: so both are answered by renewing the token once and trying again.
     if (error instanceof GateError && (error.code === "unauthenticated" || error.code === "unreachable") && !retried) {
-      if (await session.renew()) return loadTargets({ retried: true });
+      if (await session.renew()) return loadTargets({ retried: true, settling });
       return session.signIn(currentPlace(window.location));
     }
     if (error instanceof GateError && error.code === "unauthenticated") {
@@ -71,24 +79,102 @@ async function loadTargets({ retried = false } = {}) {
       const seconds = Math.min(error.retryAfter || 2, MAX_RETRY_AFTER_SECONDS);
       view.progress(`SageMaker is busy; trying again in ${seconds} seconds…`);
       await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-      return loadTargets({ retried: true });
+      return loadTargets({ retried: true, settling });
     }
     view.progress("");
     return view.problem(describeError(error), () => loadTargets());
   }
   const empty = isEmpty(targets);
+  const notebooks = notebookRows(targets);
+  const spaces = spaceRows(targets.studio, targets);
   view.targets(
     {
-      notebooks: notebookRows(targets),
+      notebooks,
       unchecked: uncheckedNote(targets),
-      spaces: spaceRows(targets.studio),
+      spaces,
       studio: targets.studio,
       empty,
       userId: user.profile.sub,
     },
     open,
+    act,
   );
   view.progress("");
+  followSettling([...notebooks, ...spaces]);
+}
+
+const rowKey = (row) => `${row.kind}:${row.name}`;
+
+/**
+ * While some row is starting or stopping, looks again on a bounded back-off (lifecycle.js's
+ * SETTLE_DELAYS_SECONDS), then stops and says so; says when a row the person acted on settles.
+ */
+function followSettling(rows) {
+  for (const row of rows) {
+    if (watched.has(rowKey(row)) && !row.settling) {
+      watched.delete(rowKey(row));
+      view.activity(settledWords(row));
+    }
+  }
+  const changing = rows.filter((row) => row.settling);
+  if (changing.length === 0) return;
+  const delay = settleDelay(settle.attempt);
+  if (delay === null) {
+    view.activity(stillWords(changing));
+    return;
+  }
+  settle.attempt += 1;
+  settle.timer = setTimeout(() => loadTargets({ settling: true }), delay * 1000);
+}
+
+/** Calls the gate with a fresh token; a token it refuses (or a 401 without CORS) is renewed once. */
+async function withToken(call) {
+  try {
+    return await call(await accessToken());
+  } catch (error) {
+    const renewable = error instanceof GateError && (error.code === "unauthenticated" || error.code === "unreachable");
+    if (renewable && (await session.renew())) return call(await accessToken());
+    throw error;
+  }
+}
+
+/**
+ * A row's Start / Stop: asks first when something will stop, shows the row busy while the gate
+ * acts, then its new status; a row on its way to a new state is then looked at again until it
+ * settles. The start and stop routes are idempotent, so a retry after a renewal is safe.
+ */
+async function act(row, button) {
+  const { control } = row;
+  if (control.confirm && !(await view.confirmAction(control.confirm, button))) return;
+  view.clearProblem();
+  const busy = busyWords(control.action, row.name);
+  view.markBusy(row.kind, row.name, busy);
+  view.activity(busy);
+  let answer;
+  try {
+    answer = await withToken((token) => postAction(config.apiUrl, control.path, token));
+  } catch (error) {
+    view.unmarkBusy(row.kind, row.name, control.label);
+    view.activity("");
+    if (error instanceof GateError && error.code === "unauthenticated") {
+      return session.signIn(currentPlace(window.location));
+    }
+    const described = describeError(error);
+    const words = error instanceof GateError ? actionErrorWords(error, { action: control.action, name: row.name }) : null;
+    return view.problem(words ? { ...described, words } : described);
+  }
+  view.markStatus(row.kind, row.name, statusBadge(row.kind, answer.status));
+  view.activity(resultWords(answer, row.name));
+  if (!answerSettling(answer)) return loadTargets(); // nothing on its way: draw the row as it is
+  followFrom(row);
+}
+
+/** Starts the looks at `row` afresh (it has just been started or stopped), and says when it settles. */
+function followFrom(row) {
+  watched.add(rowKey(row));
+  clearTimeout(settle.timer);
+  settle.attempt = 1;
+  settle.timer = setTimeout(() => loadTargets({ settling: true }), settleDelay(0) * 1000);
 }
 
 async function accessToken() {
@@ -119,7 +205,7 @@ function open(row) {
       tab.location.replace(launchUrl(config.apiUrl, row.launch, token, { app: row.app }));
       if (row.starts) {
         view.markStarting(row.name);
-        setTimeout(() => loadTargets(), STARTED_REFRESH_MS);
+        followFrom(row);
       }
     },
     () => {

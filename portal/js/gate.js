@@ -21,6 +21,9 @@ const WORDS = {
   throttled: "SageMaker is busy right now. Wait a few seconds and try again.",
   upstream_error: "SageMaker could not answer. Try again in a minute; if it keeps happening, tell your admin.",
   upstream_timeout: "SageMaker took too long to answer. Try again in a minute.",
+  action_disabled: "This portal is not set up to let people start or stop things themselves. Ask your admin.",
+  not_space_owner: "Only the space's owner can stop its app.",
+  state_conflict: "It cannot be done in the state it is in now. Refresh the list to see its state.",
   invalid_request: "The portal asked for something the gate does not accept. Reload the page and try again.",
   unreachable:
     "The portal cannot reach the gate. Check your connection and try again; if it keeps happening, tell your admin.",
@@ -76,6 +79,28 @@ export async function fetchTargets(apiUrl, accessToken, fetchImpl = fetch) {
   let response;
   try {
     response = await fetchImpl(gateUrl(apiUrl, "/targets"), {
+      headers: { Authorization: `Bearer ${accessToken}`, Accept: "application/json" },
+      cache: "no-store",
+      credentials: "omit",
+      referrerPolicy: "no-referrer",
+    });
+  } catch {
+    throw new GateError({ code: "unreachable" });
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return response.json();
+}
+
+/**
+ * `POST` to a start / stop route (`/notebook-instances/<name>/start`, `/studio/spaces/<name>/stop`)
+ * with the access token in the Authorization header (never in the URL: these routes change
+ * state). Resolves to the gate's answer (`{"result", "status", ...}`) or rejects with a GateError.
+ */
+export async function postAction(apiUrl, path, accessToken, fetchImpl = fetch) {
+  let response;
+  try {
+    response = await fetchImpl(gateUrl(apiUrl, path), {
+      method: "POST",
       headers: { Authorization: `Bearer ${accessToken}`, Accept: "application/json" },
       cache: "no-store",
       credentials: "omit",

@@ -1,5 +1,10 @@
-// What each target looks like and what its Open button does, decided from the gate's `/targets`
+// What each target looks like and what its buttons do, decided from the gate's `/targets`
 // answer. Plain functions over plain data (no DOM), so tests/portal runs them under Node.
+
+import { appSettling, notebookControl, notebookSettling, runningSummary, spaceControl } from "./lifecycle.js";
+import { badge } from "./status.js";
+
+export { badge };
 
 /** Where Studio can land (the gate's `app` values, see docs/routes.md). */
 export const STUDIO_APPS = [
@@ -13,29 +18,11 @@ export const STUDIO_APPS = [
 // SageMaker's app types as the gate's `app` values, for opening a space in its own app.
 const SPACE_APPS = { JupyterLab: "jupyterlab", CodeEditor: "codeeditor", JupyterServer: "jupyterserver" };
 
-const BADGES = {
-  InService: { label: "Running", tone: "ok" },
-  Pending: { label: "Starting…", tone: "busy" },
-  Updating: { label: "Updating…", tone: "busy" },
-  Stopping: { label: "Stopping…", tone: "busy" },
-  Stopped: { label: "Stopped", tone: "idle" },
-  Failed: { label: "Failed", tone: "bad" },
-  Deleting: { label: "Deleting", tone: "bad" },
-  Creating: { label: "Creating…", tone: "busy" },
-  Delete_Failed: { label: "Failed", tone: "bad" },
-  Update_Failed: { label: "Failed", tone: "bad" },
-};
-
-/** A status badge: the words shown and a tone (`ok`, `busy`, `idle`, `bad`) that colours it. */
-export function badge(status) {
-  return BADGES[status] ?? { label: status || "Unknown", tone: "idle" };
-}
-
 /**
  * A notebook instance's Open button: its label, whether it can be pressed, and a note that says
- * why not (or what will happen) in words.
+ * why not (or what will happen) in words. `canStart`: the row has a Start button of its own.
  */
-export function notebookAction(status, autoStart) {
+export function notebookAction(status, autoStart, canStart = false) {
   switch (status) {
     case "InService":
       return { label: "Open", enabled: true, note: "" };
@@ -43,46 +30,82 @@ export function notebookAction(status, autoStart) {
     case "Updating":
       return { label: "Open when ready", enabled: true, note: "It is starting; a page will wait for it and then open it." };
     case "Stopped":
-      return autoStart
-        ? { label: "Start and open", enabled: true, note: "Starting takes a few minutes; a page will wait for it." }
+      if (autoStart) return { label: "Start and open", enabled: true, note: "Starting takes a few minutes; a page will wait for it." };
+      return canStart
+        ? { label: "Open", enabled: false, note: "It is stopped. Start it, then open it once it is running." }
         : { label: "Open", enabled: false, note: "It is stopped. Ask your admin to start it." };
     case "Stopping":
-      return { label: "Open", enabled: false, note: "It is stopping. Refresh in a minute." };
+      return { label: "Open", enabled: false, note: "It is stopping. This page shows when it has stopped." };
     default:
       return { label: "Open", enabled: false, note: "It cannot be opened now. Ask your admin." };
   }
 }
 
-/** Notebook instances as the list shows them, in name order. */
-export function notebookRows(targets) {
+/** Notebook instances as the list shows them, in name order; `now` (ms) dates their running time. */
+export function notebookRows(targets, now = Date.now()) {
   const autoStart = targets.autoStart === true;
   return [...(targets.notebookInstances ?? [])]
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map((nb) => ({
-      name: nb.name,
-      detail: nb.instanceType ?? "",
-      badge: badge(nb.status),
-      action: notebookAction(nb.status, autoStart),
-      launch: nb.launch,
-      starts: nb.status === "Stopped" && autoStart,
-    }));
+    .map((nb) => {
+      const control = notebookControl(nb, targets);
+      const summary = runningSummary(nb, targets.longRunningSeconds, now);
+      return {
+        kind: "notebook",
+        name: nb.name,
+        status: nb.status,
+        detail: summary.text,
+        flag: summary.flag,
+        badge: badge(nb.status),
+        action: notebookAction(nb.status, autoStart, control?.action === "start"),
+        control,
+        settling: notebookSettling(nb.status),
+        launch: nb.launch,
+        starts: nb.status === "Stopped" && autoStart,
+      };
+    });
+}
+
+// A space's badge follows its app when the gate says what the app is doing.
+const APP_BADGES = {
+  InService: { label: "Running", tone: "ok" },
+  Pending: { label: "Starting…", tone: "busy" },
+  Deleting: { label: "Stopping…", tone: "busy" },
+};
+
+/** The badge for a status the gate answered a start or stop with (a space's: its app's). */
+export function statusBadge(kind, status) {
+  return kind === "space" ? APP_BADGES[status] ?? badge(status) : badge(status);
+}
+
+function spaceBadge(space) {
+  if (space.status !== "InService") return badge(space.status);
+  // A space in service exists and can be opened; its app starts when it is opened.
+  return APP_BADGES[space.app?.status] ?? { label: "Ready", tone: "ok" };
 }
 
 /** The Studio profile's spaces as the list shows them: the person's own first, then shared ones. */
-export function spaceRows(studio) {
+export function spaceRows(studio, targets = {}, now = Date.now()) {
   if (!studio) return [];
   return [...(studio.spaces ?? [])]
     .sort((a, b) => Number(a.shared) - Number(b.shared) || a.name.localeCompare(b.name))
     .map((space) => {
       const broken = ["Failed", "Deleting", "Delete_Failed"].includes(space.status);
+      const app = space.app ?? null;
+      const summary = app ? runningSummary(app, targets.longRunningSeconds, now) : { text: "", flag: "" };
+      const { control, note } = broken ? { control: null, note: "" } : spaceControl(space, studio, targets);
       return {
+        kind: "space",
         name: space.name,
-        detail: [space.shared ? "Shared space" : "Private space", space.appType].filter(Boolean).join(" · "),
-        // A space in service exists and can be opened; its app starts when it is opened.
-        badge: space.status === "InService" ? { label: "Ready", tone: "ok" } : badge(space.status),
+        status: app?.status ?? space.status,
+        detail: [space.shared ? "Shared space" : "Private space", app?.appType ?? space.appType, summary.text]
+          .filter(Boolean).join(" · "),
+        flag: summary.flag,
+        badge: spaceBadge(space),
         action: broken
           ? { label: "Open", enabled: false, note: "This space cannot be opened now. Ask your admin." }
-          : { label: "Open", enabled: true, note: "" },
+          : { label: "Open", enabled: true, note },
+        control,
+        settling: appSettling(app),
         launch: space.launch,
         app: SPACE_APPS[space.appType] ?? "",
       };

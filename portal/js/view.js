@@ -49,11 +49,15 @@ export function fillAppChooser(chosen) {
   );
 }
 
-function row(kind, { name, detail, badge: status, action }, onOpen) {
+function row(kind, { name, detail, flag, badge: status, action, control }, onOpen, onControl) {
   const item = $("row-template").content.firstElementChild.cloneNode(true);
   item.dataset.target = name;
+  item.dataset.kind = kind;
   item.querySelector(".row-name").textContent = name;
   item.querySelector(".row-detail").textContent = detail;
+  const mark = item.querySelector(".flag");
+  mark.textContent = flag ?? "";
+  mark.hidden = !flag;
   showBadge(item.querySelector(".badge"), status);
   const button = item.querySelector(".open");
   button.textContent = action.label;
@@ -67,12 +71,51 @@ function row(kind, { name, detail, badge: status, action }, onOpen) {
     button.setAttribute("aria-describedby", note.id);
   }
   button.addEventListener("click", onOpen);
+  const lifecycle = item.querySelector(".lifecycle");
+  if (control) {
+    lifecycle.hidden = false;
+    lifecycle.textContent = control.label;
+    lifecycle.dataset.action = control.action;
+    lifecycle.setAttribute("aria-label", `${control.label} ${name}`);
+    if (mark.textContent) {
+      mark.id = `flag-${kind}-${name}`;
+      lifecycle.setAttribute("aria-describedby", mark.id);
+    }
+    lifecycle.addEventListener("click", onControl);
+  }
   return item;
 }
 
-/** Renders the lists; `onOpen(row)` is called when a row's Open is pressed. */
-export function targets({ notebooks, unchecked, spaces, studio, empty, userId }, onOpen) {
-  $("notebook-list").replaceChildren(...notebooks.map((r) => row("notebook", r, () => onOpen(r))));
+/** Where the keyboard focus is in a list, to put it back after the list is drawn again. */
+function focusedPlace() {
+  const focused = document.activeElement;
+  const item = focused?.closest?.(".rows .row");
+  if (!item) return null;
+  return { kind: item.dataset.kind, name: item.dataset.target, part: focused.classList.contains("open") ? "open" : "lifecycle" };
+}
+
+function restoreFocus(place) {
+  if (!place) return;
+  const item = rowElement(place.kind, place.name);
+  if (!item) return;
+  const same = item.querySelector(`.${place.part}`);
+  // The same button if it is still there and usable, else the row's name: never lost to <body>.
+  const target = same && !same.hidden && !same.disabled ? same : item.querySelector(".row-name");
+  target.focus({ preventScroll: true });
+}
+
+function rowElement(kind, name) {
+  return document.querySelector(`.rows [data-kind="${kind}"][data-target="${CSS.escape(name)}"]`);
+}
+
+/**
+ * Renders the lists; `onOpen(row)` is called when a row's Open is pressed and `onControl(row)`
+ * when its Start / Stop is. Keyboard focus inside a list stays on the same row's button.
+ */
+export function targets({ notebooks, unchecked, spaces, studio, empty, userId }, onOpen, onControl) {
+  const place = focusedPlace();
+  const draw = (kind, r) => row(kind, r, () => onOpen(r), (event) => onControl(r, event.currentTarget));
+  $("notebook-list").replaceChildren(...notebooks.map((r) => draw("notebook", r)));
   $("notebooks-unchecked").textContent = unchecked;
   $("notebooks-unchecked").hidden = !unchecked;
   // "None for you" would be untrue while some could not be checked.
@@ -81,7 +124,7 @@ export function targets({ notebooks, unchecked, spaces, studio, empty, userId },
   $("studio").hidden = !studio;
   if (studio) {
     $("studio-profile").textContent = studio.userProfile;
-    $("space-list").replaceChildren(...spaces.map((r) => row("space", r, () => onOpen(r))));
+    $("space-list").replaceChildren(...spaces.map((r) => draw("space", r)));
     $("spaces-none").hidden = spaces.length > 0;
   }
   $("empty").hidden = !empty;
@@ -91,6 +134,73 @@ export function targets({ notebooks, unchecked, spaces, studio, empty, userId },
   const count = notebooks.length + spaces.length;
   const time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   $("updated").textContent = `${count} ${count === 1 ? "item" : "items"} · updated ${time}`;
+  restoreFocus(place);
+}
+
+/** Says what a start or stop is doing or did (a polite status region: read out, not shouted). */
+export function activity(words) {
+  $("activity").textContent = words;
+}
+
+/** A row whose Start / Stop is under way: its button says so and cannot be pressed twice. */
+export function markBusy(kind, name, words) {
+  const item = rowElement(kind, name);
+  if (!item) return;
+  item.setAttribute("aria-busy", "true");
+  const button = item.querySelector(".lifecycle");
+  button.textContent = words;
+  button.disabled = true;
+}
+
+/** A row the gate has just answered for: the new status, and no button until the list is redrawn. */
+export function markStatus(kind, name, shown) {
+  const item = rowElement(kind, name);
+  if (!item) return;
+  item.removeAttribute("aria-busy");
+  showBadge(item.querySelector(".badge"), shown);
+  const button = item.querySelector(".lifecycle");
+  const hadFocus = document.activeElement === button;
+  button.hidden = true;
+  if (hadFocus) item.querySelector(".row-name").focus({ preventScroll: true });
+}
+
+/** Puts a row's Start / Stop back as it was (the action failed; nothing changed). */
+export function unmarkBusy(kind, name, label) {
+  const item = rowElement(kind, name);
+  if (!item) return;
+  item.removeAttribute("aria-busy");
+  const button = item.querySelector(".lifecycle");
+  button.textContent = label;
+  button.disabled = false;
+}
+
+/**
+ * Asks whether to go on, in a modal <dialog> that names what will stop; resolves to true only
+ * when the person confirms. Cancel and Esc resolve to false. Focus starts on Cancel (the safe
+ * choice) and goes back to `returnTo` (or its row, if the list was redrawn meanwhile).
+ */
+export function confirmAction({ title, words, button }, returnTo) {
+  const dialog = $("confirm");
+  $("confirm-title").textContent = title;
+  $("confirm-words").textContent = words;
+  $("confirm-yes").textContent = button;
+  const item = returnTo?.closest(".row");
+  const place = item ? { kind: item.dataset.kind, name: item.dataset.target, part: "lifecycle" } : null;
+  return new Promise((resolve) => {
+    dialog.addEventListener(
+      "close",
+      () => {
+        const confirmed = dialog.returnValue === "confirm";
+        dialog.returnValue = "";
+        if (returnTo?.isConnected) returnTo.focus({ preventScroll: true });
+        else restoreFocus(place);
+        resolve(confirmed);
+      },
+      { once: true },
+    );
+    dialog.returnValue = "";
+    dialog.showModal();
+  });
 }
 
 function showBadge(element, { label, tone }) {

@@ -22,9 +22,18 @@ resource, with the browser's source (`X-Local-Source-Ip` / `X-Local-Source-Vpce`
 this local stand-in trusts; without them the connection's address); refused: 403 "Auth token
 containing insufficient permissions".
 
+State changes take time as in SageMaker, once `POST /_timing` (or `--notebook-start-seconds` and
+the like) says how long: a started notebook instance is `Pending`, then `InService`; a stopped one
+`Stopping`, then `Stopped`; a deleted Studio app `Deleting`, then `Deleted` (it stays listed, as
+SageMaker lists deleted apps for a while). With 0 seconds (the default, and while seeding) the
+change is immediate, as moto's own. Times follow the stand-in's clock (`POST /_clock`), so a test
+can move past a delay without waiting. SageMaker's refusals come with them: starting a notebook
+instance that is not `Stopped`/`Failed`, or stopping one that is not `InService`, is a
+ValidationException.
+
 Control endpoints on the page's port: `POST|DELETE /_faults` (a fault may carry `"match"`: it then
 hits only calls whose JSON input contains that text), `GET|DELETE /_calls`, `POST /_clock`,
-`GET|POST|DELETE /_iam`.
+`GET|POST|DELETE /_iam`, `GET|POST /_timing`, `POST /_age`.
 """
 
 from __future__ import annotations
@@ -40,7 +49,8 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta, timezone
 
 from moto.sagemaker.exceptions import ResourceInUseException, ResourceNotFound, ValidationError
 from moto.sagemaker.models import sagemaker_backends
@@ -87,6 +97,29 @@ class IamSettings:
                    Source.parse(body.get("source")))
 
 
+@dataclass
+class Timing:
+    """How long SageMaker's state changes take here, in seconds (0: at once, as moto does)."""
+
+    notebookStartSeconds: float = 0.0  # Pending -> InService
+    notebookStopSeconds: float = 0.0  # Stopping -> Stopped
+    appStartSeconds: float = 0.0  # a created app: Pending -> InService
+    appDeleteSeconds: float = 0.0  # Deleting -> Deleted
+
+    @classmethod
+    def parse(cls, body: dict, base: "Timing | None" = None) -> "Timing":
+        known = {f.name for f in fields(cls)}
+        unknown = set(body) - known
+        if unknown:
+            raise ValueError(f"unknown timing fields {sorted(unknown)} (known: {sorted(known)})")
+        values = dict((base or cls()).__dict__)
+        for key, value in body.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 3600:
+                raise ValueError(f"{key} must be a number of seconds between 0 and 3600")
+            values[key] = float(value)
+        return cls(**values)
+
+
 class Registry:
     """Shared by the SageMaker side and the page: issued tokens, the clock, calls, faults, IAM."""
 
@@ -97,6 +130,7 @@ class Registry:
         self.calls: list[dict] = []
         self.faults: dict[tuple[str, str], dict] = {}  # (operation, match) -> fault
         self.page_base = ""
+        self.timing = Timing()
         self.iam: IamSettings | None = None
         self._evaluator = None
         self._evaluator_lock = threading.Lock()
@@ -167,9 +201,9 @@ def _backend():
 
 
 def _studio(backend) -> dict:
-    """Profiles, spaces and their tags, kept on the moto backend of one account and region."""
+    """Profiles, spaces, apps and their tags, kept on the moto backend of one account and region."""
     if not hasattr(backend, "standin_studio"):
-        backend.standin_studio = {"profiles": {}, "spaces": {}}
+        backend.standin_studio = {"profiles": {}, "spaces": {}, "apps": {}}
     return backend.standin_studio
 
 
@@ -312,8 +346,189 @@ def list_spaces(self):
     return json.dumps({"Spaces": spaces})
 
 
+# --- state changes that take time: notebook instances started and stopped, Studio apps ---------
+
+APP_TYPES = ("JupyterServer", "KernelGateway", "DetailedProfiler", "TensorBoard", "CodeEditor", "JupyterLab",
+             "RStudioServerPro", "RSessionGateway", "Canvas")  # API_DeleteApp's valid AppType values
+LIST_APPS_DEFAULT, LIST_APPS_MAX = 10, 100  # API_ListApps: MaxResults defaults to 10, at most 100
+
+
+def _moment(seconds: float) -> datetime:
+    """A stand-in clock time as moto keeps its times (naive UTC)."""
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
+
+
+def _change(record, status_attr: str, now_status: str, then_status: str, delay: float, on_change=None):
+    """Sets `now_status`, and `then_status` once `delay` seconds have passed (at once for 0)."""
+    now = REGISTRY.now()
+    if delay <= 0:
+        _set(record, status_attr, then_status, now, on_change)
+        return
+    _set(record, status_attr, now_status, now, on_change)
+    _next(record, (then_status, now + delay))
+
+
+def _get(record, attr):
+    return record[attr] if isinstance(record, dict) else getattr(record, attr)
+
+
+def _set(record, attr: str, status: str, at: float, on_change=None):
+    if isinstance(record, dict):
+        record[attr] = status
+    else:
+        setattr(record, attr, status)
+    _next(record, None)
+    if on_change:
+        on_change(record, at)
+
+
+def _next(record, value):
+    if isinstance(record, dict):
+        record["_next"] = value
+    else:
+        record.standin_next = value
+
+
+def _pending(record):
+    return record.get("_next") if isinstance(record, dict) else getattr(record, "standin_next", None)
+
+
+def _notebook_changed(instance, at: float):
+    instance.last_modified_time = _moment(at)
+
+
+def settle(backend=None):
+    """Applies every state change whose time has come (before each call, so a describe sees it)."""
+    backend = backend or _backend()
+    now = REGISTRY.now()
+    with REGISTRY.lock:
+        for instance in list(backend.notebook_instances.values()):
+            due = _pending(instance)
+            if due and due[1] <= now:
+                _set(instance, "status", due[0], due[1], _notebook_changed)
+        for app in _studio(backend)["apps"].values():
+            due = _pending(app)
+            if due and due[1] <= now:
+                _set(app, "Status", due[0], due[1])
+
+
+def _refuse_transition(instance, allowed: list[str], target: str):
+    # SageMaker's words (aws/amazon-sagemaker-examples#1094, hashicorp/terraform-provider-aws#16767).
+    raise ValidationError(message=f"Status ({instance.status}) not in ([{', '.join(allowed)}]). Unable to "
+                                  f"transition to ({target}) for Notebook Instance ({instance.arn}).")
+
+
+def start_notebook_instance(self):
+    instance = self.sagemaker_backend.get_notebook_instance(self._get_param("NotebookInstanceName"))
+    if instance.status not in ("Stopped", "Failed"):
+        _refuse_transition(instance, ["Stopped", "Failed"], "Pending")
+    _change(instance, "status", "Pending", "InService", REGISTRY.timing.notebookStartSeconds, _notebook_changed)
+    return "{}"
+
+
+def stop_notebook_instance(self):
+    instance = self.sagemaker_backend.get_notebook_instance(self._get_param("NotebookInstanceName"))
+    if instance.status != "InService":
+        _refuse_transition(instance, ["InService"], "Stopping")
+    _change(instance, "status", "Stopping", "Stopped", REGISTRY.timing.notebookStopSeconds, _notebook_changed)
+    return "{}"
+
+
+def _app_owner(self) -> tuple[str, str]:
+    """("space", name) or ("user-profile", name): an app belongs to exactly one of them."""
+    space, profile = self._get_param("SpaceName"), self._get_param("UserProfileName")
+    if (space is None) == (profile is None):
+        raise ValidationError(message="Exactly one of SpaceName or UserProfileName must be specified.")
+    return ("space", _check_name("spaceName", space)) if space is not None else \
+        ("user-profile", _check_name("userProfileName", profile))
+
+
+def _app_key(self) -> tuple:
+    domain_id = self._get_param("DomainId")
+    kind, owner = _app_owner(self)
+    app_type = self._get_param("AppType")
+    if app_type not in APP_TYPES:
+        raise ValidationError(message=f"1 validation error detected: Value '{app_type}' at 'appType' failed to "
+                                      f"satisfy constraint: Member must satisfy enum value set: [{', '.join(APP_TYPES)}]")
+    return (domain_id, kind, owner, app_type, _check_name("appName", self._get_param("AppName")))
+
+
+def _app_details(app: dict) -> dict:
+    """AppDetails as ListApps gives them (API_AppDetails)."""
+    details = {k: app[k] for k in ("DomainId", "AppType", "AppName", "Status", "CreationTime") if k in app}
+    details[app["OwnerKey"]] = app["Owner"]
+    if app.get("ResourceSpec"):
+        details["ResourceSpec"] = app["ResourceSpec"]
+    return details
+
+
+def create_app(self):
+    backend = self.sagemaker_backend
+    key = _app_key(self)
+    domain_id, kind, owner = key[:3]
+    _domain(backend, domain_id)
+    (_space if kind == "space" else _profile)(backend, domain_id, owner)
+    apps = _studio(backend)["apps"]
+    if key in apps and apps[key]["Status"] != "Deleted":
+        raise ResourceInUseException(f"App {key[3]}/{key[4]} already exists in {kind} {owner}")
+    arn = iam_sagemaker.arn("app", domain_id, owner, key[3], key[4], region=backend.region_name,
+                            account=backend.account_id)
+    app = {"DomainId": domain_id, "OwnerKey": "SpaceName" if kind == "space" else "UserProfileName",
+           "Owner": owner, "AppType": key[3], "AppName": key[4], "AppArn": arn, "Status": "Pending",
+           "CreationTime": REGISTRY.now(), "ResourceSpec": self._get_param("ResourceSpec") or {},
+           "Tags": list(self._get_param("Tags") or []), "_next": None}
+    apps[key] = app
+    _change(app, "Status", "Pending", "InService", REGISTRY.timing.appStartSeconds)
+    return json.dumps({"AppArn": arn})
+
+
+def _app(self) -> dict:
+    key = _app_key(self)
+    app = _studio(self.sagemaker_backend)["apps"].get(key)
+    if app is None:
+        raise ResourceNotFound(f"App {key[3]}/{key[4]} does not exist in {key[1]} {key[2]} of domain {key[0]}")
+    return app
+
+
+def describe_app(self):
+    app = _app(self)
+    return json.dumps({**_app_details(app), "AppArn": app["AppArn"]})
+
+
+def delete_app(self):
+    app = _app(self)
+    # SageMaker stops an app by deleting it; one already going or gone cannot be deleted again
+    # (ResourceInUse is DeleteApp's documented error for that; the exact text is unverified).
+    if app["Status"] in ("Deleting", "Deleted"):
+        raise ResourceInUseException(f"App {app['AppArn']} is {app['Status']}")
+    _change(app, "Status", "Deleting", "Deleted", REGISTRY.timing.appDeleteSeconds)
+    return "{}"
+
+
+def list_apps(self):
+    space, profile = self._get_param("SpaceNameEquals"), self._get_param("UserProfileNameEquals")
+    if space is not None and profile is not None:
+        raise ValidationError(message="Only one of SpaceNameEquals or UserProfileNameEquals may be specified.")
+    limit = _check_range("maxResults", self._get_param("MaxResults", LIST_APPS_DEFAULT), 1, LIST_APPS_MAX)
+    token = self._get_param("NextToken") or "0"
+    if not token.isdigit():
+        raise ValidationError(message=f"Invalid pagination token {token}")
+    domain_id = self._get_param("DomainIdEquals")
+    apps = [a for a in _studio(self.sagemaker_backend)["apps"].values()
+            if domain_id in (None, a["DomainId"])
+            and (space is None or (a["OwnerKey"], a["Owner"]) == ("SpaceName", space))
+            and (profile is None or (a["OwnerKey"], a["Owner"]) == ("UserProfileName", profile))]
+    apps.sort(key=lambda a: a["CreationTime"], reverse=self._get_param("SortOrder") == "Descending")
+    start = int(token)
+    page = apps[start:start + limit]
+    answer = {"Apps": [_app_details(a) for a in page]}
+    if start + limit < len(apps):
+        answer["NextToken"] = str(start + limit)
+    return json.dumps(answer)
+
+
 def _tag_holder(backend, arn: str) -> dict | None:
-    """Profiles, spaces and domains keep their tags here; other resources are moto's."""
+    """Profiles, spaces, apps and domains keep their tags here; other resources are moto's."""
     resource = (arn or "").split(":", 5)[-1]
     kind, _, rest = resource.partition("/")
     if kind in ("user-profile", "space"):
@@ -322,6 +537,11 @@ def _tag_holder(backend, arn: str) -> dict | None:
         if holder is None:
             raise ResourceNotFound(f"Resource {arn} not found")
         return holder
+    if kind == "app":
+        app = next((a for a in _studio(backend)["apps"].values() if a["AppArn"] == arn), None)
+        if app is None:
+            raise ResourceNotFound(f"Resource {arn} not found")
+        return app
     if kind == "domain":
         domain = _domain(backend, rest)
         if not isinstance(getattr(domain, "tags", None), list):
@@ -359,6 +579,7 @@ def tags_of(arn: str) -> dict[str, str] | None:
 for _operation in (
     create_presigned_notebook_instance_url, create_presigned_domain_url,
     create_user_profile, create_space, describe_space, list_spaces, list_tags,
+    start_notebook_instance, stop_notebook_instance, create_app, describe_app, delete_app, list_apps,
 ):
     setattr(SageMakerResponse, _operation.__name__, _operation)
 
@@ -371,6 +592,10 @@ def access_key_of(authorization: str) -> str:
     return match.group(1) if match else ""
 
 
+def _space_of(domain_id: str, name: str) -> dict | None:
+    return _studio(_backend())["spaces"].get((domain_id, name))
+
+
 def authorize(operation: str, payload: dict) -> tuple[str, list, bytes] | None:
     """None if IAM lets the function make this call; else SageMaker's AccessDenied answer."""
     settings = REGISTRY.iam
@@ -380,6 +605,7 @@ def authorize(operation: str, payload: dict) -> tuple[str, list, bytes] | None:
     action = f"sagemaker:{operation}"
     tags = tags_of(resource) if resource != "*" else None
     context = iam_sagemaker.request_context(settings.role_arn, settings.source, tags)
+    context.update(iam_sagemaker.space_context(operation, payload, _space_of))
     decision = REGISTRY.evaluator().evaluate(action, resource, settings.principal, settings.policies, context)
     if decision.allowed:
         return None
@@ -412,6 +638,7 @@ class SageMakerFront:
         except ValueError:
             payload = {}
         call = REGISTRY.record(operation, payload)
+        settle()
         fault = REGISTRY.take_fault(operation, body.decode(errors="replace"))
         if fault is not None:
             return self._fault(fault, environ, start_response)
@@ -562,6 +789,44 @@ def advance_clock(request: Request) -> Response:
         return _json(200, {"offset": REGISTRY.clock_offset})
 
 
+def show_timing(request: Request) -> Response:
+    return _json(200, REGISTRY.timing.__dict__)
+
+
+def set_timing(request: Request) -> Response:
+    """{"notebookStartSeconds": 3, ...}: the fields given change, the others stay."""
+    settle()  # changes already under way finish on the delays they started with
+    with REGISTRY.lock:
+        REGISTRY.timing = Timing.parse(_body(request), REGISTRY.timing)
+        return _json(200, REGISTRY.timing.__dict__)
+
+
+def age(request: Request) -> Response:
+    """{"seconds": N, "notebookInstance": name} or {"seconds": N, "domainId": id, "space": name}:
+    the notebook instance has been in its state, or the space's apps have existed, N seconds longer
+    (LastModifiedTime / CreationTime moved back), so a test can show what was left running."""
+    body = _body(request)
+    seconds = body.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        return _json(400, {"message": "seconds must be a non-negative number"})
+    backend = _backend()
+    settle(backend)
+    with REGISTRY.lock:
+        if "notebookInstance" in body:
+            instance = backend.notebook_instances.get(body["notebookInstance"])
+            if instance is None:
+                return _json(404, {"message": "no such notebook instance"})
+            instance.last_modified_time = instance.last_modified_time - timedelta(seconds=seconds)
+            return _json(200, {"lastModifiedTime": instance.last_modified_time.isoformat() + "Z"})
+        apps = [a for a in _studio(backend)["apps"].values()
+                if (a["DomainId"], a["OwnerKey"], a["Owner"]) == (body.get("domainId"), "SpaceName", body.get("space"))]
+        if not apps:
+            return _json(404, {"message": "no apps in that space (domainId and space are required)"})
+        for app in apps:
+            app["CreationTime"] -= seconds
+        return _json(200, {"apps": len(apps)})
+
+
 def set_iam(request: Request) -> Response:
     """{accessKeyId, roleArn, policies: [{name, policy}], source: {ip | vpce [, vpc]}, sessionName}"""
     try:
@@ -598,6 +863,9 @@ ROUTES = Map([
     Rule("/_iam", endpoint=show_iam, methods=["GET"]),
     Rule("/_iam", endpoint=set_iam, methods=["POST"]),
     Rule("/_iam", endpoint=clear_iam, methods=["DELETE"]),
+    Rule("/_timing", endpoint=show_timing, methods=["GET"]),
+    Rule("/_timing", endpoint=set_timing, methods=["POST"]),
+    Rule("/_age", endpoint=age, methods=["POST"]),
 ])
 
 

@@ -16,6 +16,7 @@ import signal
 import socket
 import sys
 import threading
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -75,7 +76,7 @@ def start_standin(port: int, page_port: int) -> Child:
 
 def seed(moto: str) -> dict:
     """Two people in different groups; notebooks in different states and tags; a Studio domain with
-    their profiles, a private space each and a shared one.
+    their profiles, a private space each and a shared one, and a running app in two of the spaces.
 
     The pool is made as template.yaml makes a new one, and the people as docs/deploy.md tells an
     admin to: a readable user name the admin chooses (which is also the Studio profile's name,
@@ -146,7 +147,22 @@ def seed(moto: str) -> dict:
             SpaceSharingSettings={"SharingType": sharing},
             SpaceSettings={"AppType": "JupyterLab"},
         )
+    # What is running in Studio (issue 14): alice's private space and the shared one (hers too)
+    # each have a JupyterLab app; bob's space has none.
+    for space, instance_type in [("alice-private", "ml.t3.medium"), ("team-shared", "ml.g5.xlarge")]:
+        sm.create_app(DomainId=domain_id, SpaceName=space, AppType="JupyterLab", AppName="default",
+                      ResourceSpec={"InstanceType": instance_type})
     return {"pool_id": pool_id, "client_id": client_id, "domain_id": domain_id, "subs": subs}
+
+
+def set_timing(page: str, args: argparse.Namespace):
+    """The stand-in's delays for state changes, from now on (after seeding)."""
+    body = {"notebookStartSeconds": args.notebook_start_seconds, "notebookStopSeconds": args.notebook_stop_seconds,
+            "appDeleteSeconds": args.app_delete_seconds}
+    request = urllib.request.Request(f"{page}/_timing", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
 
 
 def pool_authorizer(moto: str, world: dict) -> Authorizer:
@@ -176,6 +192,11 @@ def main(argv=None):
     parser.add_argument("--login-port", type=int, default=int(os.environ.get("LOGIN_PORT", 0)))
     parser.add_argument("--payload", choices=["v1", "v2"], default="v2", help="v2: HTTP API (default); v1: REST API")
     parser.add_argument("--auto-start", action="store_true")
+    timing = parser.add_argument_group("timing", "how long SageMaker's state changes take in the stand-in "
+                                                 "(0: at once; seeding is always at once)")
+    timing.add_argument("--notebook-start-seconds", type=float, default=0.0, help="Pending -> InService")
+    timing.add_argument("--notebook-stop-seconds", type=float, default=0.0, help="Stopping -> Stopped")
+    timing.add_argument("--app-delete-seconds", type=float, default=0.0, help="a stopped Studio app: Deleting -> Deleted")
     parser.add_argument("--state", default=str(ROOT / ".local/stack.json"), help="where the stack's ports and ids go")
     parser.add_argument("--function-log", default=str(ROOT / ".local/function.log"))
     add_iam_arguments(parser)
@@ -194,6 +215,7 @@ def main(argv=None):
         signal.signal(stop_signal, lambda *_: stopping.set())
     try:
         world = seed(moto)
+        set_timing(f"http://127.0.0.1:{page_port}", args)
         # template.yaml rendered for this stack; the stand-in enforces its function role from now on.
         deployment = Deployment.for_stack(args, world["domain_id"])
         iam_lines = deployment.enforce(f"http://127.0.0.1:{page_port}")

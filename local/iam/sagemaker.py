@@ -32,7 +32,43 @@ RESOURCES = {
     "DescribeDomain": lambda p: arn("domain", p["DomainId"]),
     "DescribeSpace": lambda p: arn("space", p["DomainId"], p["SpaceName"]),
     "CreatePresignedDomainUrl": lambda p: arn("user-profile", p["DomainId"], p["UserProfileName"]),
+    # Lifecycle (issue 14). StopNotebookInstance takes notebook-instance; ListApps has no resource
+    # type ("*" only); DescribeApp and DeleteApp take app, whose ARN is
+    # app/<domain>/<user profile or space>/<app type>/<app name> (iam-data's resource type "app").
+    "StopNotebookInstance": lambda p: arn("notebook-instance", p["NotebookInstanceName"]),
+    "ListApps": lambda p: "*",
+    "DescribeApp": lambda p: _app_arn(p),
+    "DeleteApp": lambda p: _app_arn(p),
 }
+
+
+def _app_arn(p: dict) -> str:
+    owner = p.get("SpaceName") or p["UserProfileName"]
+    return arn("app", p["DomainId"], owner, p["AppType"], p["AppName"])
+
+
+# Operations whose authorization carries the space's condition keys (iam-data: DeleteApp and
+# CreateApp list sagemaker:OwnerUserProfileArn and sagemaker:SpaceSharingType, "associated with the
+# space in the request"). An app of a user profile, or a space without an owner, has no owner key.
+SPACE_CONDITION_OPERATIONS = {"DeleteApp", "CreateApp"}
+
+
+def space_context(operation: str, payload: dict, space_of) -> dict:
+    """sagemaker:OwnerUserProfileArn / sagemaker:SpaceSharingType for a call on a space's app;
+    `space_of(domain_id, name)` gives the space as the stand-in keeps it (None: no such space)."""
+    if operation not in SPACE_CONDITION_OPERATIONS or not payload.get("SpaceName"):
+        return {}
+    space = space_of(payload.get("DomainId"), payload["SpaceName"])
+    if space is None:
+        return {}
+    keys = {}
+    sharing = (space.get("SpaceSharingSettings") or {}).get("SharingType")
+    if sharing:
+        keys["sagemaker:SpaceSharingType"] = sharing
+    owner = (space.get("OwnershipSettings") or {}).get("OwnerUserProfileName")
+    if owner:
+        keys["sagemaker:OwnerUserProfileArn"] = arn("user-profile", payload["DomainId"], owner)
+    return keys
 
 
 class UnknownOperation(KeyError):

@@ -300,3 +300,184 @@ def test_iam_settings_are_checked(standin):
         control(standin[1], "POST", "/_iam", {"accessKeyId": FUNCTION_KEY, "roleArn": ROLE_ARN,
                                                "policies": policy(PRESIGN_OWNED), "source": {"address": "x"}})
     assert refused.value.code == 400
+
+
+# --- lifecycle (issue 14): state changes that take time, Studio apps -------------------------
+
+
+@pytest.fixture
+def timing(standin):
+    """Sets the stand-in's delays for one test, and puts them back to 0 (at once) after."""
+    def configure(**seconds):
+        return control(standin[1], "POST", "/_timing", seconds)
+    yield configure
+    control(standin[1], "POST", "/_timing", {"notebookStartSeconds": 0, "notebookStopSeconds": 0,
+                                             "appStartSeconds": 0, "appDeleteSeconds": 0})
+
+
+def status_of(sm, name: str) -> str:
+    return sm.describe_notebook_instance(NotebookInstanceName=name)["NotebookInstanceStatus"]
+
+
+def test_a_notebook_stops_and_starts_through_stopping_and_pending_on_the_clock(sm, standin, timing):
+    sm.create_notebook_instance(NotebookInstanceName="nb-cycle", InstanceType="ml.t3.medium", RoleArn=ROLE)
+    assert status_of(sm, "nb-cycle") == "InService"
+    timing(notebookStopSeconds=60, notebookStartSeconds=120)
+    before = sm.describe_notebook_instance(NotebookInstanceName="nb-cycle")["LastModifiedTime"]
+    sm.stop_notebook_instance(NotebookInstanceName="nb-cycle")
+    described = sm.describe_notebook_instance(NotebookInstanceName="nb-cycle")
+    assert described["NotebookInstanceStatus"] == "Stopping" and described["LastModifiedTime"] >= before
+    listed = {i["NotebookInstanceName"]: i for i in sm.list_notebook_instances()["NotebookInstances"]}
+    assert listed["nb-cycle"]["NotebookInstanceStatus"] == "Stopping"
+    control(standin[1], "POST", "/_clock", {"advance": 59})
+    assert status_of(sm, "nb-cycle") == "Stopping"
+    control(standin[1], "POST", "/_clock", {"advance": 2})
+    stopped = sm.describe_notebook_instance(NotebookInstanceName="nb-cycle")
+    assert stopped["NotebookInstanceStatus"] == "Stopped"
+    # Since when it is stopped: the moment the change was due, on the stand-in's clock.
+    assert (stopped["LastModifiedTime"] - described["LastModifiedTime"]).total_seconds() == pytest.approx(60, abs=1)
+
+    sm.start_notebook_instance(NotebookInstanceName="nb-cycle")
+    assert status_of(sm, "nb-cycle") == "Pending"
+    control(standin[1], "POST", "/_clock", {"advance": 121})
+    assert status_of(sm, "nb-cycle") == "InService"
+
+
+def test_a_notebook_refuses_the_transitions_sagemaker_refuses(sm, timing):
+    sm.create_notebook_instance(NotebookInstanceName="nb-refuse", InstanceType="ml.t3.medium", RoleArn=ROLE)
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/nb-refuse"
+    error = error_of(sm.start_notebook_instance, NotebookInstanceName="nb-refuse")
+    assert error == {"Code": "ValidationException", "Message": (
+        f"Status (InService) not in ([Stopped, Failed]). Unable to transition to (Pending) for Notebook Instance ({arn}).")}
+    timing(notebookStopSeconds=600)
+    sm.stop_notebook_instance(NotebookInstanceName="nb-refuse")
+    for call, allowed, target in ((sm.stop_notebook_instance, "InService", "Stopping"),
+                                  (sm.start_notebook_instance, "Stopped, Failed", "Pending")):
+        error = error_of(call, NotebookInstanceName="nb-refuse")
+        assert error["Message"] == (f"Status (Stopping) not in ([{allowed}]). Unable to transition to ({target}) "
+                                    f"for Notebook Instance ({arn}).")
+    assert status_of(sm, "nb-refuse") == "Stopping"
+    assert "RecordNotFound" in error_of(sm.stop_notebook_instance, NotebookInstanceName="nb-none")["Message"]
+
+
+def test_with_no_delay_state_changes_are_at_once_as_motos(sm):
+    sm.create_notebook_instance(NotebookInstanceName="nb-quick", InstanceType="ml.t3.medium", RoleArn=ROLE)
+    sm.stop_notebook_instance(NotebookInstanceName="nb-quick")
+    assert status_of(sm, "nb-quick") == "Stopped"
+    sm.start_notebook_instance(NotebookInstanceName="nb-quick")
+    assert status_of(sm, "nb-quick") == "InService"
+
+
+def test_timing_settings_are_checked(standin):
+    for body in ({"notebookStartSeconds": -1}, {"notebookStartSeconds": "3"}, {"startSeconds": 3},
+                 {"appDeleteSeconds": True}):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            control(standin[1], "POST", "/_timing", body)
+        assert refused.value.code == 400
+    assert control(standin[1], "GET", "/_timing")["notebookStartSeconds"] == 0
+
+
+def test_apps_are_created_listed_described_and_stopped_by_deleting(sm, standin, timing):
+    sm.create_space(DomainId="d-unit", SpaceName="app-space", OwnershipSettings={"OwnerUserProfileName": "jane"},
+                    SpaceSharingSettings={"SharingType": "Shared"}, SpaceSettings={"AppType": "JupyterLab"})
+    arn = sm.create_app(DomainId="d-unit", SpaceName="app-space", AppType="JupyterLab", AppName="default",
+                        ResourceSpec={"InstanceType": "ml.g5.xlarge"})["AppArn"]
+    assert arn == "arn:aws:sagemaker:us-east-1:123456789012:app/d-unit/app-space/JupyterLab/default"
+    sm.create_app(DomainId="d-unit", UserProfileName="jane", AppType="JupyterServer", AppName="default")
+    app = sm.describe_app(DomainId="d-unit", SpaceName="app-space", AppType="JupyterLab", AppName="default")
+    assert app["AppArn"] == arn and app["Status"] == "InService" and app["SpaceName"] == "app-space"
+    assert app["ResourceSpec"] == {"InstanceType": "ml.g5.xlarge"} and "UserProfileName" not in app
+    listed = sm.list_apps(DomainIdEquals="d-unit", SpaceNameEquals="app-space")["Apps"]
+    assert [(a["AppType"], a["AppName"], a["Status"], a["ResourceSpec"]["InstanceType"]) for a in listed] == \
+        [("JupyterLab", "default", "InService", "ml.g5.xlarge")]
+    assert listed[0]["CreationTime"].tzinfo is not None
+    assert [a["AppType"] for a in sm.list_apps(DomainIdEquals="d-unit", UserProfileNameEquals="jane")["Apps"]] == \
+        ["JupyterServer"]
+    assert sm.list_apps(DomainIdEquals="d-other")["Apps"] == []
+
+    timing(appDeleteSeconds=30)
+    sm.delete_app(DomainId="d-unit", SpaceName="app-space", AppType="JupyterLab", AppName="default")
+    key = dict(DomainId="d-unit", SpaceName="app-space", AppType="JupyterLab", AppName="default")
+    assert sm.describe_app(**key)["Status"] == "Deleting"
+    assert error_of(sm.delete_app, **key)["Code"] == "ResourceInUse"
+    control(standin[1], "POST", "/_clock", {"advance": 31})
+    # Deleted, and still listed (the space and its storage stay; SageMaker lists deleted apps a while).
+    assert [a["Status"] for a in sm.list_apps(DomainIdEquals="d-unit", SpaceNameEquals="app-space")["Apps"]] == ["Deleted"]
+    # A deleted app can be created again.
+    sm.create_app(**key)
+    assert sm.describe_app(**key)["Status"] == "InService"
+
+
+def test_apps_validate_and_refuse_like_sagemaker(sm):
+    key = dict(DomainId="d-unit", AppType="JupyterLab", AppName="default")
+    assert error_of(sm.describe_app, SpaceName="no-space", **key)["Code"] == "ResourceNotFound"
+    assert error_of(sm.delete_app, SpaceName="no-space", **key)["Code"] == "ResourceNotFound"
+    assert error_of(sm.create_app, SpaceName="no-space", **key)["Code"] == "ResourceNotFound"
+    assert error_of(sm.describe_app, SpaceName="jane-space", UserProfileName="jane", **key)["Code"] == "ValidationException"
+    assert error_of(sm.describe_app, **key)["Code"] == "ValidationException"
+    assert error_of(sm.describe_app, DomainId="d-unit", SpaceName="jane-space", AppType="Notebook",
+                    AppName="default")["Code"] == "ValidationException"
+    assert error_of(sm.list_apps, SpaceNameEquals="a", UserProfileNameEquals="b")["Code"] == "ValidationException"
+    for size in (0, 101):
+        assert error_of(sm.list_apps, MaxResults=size)["Code"] == "ValidationException"
+    sm.create_app(DomainId="d-unit", SpaceName="jane-space", AppType="CodeEditor", AppName="default")
+    assert error_of(sm.create_app, DomainId="d-unit", SpaceName="jane-space", AppType="CodeEditor",
+                    AppName="default")["Code"] == "ResourceInUse"
+
+
+def test_list_apps_pages_ten_at_a_time_by_default(sm):
+    sm.create_space(DomainId="d-unit", SpaceName="many-apps", OwnershipSettings={"OwnerUserProfileName": "jane"},
+                    SpaceSharingSettings={"SharingType": "Private"})
+    for i in range(13):
+        sm.create_app(DomainId="d-unit", SpaceName="many-apps", AppType="KernelGateway", AppName=f"kg-{i}")
+    first = sm.list_apps(DomainIdEquals="d-unit", SpaceNameEquals="many-apps")
+    assert len(first["Apps"]) == 10 and first["NextToken"]
+    second = sm.list_apps(DomainIdEquals="d-unit", SpaceNameEquals="many-apps", NextToken=first["NextToken"])
+    assert len(second["Apps"]) == 3 and "NextToken" not in second
+    names = [a["AppName"] for a in first["Apps"] + second["Apps"]]
+    assert sorted(names) == sorted(f"kg-{i}" for i in range(13))
+    paginated = sm.get_paginator("list_apps").paginate(DomainIdEquals="d-unit", SpaceNameEquals="many-apps",
+                                                        PaginationConfig={"PageSize": 4})
+    assert [len(page["Apps"]) for page in paginated] == [4, 4, 4, 1]
+
+
+def test_age_moves_since_back(sm, standin):
+    sm.create_notebook_instance(NotebookInstanceName="nb-old", InstanceType="ml.t3.medium", RoleArn=ROLE)
+    before = sm.describe_notebook_instance(NotebookInstanceName="nb-old")["LastModifiedTime"]
+    control(standin[1], "POST", "/_age", {"notebookInstance": "nb-old", "seconds": 36000})
+    after = sm.describe_notebook_instance(NotebookInstanceName="nb-old")["LastModifiedTime"]
+    assert (before - after).total_seconds() == pytest.approx(36000, abs=1)
+    sm.create_app(DomainId="d-unit", SpaceName="jane-space", AppType="JupyterLab", AppName="aged")
+    created = sm.describe_app(DomainId="d-unit", SpaceName="jane-space", AppType="JupyterLab", AppName="aged")
+    control(standin[1], "POST", "/_age", {"domainId": "d-unit", "space": "jane-space", "seconds": 3600})
+    aged = sm.describe_app(DomainId="d-unit", SpaceName="jane-space", AppType="JupyterLab", AppName="aged")
+    assert (created["CreationTime"] - aged["CreationTime"]).total_seconds() == pytest.approx(3600, abs=1)
+
+
+def test_delete_app_is_authorized_with_the_spaces_owner_and_sharing_type(standin, sm, iam):
+    """DeleteApp carries sagemaker:OwnerUserProfileArn and sagemaker:SpaceSharingType (the Service
+    Authorization Reference): a policy on them decides, as in SageMaker."""
+    sm.create_user_profile(DomainId="d-unit", UserProfileName="kim", Tags=[{"Key": "owner", "Value": "k"}])
+    for space, owner, sharing in (("kim-private", "kim", "Private"), ("kim-shared", "kim", "Shared"),
+                                  ("jane-private2", "jane", "Private")):
+        sm.create_space(DomainId="d-unit", SpaceName=space, OwnershipSettings={"OwnerUserProfileName": owner},
+                        SpaceSharingSettings={"SharingType": sharing})
+        sm.create_app(DomainId="d-unit", SpaceName=space, AppType="JupyterLab", AppName="default")
+    sm.create_app(DomainId="d-unit", UserProfileName="kim", AppType="JupyterServer", AppName="default")
+    iam(policy({"Effect": "Allow", "Action": "sagemaker:DeleteApp",
+                "Resource": "arn:aws:sagemaker:us-east-1:123456789012:app/d-unit/*",
+                "Condition": {"ArnEquals": {"sagemaker:OwnerUserProfileArn":
+                                            "arn:aws:sagemaker:us-east-1:123456789012:user-profile/d-unit/kim"},
+                              "StringEquals": {"sagemaker:SpaceSharingType": "Private"}}},
+               {"Effect": "Allow", "Action": "sagemaker:ListApps", "Resource": "*"}))
+    fn = function_client(standin[0])
+    assert [a["Status"] for a in fn.list_apps(DomainIdEquals="d-unit", SpaceNameEquals="kim-private")["Apps"]] == \
+        ["InService"]
+    fn.delete_app(DomainId="d-unit", SpaceName="kim-private", AppType="JupyterLab", AppName="default")
+    for what in (dict(SpaceName="kim-shared"), dict(SpaceName="jane-private2"), dict(UserProfileName="kim")):
+        app_type = "JupyterServer" if "UserProfileName" in what else "JupyterLab"
+        message = denied(fn.delete_app, DomainId="d-unit", AppType=app_type, AppName="default", **what)["Error"]["Message"]
+        owner = what.get("SpaceName") or what["UserProfileName"]
+        assert f"sagemaker:DeleteApp on resource: arn:aws:sagemaker:us-east-1:123456789012:app/d-unit/{owner}/" in message
+    assert sm.describe_app(DomainId="d-unit", SpaceName="kim-shared", AppType="JupyterLab",
+                           AppName="default")["Status"] == "InService"

@@ -49,10 +49,10 @@ impl TestGate {
                 .filter(|v| v != "<unset>")
         })
         .expect("test configuration is valid");
-        let stub = Stub::start().await;
+        let stub = Stub::new();
         demo_world(&stub);
         let sdk_config = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&stub.endpoint)
+            .http_client(stub.http_client())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new(
                 "AKIDTEST",

@@ -1,13 +1,20 @@
-//! An in-process SageMaker stand-in speaking the real AWS JSON 1.1 protocol over HTTP, so the
-//! gate's real SDK client is exercised end to end. It records every call and can inject faults.
+//! An in-process SageMaker stand-in behind the SDK's own connector trait: the gate's real SDK
+//! client serializes, signs, retries, times out and parses AWS JSON 1.1 answers as it does against
+//! SageMaker, with no HTTP hand-parsed here. It records every call and can inject faults.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_sdk_sagemaker::config::SharedHttpClient;
+use aws_sdk_sagemaker::config::http::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::http::{
+    HttpConnector, HttpConnectorFuture, SharedHttpConnector, http_client_fn,
+};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
 
 const REGION: &str = "us-east-1";
 const ACCOUNT: &str = "123456789012";
@@ -60,24 +67,20 @@ struct State {
     calls: Vec<Call>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Stub {
-    pub endpoint: String,
     state: Arc<Mutex<State>>,
 }
 
 impl Stub {
-    pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let state = Arc::new(Mutex::new(State::default()));
-        let shared = state.clone();
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(serve_connection(socket, shared.clone()));
-            }
-        });
-        Self { endpoint, state }
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The HTTP client to give the SDK: every request it sends is answered by this stub.
+    pub fn http_client(&self) -> SharedHttpClient {
+        let connector = SharedHttpConnector::new(StubConnector(self.state.clone()));
+        http_client_fn(move |_settings, _components| connector.clone())
     }
 
     pub fn notebook(&self, name: &str, status: &str, tags: &[(&str, &str)]) -> &Self {
@@ -197,78 +200,80 @@ fn tags_json(tags: &[(String, String)]) -> Value {
         .collect()
 }
 
-async fn serve_connection(socket: tokio::net::TcpStream, state: Arc<Mutex<State>>) {
-    let (read, mut write) = socket.into_split();
-    let mut reader = BufReader::new(read);
-    loop {
-        let mut target = String::new();
-        let mut length = 0usize;
-        let mut line = String::new();
-        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-                return;
-            }
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                match name.to_ascii_lowercase().as_str() {
-                    "x-amz-target" => target = value.trim().to_owned(),
-                    "content-length" => length = value.trim().parse().unwrap_or(0),
-                    _ => {}
+impl std::fmt::Debug for StubConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StubConnector")
+    }
+}
+
+/// The SDK's HTTP connector, answered in process: the request the SDK serialized (signed, with its
+/// `X-Amz-Target` and JSON body) goes to the stub's world, and its JSON 1.1 answer goes back
+/// through the SDK's own response parsing, retries and timeouts.
+struct StubConnector(Arc<Mutex<State>>);
+
+impl HttpConnector for StubConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let state = self.0.clone();
+        let operation = request
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or_default()
+            .trim_start_matches("SageMaker.")
+            .to_owned();
+        let input: Value = request
+            .body()
+            .bytes()
+            .and_then(|body| serde_json::from_slice(body).ok())
+            .unwrap_or(Value::Null);
+        HttpConnectorFuture::new(async move {
+            let fault = {
+                let mut state = state.lock().unwrap();
+                state.calls.push(Call {
+                    operation: operation.clone(),
+                    input: input.clone(),
+                });
+                let text = input.to_string();
+                state
+                    .matched_faults
+                    .iter()
+                    .find(|(op, needle, _)| *op == operation && text.contains(needle.as_str()))
+                    .map(|(_, _, fault)| *fault)
+                    .or_else(|| state.faults.get(&operation).copied())
+            };
+            let (status, reply) = match fault {
+                // What a connection closed before its answer looks like to the SDK: an I/O error
+                // on dispatch, which its retry policy treats as transient.
+                Some(Fault::Drop) => {
+                    return Err(ConnectorError::io(
+                        "connection closed before an answer".into(),
+                    ));
                 }
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).await.is_err() {
-            return;
-        }
-        let operation = target.trim_start_matches("SageMaker.").to_owned();
-        let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let fault = {
-            let mut state = state.lock().unwrap();
-            state.calls.push(Call {
-                operation: operation.clone(),
-                input: input.clone(),
-            });
-            let text = input.to_string();
-            state
-                .matched_faults
-                .iter()
-                .find(|(op, needle, _)| *op == operation && text.contains(needle.as_str()))
-                .map(|(_, _, fault)| *fault)
-                .or_else(|| state.faults.get(&operation).copied())
-        };
-        let (status, reply) = match fault {
-            Some(Fault::Drop) => return,
-            Some(Fault::Delay(pause)) => {
-                tokio::time::sleep(pause).await;
-                answer(&state, &operation, &input)
-            }
-            Some(Fault::Throttle) => error(400, "ThrottlingException", "Rate exceeded"),
-            Some(Fault::ServerError) => error(500, "InternalFailure", "boom"),
-            Some(Fault::Denied) => error(
-                400,
-                "AccessDeniedException",
-                &format!(
-                    "User: arn:aws:sts::{ACCOUNT}:assumed-role/gate/fn is not authorized to perform: sagemaker:{operation}"
+                // The SDK's attempt timeout races this future, as it races a real socket read.
+                Some(Fault::Delay(pause)) => {
+                    tokio::time::sleep(pause).await;
+                    answer(&state, &operation, &input)
+                }
+                Some(Fault::Throttle) => error(400, "ThrottlingException", "Rate exceeded"),
+                Some(Fault::ServerError) => error(500, "InternalFailure", "boom"),
+                Some(Fault::Denied) => error(
+                    400,
+                    "AccessDeniedException",
+                    &format!(
+                        "User: arn:aws:sts::{ACCOUNT}:assumed-role/gate/fn is not authorized to perform: sagemaker:{operation}"
+                    ),
                 ),
-            ),
-            None => answer(&state, &operation, &input),
-        };
-        let text = reply.to_string();
-        let response = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\nx-amzn-requestid: stub\r\n\r\n{text}",
-            text.len()
-        );
-        if write.write_all(response.as_bytes()).await.is_err() {
-            return;
-        }
+                None => answer(&state, &operation, &input),
+            };
+            let mut response = HttpResponse::new(
+                StatusCode::try_from(status).expect("a valid status"),
+                SdkBody::from(reply.to_string()),
+            );
+            response
+                .headers_mut()
+                .insert("content-type", "application/x-amz-json-1.1");
+            response.headers_mut().insert("x-amzn-requestid", "stub");
+            Ok(response)
+        })
     }
 }
 

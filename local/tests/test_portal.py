@@ -96,17 +96,22 @@ class Visit:
         self.context.close()
 
 
-@pytest.fixture
-def visit(browser, stack):
-    visits = []
+def visits(browser, stack: Stack):
+    """A fixture's body: `start(**context_options)` opens a Visit on `stack`; all close afterwards."""
+    opened = []
 
     def start(**options) -> Visit:
-        visits.append(Visit(browser, stack, **options))
-        return visits[-1]
+        opened.append(Visit(browser, stack, **options))
+        return opened[-1]
 
     yield start
-    for v in visits:
+    for v in opened:
         v.close()
+
+
+@pytest.fixture
+def visit(browser, stack):
+    yield from visits(browser, stack)
 
 
 def eventually(page: Page, check, seconds: float = 10):
@@ -150,9 +155,10 @@ LOW_CONTRAST = """() => {
 }"""
 
 
-def shot(page: Page, name: str):
+def shot(page: Page, name: str, full_page: bool = True):
+    """A screenshot for a reviewer; a modal dialog's is of the viewport, as a person sees it."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=True)
+    page.screenshot(path=str(SHOTS / name), full_page=full_page)
 
 
 # What the seeded world (local/stack.py) gives each person, and what is only the other's.
@@ -190,8 +196,11 @@ def test_badges_and_buttons_follow_the_notebook_state(visit):
     expect(stopped.locator(".badge")).to_have_text("Stopped")
     button = stopped.get_by_role("button", name="Open alice-gpu")
     expect(button).to_be_disabled()
-    # The reason is said in words and tied to the button for screen readers.
-    expect(button).to_have_accessible_description("It is stopped. Ask your admin to start it.")
+    # The reason is said in words and tied to the button for screen readers; the deployment lets
+    # people start their own (LIFECYCLE's default), so the row has a Start of its own.
+    expect(button).to_have_accessible_description("It is stopped. Start it, then open it once it is running.")
+    expect(stopped.get_by_role("button", name="Start alice-gpu")).to_be_enabled()
+    expect(running.get_by_role("button", name="Stop alice-analysis")).to_be_enabled()
     assert v.page.evaluate(LOW_CONTRAST) == []
 
 
@@ -523,6 +532,208 @@ def test_with_auto_start_a_stopped_notebook_starts_and_the_wait_page_takes_over(
         # The gate started it (moto's notebooks are InService at once): the next list says so.
         v.page.get_by_role("button", name="Refresh").click()
         expect(row.locator(".badge")).to_have_text("Running")
+    finally:
+        v.close()
+
+
+# Starting and stopping (issue 14), on a stack of their own whose state changes take time as in
+# SageMaker: each test acts on targets no other test in this module changes, so any order works.
+STATE_CHANGE = ("--notebook-start-seconds", "3", "--notebook-stop-seconds", "3", "--app-delete-seconds", "3")
+lifecycle_stack = module_stack("lifecycle_stack", *STATE_CHANGE)
+# A deployment that lets people stop but not start (template parameter Lifecycle).
+stop_only_stack = module_stack("stop_only_stack", "--param", "Lifecycle=stop")
+# The row refreshes itself at 5, 10, 20, 30 s (portal/js/lifecycle.js): a 3 s change shows by the first.
+SETTLES = 15_000
+
+
+@pytest.fixture
+def lifecycle_visit(browser, lifecycle_stack):
+    yield from visits(browser, lifecycle_stack)
+
+
+def sagemaker_calls(stack: Stack, *operations: str) -> list[dict]:
+    return [c for c in stack.control("GET", "/_calls") if c["operation"] in operations]
+
+
+def test_start_a_stopped_notebook_see_it_run_then_stop_it(lifecycle_visit, lifecycle_stack):
+    v = lifecycle_visit()
+    v.sign_in("alice")
+    row = v.page.locator('#notebook-list [data-target="alice-gpu"]')
+    expect(row.locator(".badge")).to_have_text("Stopped")
+    expect(row.get_by_role("button", name="Open alice-gpu")).to_have_accessible_description(re.compile("Start it"))
+    sent = []
+    v.context.on("request", lambda r: sent.append(r) if r.method == "POST" and "/alice-gpu/" in r.url else None)
+    row.get_by_role("button", name="Start alice-gpu").click()
+    # The gate answered: the row says it is starting and has no button to press twice.
+    expect(row.locator(".badge")).to_have_text("Starting…")
+    expect(v.page.locator("#activity")).to_have_text("alice-gpu is starting. This page will show when it is running.")
+    expect(row.locator(".lifecycle")).to_be_hidden()
+    shot(v.page, "starting.png")
+    # No Refresh pressed: the row looks again by itself and settles.
+    expect(row.locator(".badge")).to_have_text("Running", timeout=SETTLES)
+    expect(v.page.locator("#activity")).to_have_text("alice-gpu is running now.")
+    expect(row.locator(".row-detail")).to_have_text(re.compile(r"^Running for (less than a minute|1 min) · ml\.t3\.medium$"))
+    assert [c["input"] for c in sagemaker_calls(lifecycle_stack, "StartNotebookInstance")] == [{"NotebookInstanceName": "alice-gpu"}]
+
+    row.get_by_role("button", name="Stop alice-gpu").click()
+    dialog = v.page.get_by_role("dialog", name="Stop alice-gpu?")
+    expect(dialog).to_contain_text("The notebook instance alice-gpu (ml.t3.medium) stops")
+    dialog.get_by_role("button", name="Stop alice-gpu").click()
+    expect(dialog).to_be_hidden()
+    expect(row.locator(".badge")).to_have_text("Stopping…")
+    expect(row.locator(".badge")).to_have_text("Stopped", timeout=SETTLES)
+    expect(v.page.locator("#activity")).to_have_text("alice-gpu is stopped now.")
+    expect(row.get_by_role("button", name="Start alice-gpu")).to_be_visible()
+    # Each was a POST with the token in the Authorization header, none in the URL.
+    assert [(urllib.parse.urlsplit(r.url).path, r.method) for r in sent] == [
+        ("/notebook-instances/alice-gpu/start", "POST"), ("/notebook-instances/alice-gpu/stop", "POST")]
+    for request in sent:
+        assert request.headers["authorization"].startswith("Bearer ") and "access_token" not in request.url
+    assert v.problems == [], v.problems
+
+
+def test_stop_a_spaces_app_and_the_space_stays(lifecycle_visit, lifecycle_stack):
+    v = lifecycle_visit()
+    v.sign_in("alice")
+    row = v.page.locator('#space-list [data-target="alice-private"]')
+    expect(row.locator(".badge")).to_have_text("Running")
+    expect(row.locator(".row-detail")).to_have_text(re.compile(r"^Private space · JupyterLab · Running for .* · ml\.t3\.medium$"))
+    lifecycle_stack.control("DELETE", "/_calls")
+    row.get_by_role("button", name="Stop alice-private").click()
+    dialog = v.page.get_by_role("dialog", name="Stop the JupyterLab app in alice-private?")
+    expect(dialog).to_contain_text("The space and its files stay")
+    shot(v.page, "stop-confirm.png", full_page=False)
+    dialog.get_by_role("button", name="Stop the app in alice-private").click()
+    expect(row.locator(".badge")).to_have_text("Stopping…")
+    expect(row.locator(".badge")).to_have_text("Ready", timeout=SETTLES)
+    expect(v.page.locator("#activity")).to_have_text("The app in alice-private has stopped.")
+    expect(row.locator(".row-detail")).to_have_text("Private space · JupyterLab")  # nothing running, nothing timed
+    expect(row.get_by_role("button", name="Open alice-private")).to_be_enabled()  # the space is still there
+    expect(row.locator(".lifecycle")).to_be_hidden()
+    deleted = sagemaker_calls(lifecycle_stack, "DeleteApp")
+    assert [(c["input"]["SpaceName"], c["input"]["AppType"], c["input"]["AppName"]) for c in deleted] == [
+        ("alice-private", "JupyterLab", "default")]
+    assert not sagemaker_calls(lifecycle_stack, "DeleteSpace")
+
+
+def test_a_stop_can_be_cancelled_with_nothing_changed(lifecycle_visit, lifecycle_stack):
+    v = lifecycle_visit()
+    v.sign_in("alice")
+    row = v.page.locator('#notebook-list [data-target="alice-analysis"]')
+    stop = row.get_by_role("button", name="Stop alice-analysis")
+    lifecycle_stack.control("DELETE", "/_calls")
+    for close in ("button", "Escape"):
+        stop.focus()
+        v.page.keyboard.press("Enter")
+        dialog = v.page.get_by_role("dialog", name="Stop alice-analysis?")
+        expect(dialog).to_be_visible()
+        # Focus starts on the safe choice; the page behind cannot be reached while it is open.
+        assert v.page.evaluate("document.activeElement.textContent") == "Cancel"
+        if close == "button":
+            dialog.get_by_role("button", name="Cancel").click()
+        else:
+            v.page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+        assert v.page.evaluate("document.activeElement.getAttribute('aria-label')") == "Stop alice-analysis", close
+    expect(row.locator(".badge")).to_have_text("Running")
+    assert sagemaker_calls(lifecycle_stack, "StopNotebookInstance", "DeleteApp") == []
+    assert not any("/stop" in u for u in v.requests)  # nothing was even sent to the gate
+
+
+def test_another_persons_targets_cannot_be_started_or_stopped(lifecycle_visit, lifecycle_stack):
+    v = lifecycle_visit()
+    v.sign_in("bob")
+    # team-shared is alice's: bob may open it but not stop its app, so he gets no button, and why.
+    shared = v.page.locator('#space-list [data-target="team-shared"]')
+    expect(shared.locator(".badge")).to_have_text("Running")
+    expect(shared.locator(".lifecycle")).to_be_hidden()
+    expect(shared.locator(".note")).to_have_text("Only its owner, alice, can stop its app.")
+    token = v.stored_user()["access_token"]
+    lifecycle_stack.control("DELETE", "/_calls")
+    gate = lifecycle_stack.state["gateway"]
+
+    def post(path):
+        response = v.page.request.post(gate + path, headers={"Authorization": f"Bearer {token}"})
+        return response.status, response.json()["error"]["code"]
+
+    # Asked directly, past the portal: alice's notebooks are not found for bob, and the shared
+    # space's app is its owner's to stop.
+    assert post("/notebook-instances/alice-analysis/stop") == (404, "not_found")
+    assert post("/notebook-instances/alice-gpu/start") == (404, "not_found")
+    assert post("/studio/spaces/alice-private/stop") == (404, "not_found")
+    assert post("/studio/spaces/team-shared/stop")[1] == "not_space_owner"
+    assert sagemaker_calls(lifecycle_stack, "StartNotebookInstance", "StopNotebookInstance", "DeleteApp") == []
+    v.page.get_by_role("button", name="Refresh").click()
+    expect(shared.locator(".badge")).to_have_text("Running")
+
+
+def test_a_refused_stop_is_said_in_words_and_leaves_the_row_as_it_was(lifecycle_visit, lifecycle_stack):
+    v = lifecycle_visit()
+    v.sign_in("alice")
+    row = v.page.locator('#notebook-list [data-target="alice-analysis"]')
+    lifecycle_stack.control("POST", "/_faults", {"operation": "StopNotebookInstance", "fault": "throttle", "count": 50})
+    try:
+        row.get_by_role("button", name="Stop alice-analysis").click()
+        v.page.get_by_role("dialog").get_by_role("button", name="Stop alice-analysis").click()
+        alert = v.page.get_by_role("alert")
+        expect(alert).to_contain_text(re.compile(r"SageMaker is busy right now\. Try again in (\d+ seconds|a few seconds)\."))
+        expect(v.page.locator("#problem-reference")).to_have_text(re.compile(r"^Reference: \S+"))
+    finally:
+        lifecycle_stack.control("DELETE", "/_faults")
+    expect(row.locator(".badge")).to_have_text("Running")
+    expect(row.get_by_role("button", name="Stop alice-analysis")).to_be_enabled()
+    expect(row).not_to_have_attribute("aria-busy", "true")
+
+
+def test_something_left_running_is_marked(lifecycle_visit, lifecycle_stack):
+    lifecycle_stack.control("POST", "/_age", {"seconds": 9 * 3600 + 5 * 60, "notebookInstance": "ml-team-shared"})
+    v = lifecycle_visit()
+    v.sign_in("alice")
+    row = v.page.locator('#notebook-list [data-target="ml-team-shared"]')
+    expect(row.locator(".row-detail")).to_have_text("Running for 9 h 5 min · ml.t3.medium")
+    flag = row.locator(".flag")
+    expect(flag).to_have_text("On for more than 8 h: stop it if you are done with it.")
+    expect(row.get_by_role("button", name="Stop ml-team-shared")).to_have_accessible_description(flag.inner_text())
+    expect(v.page.locator('#notebook-list [data-target="alice-analysis"] .flag')).to_be_hidden()
+    assert v.page.evaluate(LOW_CONTRAST) == []
+    shot(v.page, "long-running.png")
+
+
+def test_lifecycle_controls_fit_a_phone(lifecycle_visit):
+    v = lifecycle_visit(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True)
+    v.sign_in("alice")
+    stop = v.page.get_by_role("button", name="Stop alice-analysis")
+    box = stop.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360 and box["height"] >= 44
+    stop.click()
+    dialog = v.page.get_by_role("dialog", name="Stop alice-analysis?")
+    expect(dialog).to_be_visible()
+    assert v.page.evaluate("document.documentElement.scrollWidth") <= 360
+    dialog_box = dialog.bounding_box()
+    assert dialog_box["x"] >= 0 and dialog_box["x"] + dialog_box["width"] <= 360
+    shot(v.page, "stop-confirm-phone.png", full_page=False)
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+
+
+def test_a_disabled_action_offers_no_button(browser, stop_only_stack):
+    v = Visit(browser, stop_only_stack)
+    try:
+        v.sign_in("alice")
+        stopped = v.page.locator('#notebook-list [data-target="alice-gpu"]')
+        expect(stopped.locator(".badge")).to_have_text("Stopped")
+        expect(stopped.locator(".lifecycle")).to_be_hidden()
+        expect(stopped.get_by_role("button", name="Open alice-gpu")).to_have_accessible_description(
+            "It is stopped. Ask your admin to start it.")
+        expect(v.page.get_by_role("button", name="Stop alice-analysis")).to_be_visible()
+        assert v.page.get_by_role("button", name=re.compile("^Start ")).count() == 0
+        # And the gate refuses it when asked directly, before any SageMaker call.
+        stop_only_stack.control("DELETE", "/_calls")
+        token = v.stored_user()["access_token"]
+        response = v.page.request.post(stop_only_stack.state["gateway"] + "/notebook-instances/alice-gpu/start",
+                                       headers={"Authorization": f"Bearer {token}"})
+        assert (response.status, response.json()["error"]["code"]) == (403, "action_disabled")
+        assert stop_only_stack.control("GET", "/_calls") == []
     finally:
         v.close()
 

@@ -74,11 +74,15 @@ export async function errorFrom(response) {
   });
 }
 
-/** `GET /targets` with the access token; resolves to the gate's list or rejects with a GateError. */
-export async function fetchTargets(apiUrl, accessToken, fetchImpl = fetch) {
+/**
+ * One call to the gate with the access token in the Authorization header (the routes other than
+ * `/launch` read it only there); resolves to the answer's JSON or rejects with a GateError.
+ */
+async function callGate(apiUrl, route, accessToken, method, fetchImpl) {
   let response;
   try {
-    response = await fetchImpl(gateUrl(apiUrl, "/targets"), {
+    response = await fetchImpl(gateUrl(apiUrl, route), {
+      method,
       headers: { Authorization: `Bearer ${accessToken}`, Accept: "application/json" },
       cache: "no-store",
       credentials: "omit",
@@ -91,24 +95,16 @@ export async function fetchTargets(apiUrl, accessToken, fetchImpl = fetch) {
   return response.json();
 }
 
+/** `GET /targets` with the access token; resolves to the gate's list or rejects with a GateError. */
+export function fetchTargets(apiUrl, accessToken, fetchImpl = fetch) {
+  return callGate(apiUrl, "/targets", accessToken, "GET", fetchImpl);
+}
+
 /**
  * `POST` to a start / stop route (`/notebook-instances/<name>/start`, `/studio/spaces/<name>/stop`)
  * with the access token in the Authorization header (never in the URL: these routes change
  * state). Resolves to the gate's answer (`{"result", "status", ...}`) or rejects with a GateError.
  */
-export async function postAction(apiUrl, path, accessToken, fetchImpl = fetch) {
-  let response;
-  try {
-    response = await fetchImpl(gateUrl(apiUrl, path), {
-      method: "POST",
-      headers: { Authorization: `Bearer ${accessToken}`, Accept: "application/json" },
-      cache: "no-store",
-      credentials: "omit",
-      referrerPolicy: "no-referrer",
-    });
-  } catch {
-    throw new GateError({ code: "unreachable" });
-  }
-  if (!response.ok) throw await errorFrom(response);
-  return response.json();
+export function postAction(apiUrl, path, accessToken, fetchImpl = fetch) {
+  return callGate(apiUrl, path, accessToken, "POST", fetchImpl);
 }

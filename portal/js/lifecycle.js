@@ -109,10 +109,12 @@ export function notebookControl(notebook, targets) {
  */
 export function spaceControl(space, studio, targets) {
   const app = space.app;
-  if (!app || !APP_ON.has(app.status) || !allows(targets, "stop") || !space.stop) return { control: null, note: "" };
+  if (!app || !APP_ON.has(app.status) || !allows(targets, "stop")) return { control: null, note: "" };
+  // The gate gives a shared space's `stop` route to its owner only; the note says why it is absent.
   if (space.shared && space.ownerProfile && space.ownerProfile !== studio?.userProfile) {
     return { control: null, note: `Only its owner, ${space.ownerProfile}, can stop its app.` };
   }
+  if (!space.stop) return { control: null, note: "" };
   const appName = app.appType ?? "running";
   return {
     control: {

@@ -91,7 +91,8 @@ export function spaceRows(studio, targets = {}, now = Date.now()) {
     .map((space) => {
       const broken = ["Failed", "Deleting", "Delete_Failed"].includes(space.status);
       const app = space.app ?? null;
-      const summary = app ? runningSummary(app, targets.longRunningSeconds, now) : { text: "", flag: "" };
+      // A stopped (Deleted) or failed app is the space's history, not something it runs now.
+      const summary = APP_BADGES[app?.status] ? runningSummary(app, targets.longRunningSeconds, now) : { text: "", flag: "" };
       const { control, note } = broken ? { control: null, note: "" } : spaceControl(space, studio, targets);
       return {
         kind: "space",

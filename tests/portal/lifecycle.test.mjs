@@ -119,6 +119,10 @@ test("a space's running or starting app gets Stop; a shared space's only for its
   assert.match(owned.control.confirm.words, /for everyone working in this shared space/);
   const others = spaceControl(space("team", app("InService"), { shared: true, ownerProfile: "bob" }), studio, BOTH);
   assert.deepEqual(others, { control: null, note: "Only its owner, bob, can stop its app." });
+  // The gate leaves the route out for anyone but the owner: the note still says why.
+  const noRoute = spaceControl(space("team", app("InService"), { shared: true, ownerProfile: "bob", stop: undefined }), studio, BOTH);
+  assert.deepEqual(noRoute, { control: null, note: "Only its owner, bob, can stop its app." });
+  assert.equal(spaceControl(space("mine", app("InService"), { stop: undefined }), studio, BOTH).control, null);
 });
 
 test("rows carry their control, running time, long-running mark and whether they are settling", () => {
@@ -133,6 +137,9 @@ test("rows carry their control, running time, long-running mark and whether they
   assert.deepEqual(spaces.map((r) => [r.name, r.badge.label, r.settling, Boolean(r.control)]),
     [["r", "Running", false, true], ["s", "Stopping…", true, false]]);
   assert.equal(spaces[0].detail, "Private space · JupyterLab · Running for 1 h · ml.t3.medium");
+  // A stopped app's instance type is no longer the space's.
+  const [stopped] = spaceRows({ userProfile: "alice", spaces: [space("s", app("Deleted"))] }, BOTH, NOW);
+  assert.deepEqual([stopped.detail, stopped.badge.label, stopped.settling], ["Private space · JupyterLab", "Ready", false]);
 });
 
 test("answers and refusals are said in words", () => {

@@ -26,8 +26,10 @@ NOTEBOOK_ENDPOINT, STUDIO_ENDPOINT = "vpce-0b2b2b2b2b2b2b2b2", "vpce-0c3c3c3c3c3
 cidr_stack = module_stack("cidr_stack", "--param", f"AllowedSourceCidrs=127.0.0.0/8,{PEOPLE}",
                           "--param", f"FunctionEgressCidrs={EGRESS}", *VPC)
 # The function calls through the SageMaker API endpoint; people use URLs through theirs.
+# People may only stop (Lifecycle=stop), and nothing auto-starts: the role cannot start.
 endpoint_stack = module_stack("endpoint_stack", "--param", f"SageMakerApiVpcEndpointId={API_ENDPOINT}",
-                              "--param", f"SageMakerUrlVpcEndpointIds={NOTEBOOK_ENDPOINT},{STUDIO_ENDPOINT}", *VPC)
+                              "--param", f"SageMakerUrlVpcEndpointIds={NOTEBOOK_ENDPOINT},{STUDIO_ENDPOINT}", *VPC,
+                              "--param", "Lifecycle=stop")
 
 
 def fresh_url(stack, path="/notebook-instances/alice-analysis", user="alice") -> str:
@@ -110,8 +112,10 @@ def test_untagged_and_foreign_resources_cannot_be_presigned_whatever_the_gate_do
     admin.create_user_profile(DomainId=other, UserProfileName="alice",
                               Tags=[{"Key": "notebook-gate:owner", "Value": endpoint_stack.state["subs"]["alice"]}])
     access_denied(sm.create_presigned_domain_url, DomainId=other, UserProfileName="alice")
-    # Starting needs AutoStart, which this stack does not have.
+    # Starting needs AutoStart or Lifecycle with start, which this stack has neither of.
     access_denied(sm.start_notebook_instance, NotebookInstanceName="alice-gpu")
+    # Stopping is granted, on tagged notebook instances only.
+    access_denied(sm.stop_notebook_instance, NotebookInstanceName="untagged-scratch")
     # And the same calls on what the gate may open pass (through the endpoint the function uses).
     assert sm.create_presigned_notebook_instance_url(NotebookInstanceName="alice-analysis")["AuthorizedUrl"]
 

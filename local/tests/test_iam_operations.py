@@ -42,15 +42,32 @@ def gate_operations(source: str) -> list[str]:
 
 OPERATIONS = gate_operations((ROOT / "src/sagemaker.rs").read_text())
 
-# When the gate needs an operation: Studio ones only with a domain, starting only with AutoStart.
+def _lifecycle(params: dict) -> set[str]:
+    value = params.get("Lifecycle", "start,stop")
+    return set() if value == "none" else set(value.split(","))
+
+
+# When the gate needs an operation: Studio ones only with a domain; starting with AutoStart or the
+# start route (Lifecycle), stopping with the stop route, a space's app only with Studio too.
 # An operation not named here is needed in every deployment.
 NEEDED_ONLY_WITH = {
-    "DescribeDomain": "studio", "DescribeSpace": "studio", "ListSpaces": "studio",
-    "CreatePresignedDomainUrl": "studio", "StartNotebookInstance": "auto_start",
+    "DescribeDomain": lambda p: bool(p["StudioDomainId"]),
+    "DescribeSpace": lambda p: bool(p["StudioDomainId"]),
+    "ListSpaces": lambda p: bool(p["StudioDomainId"]),
+    "ListApps": lambda p: bool(p["StudioDomainId"]),
+    "CreatePresignedDomainUrl": lambda p: bool(p["StudioDomainId"]),
+    "StartNotebookInstance": lambda p: p["AutoStart"] == "true" or "start" in _lifecycle(p),
+    "StopNotebookInstance": lambda p: "stop" in _lifecycle(p),
+    "DeleteApp": lambda p: bool(p["StudioDomainId"]) and "stop" in _lifecycle(p),
 }
 # Operations SageMaker authorizes with the resource's tags in the role's conditions: denied on a
 # resource without the gate's tags, whatever the gate's code does.
-TAG_CONDITIONED = {"CreatePresignedNotebookInstanceUrl", "CreatePresignedDomainUrl", "StartNotebookInstance"}
+TAG_CONDITIONED = {"CreatePresignedNotebookInstanceUrl", "CreatePresignedDomainUrl", "StartNotebookInstance",
+                   "StopNotebookInstance"}
+# Operations on a space's app, authorized with the space's owner and sharing type
+# (sagemaker:OwnerUserProfileArn, sagemaker:SpaceSharingType): allowed on the apps of the domain's
+# owned spaces, private or shared; denied on a user profile's own app (no owner) and in another domain.
+SPACE_APP = {"DeleteApp"}
 
 # The supported combinations: Studio on/off, auto-start, where URLs may be used (people's CIDRs with
 # the function's egress, VPC endpoints, both, neither), the function in a VPC or not. Those the
@@ -72,11 +89,16 @@ PEOPLES_ENDPOINT = "vpce-0d4d4d4d4d4d4d4d4"
 VPC = {"SubnetIds": "subnet-0abc1234", "SecurityGroupIds": "sg-0abc1234"}
 
 
+# What people may do besides opening (issue 14); an older template without the parameter has None.
+LIFECYCLES = ["start,stop", "start", "stop", "none"] if "Lifecycle" in DECLARED else [None]
+
+
 def combinations() -> list[tuple[str, dict]]:
     found = []
-    for studio, auto_start, network, in_vpc in itertools.product([False, True], [False, True], NETWORKS, [False, True]):
+    for studio, auto_start, lifecycle, network, in_vpc in itertools.product(
+            [False, True], [False, True], LIFECYCLES, NETWORKS, [False, True]):
         params = {"StudioDomainId": DOMAIN if studio else "", "AutoStart": "true" if auto_start else "false",
-                  **NETWORKS[network], **(VPC if in_vpc else {})}
+                  **({"Lifecycle": lifecycle} if lifecycle else {}), **NETWORKS[network], **(VPC if in_vpc else {})}
         if not set(params) <= DECLARED:
             continue  # an older template without these options
         try:
@@ -85,7 +107,8 @@ def combinations() -> list[tuple[str, dict]]:
             if "would refuse" in str(error):
                 continue
             raise
-        found.append((f"studio={studio}-autostart={auto_start}-{network}-{'vpc' if in_vpc else 'novpc'}", params))
+        found.append((f"studio={studio}-autostart={auto_start}-lifecycle={lifecycle}-{network}-"
+                      f"{'vpc' if in_vpc else 'novpc'}", params))
     return found
 
 
@@ -120,26 +143,31 @@ class Role:
         self.source = iam_sagemaker.Source.parse(function_source(params))
         self.evaluator = evaluator
 
-    def allows(self, operation: str, resource: str, tags: dict | None, source=None) -> bool:
+    def allows(self, operation: str, resource: str, tags: dict | None, source=None, space: dict | None = None) -> bool:
         context = iam_sagemaker.request_context(self.arn, source or self.source, tags)
+        if space is not None:  # the space a call on an app is about, as the stand-in keeps it
+            context.update(iam_sagemaker.space_context(operation, space["payload"], lambda d, n: space["space"]))
         return self.evaluator.evaluate(f"sagemaker:{operation}", resource, self.principal, self.policies,
                                        context).allowed
 
 
 def needed(operation: str, params: dict) -> bool:
-    flag = NEEDED_ONLY_WITH.get(operation)
-    if flag == "studio":
-        return bool(params["StudioDomainId"])
-    if flag == "auto_start":
-        return params["AutoStart"] == "true"
-    return True
+    condition = NEEDED_ONLY_WITH.get(operation)
+    return condition(params) if condition else True
+
+
+def space(domain: str, name: str, owner: str | None, sharing: str = "Private") -> dict:
+    """A call's payload on `name`'s JupyterLab app and the space as the stand-in keeps it."""
+    return {"payload": {"DomainId": domain, "SpaceName": name, "AppType": "JupyterLab", "AppName": "default"},
+            "space": {"SpaceSharingSettings": {"SharingType": sharing},
+                      "OwnershipSettings": {"OwnerUserProfileName": owner} if owner else None}}
 
 
 def requests(operation: str, params: dict) -> list[tuple[str, str, str]]:
     """(what, resource, tag holder) for the calls the gate makes with `operation` under `params`."""
     domain = params["StudioDomainId"] or DOMAIN
     names = {"NotebookInstanceName": "alice-analysis", "DomainId": domain, "SpaceName": "alice-private",
-             "UserProfileName": "alice"}
+             "UserProfileName": "alice", "AppType": "JupyterLab", "AppName": "default"}
     if operation == "ListTags":  # on notebook instances, and on the domain's user profiles with Studio
         arns = [iam_sagemaker.arn("notebook-instance", "alice-analysis")]
         if params["StudioDomainId"]:
@@ -163,9 +191,9 @@ def test_every_supported_combination_was_rendered():
     assert any(p["StudioDomainId"] for _, p in COMBINATIONS) and any(not p["StudioDomainId"] for _, p in COMBINATIONS)
 
 
-def grant_problems(operations: list[str], params: dict, evaluator: Evaluator) -> list[str]:
-    """What is wrong with the role for `params` against the gate calling `operations`."""
-    role = Role(params, evaluator)
+def grant_problems(operations: list[str], params: dict, evaluator: Evaluator, role: "Role | None" = None) -> list[str]:
+    """What is wrong with the role for `params` (or `role`) against the gate calling `operations`."""
+    role = role or Role(params, evaluator)
     problems = []
     for operation in operations:
         try:
@@ -173,18 +201,33 @@ def grant_problems(operations: list[str], params: dict, evaluator: Evaluator) ->
         except iam_sagemaker.UnknownOperation:
             problems.append(f"{operation}: the stand-in has no IAM resource for it (local/iam/sagemaker.py)")
             continue
+        domain = params["StudioDomainId"] or DOMAIN
         for what, resource, _ in calls:
-            for tags in ({OWNER_TAG: "sub-of-alice"}, {GROUP_TAG: "ml-team"}) if operation in TAG_CONDITIONED else \
-                    ({OWNER_TAG: "sub-of-alice"},):
+            owned = [space(domain, "alice-private", "alice"), space(domain, "team-shared", "alice", "Shared")] \
+                if operation in SPACE_APP else [None]
+            for tags, in_space in itertools.product(
+                    ({OWNER_TAG: "sub-of-alice"}, {GROUP_TAG: "ml-team"}) if operation in TAG_CONDITIONED else
+                    ({OWNER_TAG: "sub-of-alice"},), owned):
                 if operation == "CreatePresignedDomainUrl" and GROUP_TAG in tags:
                     continue  # profiles belong to one person: only the owner tag opens them
-                allowed = role.allows(operation, resource, tags if resource != "*" else None)
+                allowed = role.allows(operation, resource, tags if resource != "*" else None, space=in_space)
                 if needed(operation, params) and not allowed:
                     problems.append(f"{what} is denied on {resource} tagged {tags}, and the gate calls it")
                 if not needed(operation, params) and allowed:
                     problems.append(f"{what} is granted though the gate never calls it with these parameters")
             if operation in TAG_CONDITIONED and role.allows(operation, resource, {}):
                 problems.append(f"{what} is allowed on an untagged {resource}")
+            if operation in SPACE_APP:
+                # A user profile's own app (no owner key), a space without an owner, another domain.
+                profile_app = iam_sagemaker.arn("app", domain, "alice", "JupyterServer", "default")
+                if role.allows(operation, profile_app, {}, space=None):
+                    problems.append(f"{what} is allowed on a user profile's app {profile_app}")
+                if role.allows(operation, resource, {}, space=space(domain, "alice-private", None)):
+                    problems.append(f"{what} is allowed on the app of a space without an owner")
+                other = space("d-other99", "alice-private", "alice")
+                other_app = iam_sagemaker.arn("app", "d-other99", "alice-private", "JupyterLab", "default")
+                if role.allows(operation, other_app, {}, space={**other, "payload": {**other["payload"]}}):
+                    problems.append(f"{what} is allowed in another domain ({other_app})")
     return problems
 
 
@@ -210,6 +253,29 @@ def test_a_call_added_to_the_gate_without_its_grant_is_caught(iam):
     finally:
         del iam_sagemaker.RESOURCES["DescribeTrainingJob"]
     assert any(p.startswith("DescribeTrainingJob is denied on arn:aws:sagemaker:") for p in problems), problems
+
+
+@pytest.mark.skipif("Lifecycle" not in DECLARED, reason="a template without the lifecycle routes")
+def test_stopping_a_space_app_unconditioned_or_a_notebook_untagged_is_caught(iam):
+    """The checks above fail for a role that lets DeleteApp reach any app of the domain, or stops
+    notebook instances without the gate's tags."""
+    import copy
+    params = next(p for _, p in COMBINATIONS if p["StudioDomainId"] and p.get("Lifecycle") == "start,stop")
+    operations = sorted(set(OPERATIONS) | {"DeleteApp", "StopNotebookInstance", "ListApps"})
+    role = Role(params, iam)
+    assert grant_problems(operations, params, iam, role) == []
+    role.policies = copy.deepcopy(role.policies)
+    for policy in role.policies:
+        for statement in policy["policy"]["Statement"]:
+            if statement.get("Sid") == "StopAppsOfOwnedSpaces":
+                del statement["Condition"]
+    problems = grant_problems(operations, params, iam, role)
+    assert any("user profile's app" in p for p in problems), problems
+    assert any("space without an owner" in p for p in problems), problems
+    role.policies.append({"name": "too-wide", "policy": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sagemaker:StopNotebookInstance", "Resource": "*"}]}})
+    assert any(p.startswith("StopNotebookInstance is allowed on an untagged") for p in
+               grant_problems(operations, params, iam, role))
 
 
 @pytest.mark.parametrize("name,params", COMBINATIONS, ids=[n for n, _ in COMBINATIONS])

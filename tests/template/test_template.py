@@ -41,14 +41,18 @@ RESOURCE_TYPES = {
     "CreatePresignedNotebookInstanceUrl": ["notebook-instance"], "CreatePresignedDomainUrl": ["user-profile"],
     "DescribeDomain": ["domain"], "DescribeSpace": ["space"],
     "ListTags": ["notebook-instance", "user-profile"],  # optional types; these are the ones the gate tags
+    # Lifecycle (issue 14): stopping a notebook instance, and a space's app (by deleting it).
+    "StopNotebookInstance": ["notebook-instance"], "ListApps": [], "DeleteApp": ["app"],
 }
 SAMPLE_ARN = {
     "notebook-instance": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/jane-analysis",
     "user-profile": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:user-profile/{DOMAIN}/jane-doe",
     "space": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:space/{DOMAIN}/jane-private",
     "domain": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:domain/{DOMAIN}",
+    "app": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:app/{DOMAIN}/jane-private/JupyterLab/default",
 }
 PRESIGN = {"sagemaker:CreatePresignedNotebookInstanceUrl", "sagemaker:CreatePresignedDomainUrl"}
+STATE_CHANGES = {"sagemaker:StartNotebookInstance", "sagemaker:StopNotebookInstance"}
 EC2_FOR_LAMBDA_IN_VPC = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
                          "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
                          "ec2:UnassignPrivateIpAddresses"}
@@ -66,12 +70,32 @@ NETWORKS = {
     "both": {**VPC, "AllowedSourceCidrs": OFFICE, "FunctionEgressCidrs": NAT_EIP,
              "SageMakerApiVpcEndpointId": API_VPCE, "SageMakerUrlVpcEndpointIds": STUDIO_VPCE},
 }
+LIFECYCLES = ["start,stop", "start", "stop", "none"]
 COMBINATIONS = [
-    {"StudioDomainId": domain, "AutoStart": auto_start, **NETWORKS[network]}
-    for domain, auto_start, network in itertools.product(["", DOMAIN], ["false", "true"], NETWORKS)
+    {"StudioDomainId": domain, "AutoStart": auto_start, "Lifecycle": lifecycle, **NETWORKS[network]}
+    for domain, auto_start, lifecycle, network in itertools.product(["", DOMAIN], ["false", "true"], LIFECYCLES, NETWORKS)
 ]
-COMBINATION_IDS = [f"studio={d}-autostart={a}-{n}" for d, a, n in
-                   itertools.product(["no", "yes"], ["false", "true"], NETWORKS)]
+COMBINATION_IDS = [f"studio={d}-autostart={a}-lifecycle={lc}-{n}" for d, a, lc, n in
+                   itertools.product(["no", "yes"], ["false", "true"], LIFECYCLES, NETWORKS)]
+
+
+def lifecycle(params: dict) -> set[str]:
+    value = params.get("Lifecycle", "start,stop")
+    return set() if value == "none" else set(value.split(","))
+
+
+def granted_in(params: dict, action: str) -> bool:
+    """Whether the gate calls `action` (a SageMaker operation) with these parameters."""
+    studio = bool(params.get("StudioDomainId"))
+    if action in {"ListSpaces", "DescribeDomain", "DescribeSpace", "CreatePresignedDomainUrl", "ListApps"}:
+        return studio
+    if action == "StartNotebookInstance":
+        return params.get("AutoStart") == "true" or "start" in lifecycle(params)
+    if action == "StopNotebookInstance":
+        return "stop" in lifecycle(params)
+    if action == "DeleteApp":
+        return studio and "stop" in lifecycle(params)
+    return True
 
 
 @functools.lru_cache(maxsize=None)
@@ -155,16 +179,16 @@ def test_every_call_the_gate_makes_is_granted_on_the_resource_type_iam_checks(pa
     studio = bool(params["StudioDomainId"])
     for action in gate_operations():
         types = RESOURCE_TYPES[action]
-        needed = studio or action not in {"ListSpaces", "DescribeDomain", "DescribeSpace", "CreatePresignedDomainUrl"}
+        needed = granted_in(params, action)
         if not types:
             assert bool(allowed(granted, f"sagemaker:{action}", "*")) == needed, action
             continue
         for resource_type in types:
-            if resource_type in ("user-profile", "space", "domain") and not studio:
+            if resource_type in ("user-profile", "space", "domain", "app") and not studio:
                 assert not allowed(granted, f"sagemaker:{action}", SAMPLE_ARN[resource_type]), action
                 continue
-            if action == "StartNotebookInstance" and params["AutoStart"] != "true":
-                assert not allowed(granted, f"sagemaker:{action}", SAMPLE_ARN[resource_type])
+            if not needed:
+                assert not allowed(granted, f"sagemaker:{action}", SAMPLE_ARN[resource_type]), action
                 continue
             assert allowed(granted, f"sagemaker:{action}", SAMPLE_ARN[resource_type]), (action, resource_type)
     for statement in granted:
@@ -183,15 +207,23 @@ def test_the_role_grants_only_the_gates_actions_and_presigns_only_tagged_targets
     assert actions <= gate_actions | LOGS | (EC2_FOR_LAMBDA_IN_VPC if in_vpc else set())
     assert (EC2_FOR_LAMBDA_IN_VPC <= actions) == in_vpc
     for statement in granted:
-        if statement["Effect"] == "Allow" and set(as_list(statement["Action"])) & (PRESIGN | {"sagemaker:StartNotebookInstance"}):
+        if statement["Effect"] == "Allow" and set(as_list(statement["Action"])) & (PRESIGN | STATE_CHANGES):
             assert "*" not in as_list(statement["Resource"])
             assert list(statement["Condition"]) == ["Null"]  # the tag, and nothing the caller's network decides
             assert list(statement["Condition"]["Null"].values()) == ["false"]
             assert list(statement["Condition"]["Null"]) in (["aws:ResourceTag/notebook-gate:owner"],
                                                             ["aws:ResourceTag/notebook-gate:group"])
         for resource in as_list(statement["Resource"]):
-            if ":space/" in resource or ":user-profile/" in resource or ":domain/" in resource:
+            if ":space/" in resource or ":user-profile/" in resource or ":domain/" in resource or ":app/" in resource:
                 assert f"/{DOMAIN}" in resource, resource
+        if "sagemaker:DeleteApp" in as_list(statement["Action"]):
+            # IAM sees the space's owner and sharing type; the role serves everyone, so it can only
+            # require an owner in the domain (a user profile's own app has none) and leave "the
+            # owner is the caller" to the gate.
+            assert statement["Condition"] == {
+                "ArnLike": {"sagemaker:OwnerUserProfileArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:user-profile/{DOMAIN}/*"},
+                "StringEquals": {"sagemaker:SpaceSharingType": ["Private", "Shared"]}}
+            assert as_list(statement["Resource"]) == [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:app/{DOMAIN}/*"]
 
 
 @pytest.mark.parametrize("params", COMBINATIONS, ids=COMBINATION_IDS)
@@ -394,15 +426,60 @@ def routes(params: dict | None = None) -> dict:
             for method, operation in methods.items() if method != "options"}
 
 
+STATE_CHANGE_ROUTES = {"/notebook-instances/{name}/start", "/notebook-instances/{name}/stop",
+                       "/studio/spaces/{space}/stop"}
+
+
 def test_every_route_takes_only_access_tokens():
     """Team decision 1: a scope on every route; an ID token has no `scope` claim and gets 401.
     Hosted-UI access tokens carry `openid`, SRP ones `aws.cognito.signin.user.admin`."""
     found = routes()
-    assert len(found) == 5
+    assert len(found) == 8
     for (method, path), operation in found.items():
         scheme = "QueryToken" if path.startswith("/launch/") else "HeaderToken"
-        assert method == "GET"
+        assert method == ("X-AMAZON-APIGATEWAY-ANY-METHOD" if path in STATE_CHANGE_ROUTES else "GET"), path
         assert operation["security"] == [{scheme: ["openid", "aws.cognito.signin.user.admin"]}], path
+
+
+@pytest.mark.parametrize("lifecycle", LIFECYCLES)
+def test_state_changes_take_the_header_token_only_and_reach_the_function_whatever_lifecycle_says(lifecycle):
+    """Issue 14: a query-string token never authorizes a state change (only /launch/ routes use
+    the QueryToken authorizer); every method reaches the function, which answers 405 to all but
+    POST (API Gateway would answer 404 to a GET on a POST-only route), and 403 action_disabled to
+    an action Lifecycle leaves out, so the routes are the same in every deployment."""
+    found = routes({"StudioDomainId": DOMAIN, "Lifecycle": lifecycle})
+    state_changes = {path: operation for (method, path), operation in found.items() if path in STATE_CHANGE_ROUTES}
+    assert set(state_changes) == STATE_CHANGE_ROUTES
+    for path, operation in state_changes.items():
+        assert list(operation["security"][0]) == ["HeaderToken"], path
+    query_token_paths = {path for (_, path), operation in found.items() if "QueryToken" in operation["security"][0]}
+    assert query_token_paths == {"/launch/notebook-instances/{name}", "/launch/studio"}
+
+
+@pytest.mark.parametrize("lifecycle, variable", [("start,stop", "start,stop"), ("start", "start"), ("stop", "stop"),
+                                                 ("none", "")])
+def test_lifecycle_passes_through_and_grants_only_what_it_allows(lifecycle, variable):
+    params = {"StudioDomainId": DOMAIN, "Lifecycle": lifecycle}
+    variables = render(params).properties("GateFunction")["Environment"]["Variables"]
+    assert variables["LIFECYCLE"] == variable
+    actions = {a for s in statements(params) if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+    assert ("sagemaker:StartNotebookInstance" in actions) == ("start" in lifecycle)
+    assert ("sagemaker:StopNotebookInstance" in actions) == ("stop" in lifecycle)
+    assert ("sagemaker:DeleteApp" in actions) == ("stop" in lifecycle)
+    assert "sagemaker:ListApps" in actions  # GET /targets shows what runs in each space
+    # AutoStart still grants starting, whatever Lifecycle says.
+    auto = {a for s in statements({**params, "AutoStart": "true"}) if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+    assert "sagemaker:StartNotebookInstance" in auto
+
+
+def test_long_running_hours_passes_through_within_bounds():
+    assert render({}).properties("GateFunction")["Environment"]["Variables"]["LONG_RUNNING_HOURS"] == "8"
+    assert render({"LongRunningHours": "24"}).properties("GateFunction")["Environment"]["Variables"]["LONG_RUNNING_HOURS"] == "24"
+    for bad in ("0", "169"):
+        with pytest.raises(TemplateError):
+            render({"LongRunningHours": bad})
+    with pytest.raises(TemplateError):
+        render({"Lifecycle": "start,stop,delete"})
 
 
 def test_the_query_token_authorizer_reads_only_the_query_and_the_header_one_only_the_header():
@@ -424,7 +501,7 @@ def test_access_logs_record_no_token():
 def test_cors_allows_only_the_portal():
     cors = SAM_TEMPLATE["Resources"]["GateApi"]["Properties"]["CorsConfiguration"]
     assert cors["AllowOrigins"] == [{"Fn::Sub": "https://${PortalDistribution.DomainName}"}]
-    assert cors["AllowMethods"] == ["GET", "OPTIONS"]
+    assert cors["AllowMethods"] == ["GET", "POST", "OPTIONS"]  # POST: the state changes (issue 14)
 
 
 # --- the portal's hosting (issue 12 #8, #9) -----------------------------------------------------

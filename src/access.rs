@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::claims::Claims;
-use crate::config::{Config, MIN_SESSION_SECONDS};
+use crate::config::{Config, LifecycleAction, MIN_SESSION_SECONDS};
 use crate::error::GateError;
 use crate::names::ProfileName;
 
@@ -147,6 +147,106 @@ pub fn notebook_action(
     }
 }
 
+/// What a start or stop comes to, given where the target is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LifecyclePlan {
+    /// Ask SageMaker to do it.
+    Act,
+    /// Nothing to do: already where the action leads (`200`, e.g. "already running").
+    Settled(&'static str),
+    /// Nothing to do: already on its way there (`202`, e.g. "already starting").
+    Underway(&'static str),
+}
+
+/// Start: only a `Stopped` notebook instance is started. Stop: only an `InService` one is stopped
+/// (SageMaker refuses a stop from any other state, `Pending` included). Every other state is a
+/// conflict that names it, and a state this code does not know is never acted on.
+pub fn notebook_lifecycle(
+    status: &NotebookStatus,
+    action: LifecycleAction,
+) -> Result<LifecyclePlan, GateError> {
+    use LifecycleAction::{Start, Stop};
+    use NotebookStatus as S;
+    match (action, status) {
+        (Start, S::Stopped) | (Stop, S::InService) => Ok(LifecyclePlan::Act),
+        (Start, S::InService) => Ok(LifecyclePlan::Settled("already running")),
+        (Start, S::Pending) => Ok(LifecyclePlan::Underway("already starting")),
+        (Stop, S::Stopped) => Ok(LifecyclePlan::Settled("already stopped")),
+        (Stop, S::Stopping) => Ok(LifecyclePlan::Underway("already stopping")),
+        (Start, S::Stopping)
+        | (Stop, S::Pending)
+        | (_, S::Failed | S::Deleting | S::Updating | S::Unknown(_)) => {
+            Err(GateError::StateConflict {
+                action,
+                state: status.as_str().to_owned(),
+            })
+        }
+    }
+}
+
+/// A Studio app's state, as `ListApps` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppStatus {
+    Pending,
+    InService,
+    Deleting,
+    Deleted,
+    Failed,
+    Unknown(String),
+}
+
+impl AppStatus {
+    pub fn parse(raw: &str) -> Self {
+        match raw {
+            "Pending" => Self::Pending,
+            "InService" => Self::InService,
+            "Deleting" => Self::Deleting,
+            "Deleted" => Self::Deleted,
+            "Failed" => Self::Failed,
+            other => Self::Unknown(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Pending => "Pending",
+            Self::InService => "InService",
+            Self::Deleting => "Deleting",
+            Self::Deleted => "Deleted",
+            Self::Failed => "Failed",
+            Self::Unknown(other) => other,
+        }
+    }
+
+    /// Running or on its way up: what stopping a space deletes.
+    pub fn is_running(&self) -> bool {
+        matches!(self, Self::InService | Self::Pending)
+    }
+}
+
+impl serde::Serialize for AppStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Stopping a space deletes its running apps; with none running it is already stopped, or
+/// stopping while one is still being deleted.
+pub fn space_stop_plan<'a>(statuses: impl IntoIterator<Item = &'a AppStatus>) -> LifecyclePlan {
+    let mut deleting = false;
+    for status in statuses {
+        if status.is_running() {
+            return LifecyclePlan::Act;
+        }
+        deleting |= *status == AppStatus::Deleting;
+    }
+    if deleting {
+        LifecyclePlan::Underway("already stopping")
+    } else {
+        LifecyclePlan::Settled("already stopped")
+    }
+}
+
 /// With `ALLOWED_SOURCE_CIDRS` set, only callers from those networks get anything; an unknown
 /// source address is outside them.
 pub fn source_allowed(source_ip: Option<IpAddr>, allowed: &[IpNet]) -> Result<(), GateError> {
@@ -225,6 +325,22 @@ pub struct SpaceAccess<'a> {
 /// A profile may open its own spaces and the domain's shared ones.
 pub fn may_open_space(space: &SpaceAccess<'_>, profile_name: &ProfileName) -> bool {
     space.shared || space.owner_profile == Some(profile_name.as_str())
+}
+
+/// Only a space's owner may stop its app, shared or not: stopping a shared space's app ends the
+/// session of everyone in it. Others who may open it are told why (403); anyone else sees what a
+/// missing space gets.
+pub fn may_stop_space_app(
+    space: &SpaceAccess<'_>,
+    profile_name: &ProfileName,
+) -> Result<(), GateError> {
+    if space.owner_profile == Some(profile_name.as_str()) {
+        Ok(())
+    } else if may_open_space(space, profile_name) {
+        Err(GateError::NotSpaceOwner)
+    } else {
+        Err(GateError::NotFound)
+    }
 }
 
 #[cfg(test)]
@@ -439,5 +555,95 @@ mod tests {
             shared: false,
         };
         assert!(!may_open_space(&orphan, &jane));
+    }
+
+    #[test]
+    fn every_notebook_state_has_a_start_and_a_stop_answer() {
+        use LifecycleAction::{Start, Stop};
+        use LifecyclePlan::{Act, Settled, Underway};
+        use NotebookStatus as S;
+        let plan = |status: S, action| notebook_lifecycle(&status, action);
+        assert_eq!(plan(S::Stopped, Start).unwrap(), Act);
+        assert_eq!(
+            plan(S::InService, Start).unwrap(),
+            Settled("already running")
+        );
+        assert_eq!(
+            plan(S::Pending, Start).unwrap(),
+            Underway("already starting")
+        );
+        assert_eq!(plan(S::InService, Stop).unwrap(), Act);
+        assert_eq!(plan(S::Stopped, Stop).unwrap(), Settled("already stopped"));
+        assert_eq!(
+            plan(S::Stopping, Stop).unwrap(),
+            Underway("already stopping")
+        );
+        for (status, action) in [
+            (S::Stopping, Start),
+            (S::Pending, Stop),
+            (S::Failed, Start),
+            (S::Failed, Stop),
+            (S::Deleting, Start),
+            (S::Deleting, Stop),
+            (S::Updating, Start),
+            (S::Updating, Stop),
+            (S::Unknown("Rebooting".into()), Start),
+            (S::Unknown("Rebooting".into()), Stop),
+        ] {
+            let state = status.as_str().to_owned();
+            match plan(status, action) {
+                Err(GateError::StateConflict { state: named, .. }) => assert_eq!(named, state),
+                other => panic!("{state} {action:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_space_stops_while_an_app_runs_or_starts() {
+        use AppStatus as A;
+        assert_eq!(
+            space_stop_plan(&[A::Deleted, A::InService]),
+            LifecyclePlan::Act
+        );
+        assert_eq!(space_stop_plan(&[A::Pending]), LifecyclePlan::Act);
+        assert_eq!(
+            space_stop_plan(&[A::Deleted, A::Deleting]),
+            LifecyclePlan::Underway("already stopping")
+        );
+        assert_eq!(
+            space_stop_plan(&[A::Deleted, A::Failed]),
+            LifecyclePlan::Settled("already stopped")
+        );
+        assert_eq!(
+            space_stop_plan(&[]),
+            LifecyclePlan::Settled("already stopped")
+        );
+    }
+
+    #[test]
+    fn only_a_spaces_owner_stops_its_app() {
+        let alice = ProfileName::parse("alice").unwrap();
+        let space = |owner: Option<&'static str>, shared| SpaceAccess {
+            owner_profile: owner,
+            shared,
+        };
+        assert!(may_stop_space_app(&space(Some("alice"), false), &alice).is_ok());
+        assert!(may_stop_space_app(&space(Some("alice"), true), &alice).is_ok());
+        assert!(matches!(
+            may_stop_space_app(&space(Some("bob"), true), &alice),
+            Err(GateError::NotSpaceOwner)
+        ));
+        assert!(matches!(
+            may_stop_space_app(&space(None, true), &alice),
+            Err(GateError::NotSpaceOwner)
+        ));
+        assert!(matches!(
+            may_stop_space_app(&space(Some("bob"), false), &alice),
+            Err(GateError::NotFound)
+        ));
+        assert!(matches!(
+            may_stop_space_app(&space(Some("Alice"), false), &alice),
+            Err(GateError::NotFound)
+        ));
     }
 }

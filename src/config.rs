@@ -26,6 +26,71 @@ pub struct Config {
     pub allowed_source_cidrs: Vec<IpNet>,
     /// `CORS_ALLOWED_ORIGINS`: exact origins whose browsers may read the gate's answers.
     pub cors_allowed_origins: Vec<String>,
+    /// `LIFECYCLE`: what people may do to their own targets besides opening them.
+    pub lifecycle: Lifecycle,
+    /// `LONG_RUNNING_HOURS`, in seconds: past this, a portal marks a running target as left on.
+    pub long_running_seconds: u32,
+}
+
+/// Starting or stopping a target: the actions `LIFECYCLE` turns on or off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LifecycleAction {
+    Start,
+    Stop,
+}
+
+impl LifecycleAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Stop => "stop",
+        }
+    }
+}
+
+/// The lifecycle actions a deployment allows (`LIFECYCLE=start,stop` by default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lifecycle {
+    start: bool,
+    stop: bool,
+}
+
+impl Lifecycle {
+    pub fn allows(self, action: LifecycleAction) -> bool {
+        match action {
+            LifecycleAction::Start => self.start,
+            LifecycleAction::Stop => self.stop,
+        }
+    }
+
+    /// The allowed actions in a fixed order, as `GET /targets` lists them.
+    pub fn actions(self) -> Vec<LifecycleAction> {
+        [LifecycleAction::Start, LifecycleAction::Stop]
+            .into_iter()
+            .filter(|a| self.allows(*a))
+            .collect()
+    }
+
+    /// A comma-separated subset of `start,stop`; `none` or an empty value allows neither (the
+    /// template's `Lifecycle=none` passes an empty `LIFECYCLE`).
+    fn parse(raw: &str) -> Option<Self> {
+        let mut lifecycle = Self {
+            start: false,
+            stop: false,
+        };
+        if raw.trim().eq_ignore_ascii_case("none") {
+            return Some(lifecycle);
+        }
+        for action in list(raw) {
+            match action.to_ascii_lowercase().as_str() {
+                "start" => lifecycle.start = true,
+                "stop" => lifecycle.stop = true,
+                _ => return None,
+            }
+        }
+        Some(lifecycle)
+    }
 }
 
 /// A configuration variable that could not be used; init stops with this message.
@@ -40,6 +105,8 @@ pub const MIN_SESSION_SECONDS: u32 = 1800;
 pub const MAX_SESSION_SECONDS: u32 = 43200;
 const MIN_URL_EXPIRES_SECONDS: u32 = 5;
 const MAX_URL_EXPIRES_SECONDS: u32 = 300;
+/// `LONG_RUNNING_HOURS` bounds: an hour to a week (the template's `LongRunningHours` says the same).
+const LONG_RUNNING_HOURS: std::ops::RangeInclusive<u32> = 1..=168;
 
 impl Default for Config {
     fn default() -> Self {
@@ -132,6 +199,38 @@ impl Config {
             ));
         }
 
+        // Unlike the other variables, an empty LIFECYCLE is a value: it allows nothing.
+        let lifecycle = match lookup("LIFECYCLE") {
+            None => Lifecycle {
+                start: true,
+                stop: true,
+            },
+            Some(raw) => Lifecycle::parse(&raw).ok_or_else(|| {
+                problem(
+                    "LIFECYCLE",
+                    "must be a comma-separated subset of start,stop (empty or none: neither)",
+                )
+            })?,
+        };
+        let long_running_seconds = match get("LONG_RUNNING_HOURS") {
+            None => 8 * 3600,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|h| LONG_RUNNING_HOURS.contains(h))
+                .map(|h| h * 3600)
+                .ok_or_else(|| {
+                    problem(
+                        "LONG_RUNNING_HOURS",
+                        &format!(
+                            "must be a whole number of hours from {} to {}",
+                            LONG_RUNNING_HOURS.start(),
+                            LONG_RUNNING_HOURS.end()
+                        ),
+                    )
+                })?,
+        };
+
         Ok(Self {
             studio_domain_id,
             session_seconds,
@@ -143,6 +242,8 @@ impl Config {
             profile_name_claims,
             allowed_source_cidrs,
             cors_allowed_origins,
+            lifecycle,
+            long_running_seconds,
         })
     }
 }
@@ -263,6 +364,34 @@ mod tests {
         assert_eq!(c.profile_name_claims, ["cognito:username", "username"]);
         assert!(c.allowed_source_cidrs.is_empty());
         assert!(c.cors_allowed_origins.is_empty());
+        assert_eq!(
+            c.lifecycle.actions(),
+            [LifecycleAction::Start, LifecycleAction::Stop]
+        );
+        assert_eq!(c.long_running_seconds, 8 * 3600);
+    }
+
+    #[test]
+    fn lifecycle_allows_the_listed_actions_and_empty_allows_none() {
+        let actions = |value: &str| config(&[("LIFECYCLE", value)]).unwrap().lifecycle.actions();
+        use LifecycleAction::{Start, Stop};
+        assert_eq!(actions("start,stop"), [Start, Stop]);
+        assert_eq!(actions(" stop , start "), [Start, Stop]);
+        assert_eq!(actions("stop"), [Stop]);
+        assert_eq!(actions("start"), [Start]);
+        assert_eq!(actions(""), []);
+        assert_eq!(actions("  "), []);
+        assert_eq!(actions("none"), []);
+        let c = config(&[("LIFECYCLE", "stop")]).unwrap();
+        assert!(c.lifecycle.allows(Stop) && !c.lifecycle.allows(Start));
+    }
+
+    #[test]
+    fn long_running_hours_become_seconds() {
+        let c = config(&[("LONG_RUNNING_HOURS", "3")]).unwrap();
+        assert_eq!(c.long_running_seconds, 3 * 3600);
+        let c = config(&[("LONG_RUNNING_HOURS", "168")]).unwrap();
+        assert_eq!(c.long_running_seconds, 168 * 3600);
     }
 
     #[test]
@@ -289,6 +418,13 @@ mod tests {
             ("CORS_ALLOWED_ORIGINS", "https://portal.example.com/"),
             ("CORS_ALLOWED_ORIGINS", "*"),
             ("OWNER_CLAIM", "s\u{7}ub"),
+            ("LIFECYCLE", "start,restart"),
+            ("LIFECYCLE", "start;stop"),
+            ("LIFECYCLE", "all"),
+            ("LONG_RUNNING_HOURS", "0"),
+            ("LONG_RUNNING_HOURS", "169"),
+            ("LONG_RUNNING_HOURS", "1.5"),
+            ("LONG_RUNNING_HOURS", "-1"),
         ];
         for (variable, value) in cases {
             let error = config(&[(variable, value)]).expect_err(value);

@@ -3,6 +3,8 @@
 use lambda_http::http::StatusCode;
 use serde_json::json;
 
+use crate::config::LifecycleAction;
+
 /// Why a request did not open anything. Each variant has a stable `code` that clients may match on;
 /// the detail a variant carries is for the logs, never for the caller.
 #[derive(Debug, thiserror::Error)]
@@ -16,10 +18,23 @@ pub enum GateError {
     /// Unknown names and other people's resources look exactly alike to the caller.
     #[error("not found")]
     NotFound,
+    /// The route answers only this method (and `OPTIONS`).
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed(&'static str),
     #[error("notebook is {0}")]
     NotRunning(String),
+    /// `LIFECYCLE` leaves this action out.
+    #[error("{} is disabled", .0.as_str())]
+    ActionDisabled(LifecycleAction),
+    /// A shared space's app may be stopped by the space's owner only.
+    #[error("not the space's owner")]
+    NotSpaceOwner,
+    /// SageMaker cannot do the action from the target's state.
+    #[error("cannot {} from {state}", .action.as_str())]
+    StateConflict {
+        action: LifecycleAction,
+        state: String,
+    },
     #[error("SageMaker throttled the request")]
     Throttled,
     #[error("SageMaker failed: {0}")]
@@ -38,8 +53,10 @@ impl GateError {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::SourceNotAllowed => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotRunning(_) => StatusCode::CONFLICT,
+            Self::ActionDisabled(_) | Self::NotSpaceOwner => StatusCode::FORBIDDEN,
+            Self::StateConflict { .. } => StatusCode::CONFLICT,
             Self::Throttled => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
@@ -52,16 +69,19 @@ impl GateError {
             Self::Unauthenticated => "unauthenticated",
             Self::SourceNotAllowed => "source_not_allowed",
             Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::NotRunning(_) => "not_running",
+            Self::ActionDisabled(_) => "action_disabled",
+            Self::NotSpaceOwner => "not_space_owner",
+            Self::StateConflict { .. } => "state_conflict",
             Self::Throttled => "throttled",
             Self::Upstream(_) => "upstream_error",
             Self::UpstreamTimeout => "upstream_timeout",
         }
     }
 
-    /// What the caller reads. Only `InvalidRequest` and `NotRunning` carry detail, and that detail is
-    /// ours (which parameter, which state), never SageMaker's text.
+    /// What the caller reads. Only the detail that is ours (which parameter, which state, which
+    /// action) reaches it, never SageMaker's text.
     pub fn message(&self) -> String {
         match self {
             Self::InvalidRequest(why) => why.clone(),
@@ -70,10 +90,22 @@ impl GateError {
                 "Notebooks can only be opened from an allowed network.".into()
             }
             Self::NotFound => "Nothing here that you may open.".into(),
-            Self::MethodNotAllowed => "Only GET is supported.".into(),
+            Self::MethodNotAllowed(method) => format!("Only {method} is supported."),
             Self::NotRunning(state) => {
                 format!("The notebook is {state}; ask an administrator to start it.")
             }
+            Self::ActionDisabled(action) => format!(
+                "This deployment does not let people {} notebooks themselves; ask an administrator.",
+                action.as_str()
+            ),
+            Self::NotSpaceOwner => "Only the owner of this shared space may stop its app.".into(),
+            Self::StateConflict { action, state } => format!(
+                "It is {state} and cannot be {} now; try again once it has settled.",
+                match action {
+                    LifecycleAction::Start => "started",
+                    LifecycleAction::Stop => "stopped",
+                }
+            ),
             Self::Throttled => "Too many requests right now; try again in a moment.".into(),
             Self::Upstream(_) => "SageMaker could not complete the request.".into(),
             Self::UpstreamTimeout => "SageMaker did not answer in time; try again.".into(),

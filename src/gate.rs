@@ -9,13 +9,14 @@ use serde::Serialize;
 use tokio::sync::OnceCell;
 
 use crate::access::{
-    Caller, NotebookAction, NotebookStatus, SpaceAccess, StudioApp, is_owned_by, may_open_notebook,
-    may_open_space, notebook_action,
+    AppStatus, Caller, LifecyclePlan, NotebookAction, NotebookStatus, SpaceAccess, StudioApp,
+    is_owned_by, may_open_notebook, may_open_space, may_stop_space_app, notebook_action,
+    notebook_lifecycle, space_stop_plan,
 };
-use crate::config::Config;
+use crate::config::{Config, Lifecycle, LifecycleAction};
 use crate::error::GateError;
 use crate::names::{NotebookName, ProfileName, SpaceName};
-use crate::sagemaker::{DomainUrlRequest, NotebookInstance, SageMaker, Space};
+use crate::sagemaker::{App, DomainUrlRequest, NotebookInstance, SageMaker, Space};
 
 /// A presigned notebook instance URL is valid for five minutes; SageMaker fixes that.
 pub const NOTEBOOK_URL_SECONDS: u32 = 300;
@@ -205,15 +206,15 @@ impl<S: SageMaker> Calls<'_, S> {
         Ok((domain_id, profile_name))
     }
 
-    /// `DescribeNotebookInstance` and `ListTags` together, then the presign (or a start): at most
-    /// 3 calls. Both reads are always made and always awaited, whether the name exists, is someone
-    /// else's or is unknown, so neither the number of calls nor their order tells these apart.
-    pub(crate) async fn open_notebook(
+    /// `DescribeNotebookInstance` and `ListTags` together, judged: the instance, once its tags say
+    /// the caller may open it. Both reads are always made and always awaited, whether the name
+    /// exists, is someone else's or is unknown, so neither the number of calls nor their order
+    /// tells these apart. Opens, starts and stops all begin here.
+    async fn callers_notebook(
         &self,
         caller: &Caller,
         name: &NotebookName,
-        session_seconds: u32,
-    ) -> Result<Opening, GateError> {
+    ) -> Result<NotebookInstance, GateError> {
         let arn = self
             .arns
             .as_ref()
@@ -237,6 +238,17 @@ impl<S: SageMaker> Calls<'_, S> {
         if !may_open_notebook(&tags, caller, self.config()) {
             return Err(GateError::NotFound);
         }
+        Ok(instance)
+    }
+
+    /// The two reads of `callers_notebook`, then the presign (or a start): at most 3 calls.
+    pub(crate) async fn open_notebook(
+        &self,
+        caller: &Caller,
+        name: &NotebookName,
+        session_seconds: u32,
+    ) -> Result<Opening, GateError> {
+        let instance = self.callers_notebook(caller, name).await?;
         let target = Target::NotebookInstance {
             name: instance.name.to_string(),
         };
@@ -263,16 +275,14 @@ impl<S: SageMaker> Calls<'_, S> {
         }
     }
 
-    /// `ListTags` on the profile and, when a space is asked for, `DescribeSpace`, together; then
-    /// the presign (plus one `DescribeDomain` on a process's first Studio request). As for
-    /// notebooks, both reads are made and awaited whatever either finds.
-    pub(crate) async fn open_studio(
+    /// `ListTags` on the profile and, when a space is asked for, `DescribeSpace`, together: the
+    /// domain, the caller's owned profile and the space. As for notebooks, both reads are made and
+    /// awaited whatever either finds.
+    async fn callers_profile_and_space<'c>(
         &self,
-        caller: &Caller,
+        caller: &'c Caller,
         space_name: Option<&SpaceName>,
-        app: Option<StudioApp>,
-        session_seconds: u32,
-    ) -> Result<Opening, GateError> {
+    ) -> Result<(&str, &'c ProfileName, Option<Space>), GateError> {
         let domain_id = self
             .config()
             .studio_domain_id
@@ -289,14 +299,24 @@ impl<S: SageMaker> Calls<'_, S> {
         };
         let (profile, space) = tokio::join!(self.owned_profile(caller), space);
         let ((domain_id, profile_name), space) = both(profile, space)?;
-        if let Some(space) = space {
-            let access = SpaceAccess {
-                owner_profile: space.owner_profile.as_deref(),
-                shared: space.shared,
-            };
-            if !may_open_space(&access, profile_name) {
-                return Err(GateError::NotFound);
-            }
+        Ok((domain_id, profile_name, space))
+    }
+
+    /// The reads of `callers_profile_and_space`, then the presign (plus one `DescribeDomain` on a
+    /// process's first Studio request).
+    pub(crate) async fn open_studio(
+        &self,
+        caller: &Caller,
+        space_name: Option<&SpaceName>,
+        app: Option<StudioApp>,
+        session_seconds: u32,
+    ) -> Result<Opening, GateError> {
+        let (domain_id, profile_name, space) =
+            self.callers_profile_and_space(caller, space_name).await?;
+        if let Some(space) = space
+            && !may_open_space(&space_access(&space), profile_name)
+        {
+            return Err(GateError::NotFound);
         }
         let request = DomainUrlRequest {
             domain_id,
@@ -318,6 +338,104 @@ impl<S: SageMaker> Calls<'_, S> {
                 space: space_name.map(SpaceName::to_string),
                 app,
             },
+        })
+    }
+
+    /// Starts or stops a notebook instance the caller may open: the same two reads as an open, then
+    /// `StartNotebookInstance` / `StopNotebookInstance` only if its state calls for it (at most 3
+    /// calls). Nothing is ever sent to change a state before both reads said it is theirs.
+    pub(crate) async fn notebook_lifecycle(
+        &self,
+        caller: &Caller,
+        name: &NotebookName,
+        action: LifecycleAction,
+    ) -> Result<Changed, GateError> {
+        let instance = self.callers_notebook(caller, name).await?;
+        let target = Target::NotebookInstance {
+            name: instance.name.to_string(),
+        };
+        let (result, status, underway) = match notebook_lifecycle(&instance.status, action)? {
+            LifecyclePlan::Act => {
+                let changed = match action {
+                    LifecycleAction::Start => {
+                        self.call(|sagemaker| sagemaker.start_notebook_instance(&instance.name))
+                            .await?;
+                        ("started", NotebookStatus::Pending)
+                    }
+                    LifecycleAction::Stop => {
+                        self.call(|sagemaker| sagemaker.stop_notebook_instance(&instance.name))
+                            .await?;
+                        ("stopping", NotebookStatus::Stopping)
+                    }
+                };
+                (changed.0, changed.1.as_str().to_owned(), true)
+            }
+            LifecyclePlan::Settled(result) => (result, instance.status.as_str().to_owned(), false),
+            LifecyclePlan::Underway(result) => (result, instance.status.as_str().to_owned(), true),
+        };
+        Ok(Changed {
+            result,
+            status: Some(status),
+            underway,
+            target,
+            apps: None,
+        })
+    }
+
+    /// Stops a space's app(s): the profile's `ListTags` and `DescribeSpace` together (as an open),
+    /// the owner check, `ListApps` for the space, then one `DeleteApp` per app `InService` or
+    /// `Pending`, together. The space and its storage stay.
+    pub(crate) async fn stop_space(
+        &self,
+        caller: &Caller,
+        space_name: &SpaceName,
+    ) -> Result<Changed, GateError> {
+        let (domain_id, profile_name, space) = self
+            .callers_profile_and_space(caller, Some(space_name))
+            .await?;
+        let space = space.ok_or(GateError::NotFound)?;
+        may_stop_space_app(&space_access(&space), profile_name)?;
+        let apps: Vec<App> = self
+            .call(|sagemaker| sagemaker.list_apps(domain_id, Some(space_name)))
+            .await?
+            .into_iter()
+            .filter(|a| a.space_name.as_deref() == Some(space_name.as_str()))
+            .collect();
+        let target = Target::Studio {
+            domain_id: domain_id.to_owned(),
+            user_profile: profile_name.to_string(),
+            space: Some(space_name.to_string()),
+            app: None,
+        };
+        let plan = space_stop_plan(apps.iter().map(|a| &a.status));
+        let (result, status, underway, stopped) = match plan {
+            LifecyclePlan::Act => {
+                let running: Vec<&App> = apps.iter().filter(|a| a.status.is_running()).collect();
+                let deleted = futures_util::future::join_all(running.iter().map(|app| {
+                    self.call(|sagemaker| {
+                        sagemaker.delete_app(domain_id, space_name, &app.app_type, &app.app_name)
+                    })
+                }))
+                .await;
+                deleted
+                    .into_iter()
+                    .collect::<Result<Vec<()>, GateError>>()?;
+                tracing::info!(space = %space_name, apps = running.len(), "stopping a space's apps");
+                let stopped = running.into_iter().map(AppRef::from).collect();
+                ("stopping", Some(AppStatus::Deleting), true, stopped)
+            }
+            LifecyclePlan::Underway(result) => (result, Some(AppStatus::Deleting), true, vec![]),
+            LifecyclePlan::Settled(result) => {
+                let latest = space_app(&apps, space_name.as_str()).map(|a| a.status.clone());
+                (result, latest, false, vec![])
+            }
+        };
+        Ok(Changed {
+            result,
+            status: status.map(|s| s.as_str().to_owned()),
+            underway,
+            target,
+            apps: Some(stopped),
         })
     }
 
@@ -343,7 +461,7 @@ impl<S: SageMaker> Calls<'_, S> {
         for (instance, tags) in tagged {
             match tags {
                 Ok(tags) if may_open_notebook(&tags, caller, self.config()) => {
-                    notebook_instances.push(NotebookTarget::from(instance))
+                    notebook_instances.push(NotebookTarget::new(instance, self.config().lifecycle))
                 }
                 Ok(_) | Err(GateError::NotFound) => {} // not theirs, or deleted meanwhile
                 // One unreadable notebook must not hide everyone's list; it is never listed,
@@ -359,11 +477,15 @@ impl<S: SageMaker> Calls<'_, S> {
             }
         }
 
+        let lifecycle = self.config().lifecycle;
         let studio = match self.owned_profile(caller).await {
             Ok((domain_id, profile_name)) => {
-                let spaces = self
-                    .call(|sagemaker| sagemaker.list_spaces(domain_id))
-                    .await?;
+                // One ListApps for the whole domain, beside ListSpaces: no call per space.
+                let (spaces, apps) = tokio::join!(
+                    self.call(|sagemaker| sagemaker.list_spaces(domain_id)),
+                    self.call(|sagemaker| sagemaker.list_apps(domain_id, None)),
+                );
+                let (spaces, apps) = both(spaces, apps)?;
                 Some(StudioTarget {
                     domain_id: domain_id.to_owned(),
                     user_profile: profile_name.to_string(),
@@ -371,14 +493,13 @@ impl<S: SageMaker> Calls<'_, S> {
                     launch: "/launch/studio".into(),
                     spaces: spaces
                         .into_iter()
-                        .filter(|s| {
-                            let access = SpaceAccess {
-                                owner_profile: s.owner_profile.as_deref(),
-                                shared: s.shared,
-                            };
-                            may_open_space(&access, profile_name)
+                        .filter(|s| may_open_space(&space_access(s), profile_name))
+                        .map(|s| {
+                            let app = space_app(&apps, &s.name).map(AppTarget::from);
+                            let stoppable = lifecycle.allows(LifecycleAction::Stop)
+                                && may_stop_space_app(&space_access(&s), profile_name).is_ok();
+                            SpaceTarget::new(s, app, stoppable)
                         })
-                        .map(SpaceTarget::from)
                         .collect(),
                 })
             }
@@ -390,6 +511,8 @@ impl<S: SageMaker> Calls<'_, S> {
             unchecked_notebook_instances,
             studio,
             auto_start: self.config().auto_start,
+            lifecycle: lifecycle.actions(),
+            long_running_seconds: self.config().long_running_seconds,
         })
     }
 }
@@ -406,6 +529,56 @@ fn both<A, B>(
         (Ok(a), Ok(b)) => Ok((a, b)),
         (Err(GateError::NotFound), Err(error)) => Err(error),
         (Err(error), _) | (Ok(_), Err(error)) => Err(error),
+    }
+}
+
+fn space_access(space: &Space) -> SpaceAccess<'_> {
+    SpaceAccess {
+        owner_profile: space.owner_profile.as_deref(),
+        shared: space.shared,
+    }
+}
+
+/// The app a space is shown with: one running or starting, else the most recently created.
+fn space_app<'a>(apps: &'a [App], space: &str) -> Option<&'a App> {
+    let (running, others): (Vec<&App>, Vec<&App>) = apps
+        .iter()
+        .filter(|a| a.space_name.as_deref() == Some(space))
+        .partition(|a| a.status.is_running());
+    running
+        .into_iter()
+        .next()
+        .or_else(|| others.into_iter().max_by(|a, b| a.since.cmp(&b.since)))
+}
+
+/// What a start or stop came to, as the caller sees it.
+#[derive(Debug)]
+pub(crate) struct Changed {
+    /// "started", "stopping", "already running", ...
+    pub result: &'static str,
+    /// The target's status now (for a space, its app's; `None` if it never had one).
+    pub status: Option<String>,
+    /// On its way (202, come back after `Retry-After`) rather than settled (200).
+    pub underway: bool,
+    pub target: Target,
+    /// For a space: the apps this request stopped.
+    pub apps: Option<Vec<AppRef>>,
+}
+
+/// An app named in a stop's answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppRef {
+    pub app_type: String,
+    pub app_name: String,
+}
+
+impl From<&App> for AppRef {
+    fn from(app: &App) -> Self {
+        Self {
+            app_type: app.app_type.clone(),
+            app_name: app.app_name.clone(),
+        }
     }
 }
 
@@ -470,6 +643,10 @@ pub struct Targets {
     /// Whether opening a stopped notebook instance starts it, so a portal can say what its
     /// button will do.
     pub auto_start: bool,
+    /// The lifecycle actions this deployment allows (`LIFECYCLE`).
+    pub lifecycle: Vec<LifecycleAction>,
+    /// Past this, a portal marks a running target as left on (`LONG_RUNNING_HOURS`).
+    pub long_running_seconds: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -478,19 +655,34 @@ pub struct NotebookTarget {
     pub name: String,
     pub status: NotebookStatus,
     pub instance_type: Option<String>,
+    /// Since when it is in its status (`LastModifiedTime`, RFC 3339).
+    pub since: Option<String>,
     /// The route that opens it (JSON or 302) and the one a browser navigates to.
     pub open: String,
     pub launch: String,
+    /// The routes that start and stop it, when the deployment allows that.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<String>,
 }
 
-impl From<NotebookInstance> for NotebookTarget {
-    fn from(instance: NotebookInstance) -> Self {
+impl NotebookTarget {
+    fn new(instance: NotebookInstance, lifecycle: Lifecycle) -> Self {
+        let route = |action: LifecycleAction| {
+            lifecycle
+                .allows(action)
+                .then(|| format!("/notebook-instances/{}/{}", instance.name, action.as_str()))
+        };
         Self {
             open: format!("/notebook-instances/{}", instance.name),
             launch: format!("/launch/notebook-instances/{}", instance.name),
+            start: route(LifecycleAction::Start),
+            stop: route(LifecycleAction::Stop),
             name: instance.name.to_string(),
             status: instance.status,
             instance_type: instance.instance_type,
+            since: instance.since,
         }
     }
 }
@@ -513,20 +705,51 @@ pub struct SpaceTarget {
     pub shared: bool,
     pub status: Option<String>,
     pub app_type: Option<String>,
+    /// Its running app (or the most recent one), from the domain's one `ListApps`.
+    pub app: Option<AppTarget>,
     pub open: String,
     pub launch: String,
+    /// The route that stops its app: only when stopping is allowed and the caller owns the space.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<String>,
 }
 
-impl From<Space> for SpaceTarget {
-    fn from(space: Space) -> Self {
+impl SpaceTarget {
+    fn new(space: Space, app: Option<AppTarget>, stoppable: bool) -> Self {
         Self {
             open: format!("/studio?space={}", space.name),
             launch: format!("/launch/studio?space={}", space.name),
+            stop: stoppable.then(|| format!("/studio/spaces/{}/stop", space.name)),
             name: space.name,
             owner_profile: space.owner_profile,
             shared: space.shared,
             status: space.status,
             app_type: space.app_type,
+            app,
+        }
+    }
+}
+
+/// A space's app in `GET /targets`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppTarget {
+    pub app_type: String,
+    pub app_name: String,
+    pub status: AppStatus,
+    pub instance_type: Option<String>,
+    /// `CreationTime`, RFC 3339.
+    pub since: Option<String>,
+}
+
+impl From<&App> for AppTarget {
+    fn from(app: &App) -> Self {
+        Self {
+            app_type: app.app_type.clone(),
+            app_name: app.app_name.clone(),
+            status: app.status.clone(),
+            instance_type: app.instance_type.clone(),
+            since: app.since.clone(),
         }
     }
 }

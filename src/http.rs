@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 
 use crate::access::{Caller, StudioApp, session_seconds, source_allowed};
 use crate::claims::Claims;
+use crate::config::LifecycleAction;
 use crate::error::GateError;
-use crate::gate::{Calls, Gate, Opening, STARTING_RETRY_AFTER, Target};
+use crate::gate::{Calls, Changed, Gate, Opening, STARTING_RETRY_AFTER, Target};
 use crate::names::{NotebookName, SpaceName};
 use crate::sagemaker::SageMaker;
 
@@ -22,8 +23,22 @@ use crate::sagemaker::SageMaker;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route<'a> {
     Targets,
-    Notebook { name: &'a str, launch: bool },
-    Studio { launch: bool },
+    Notebook {
+        name: &'a str,
+        launch: bool,
+    },
+    Studio {
+        launch: bool,
+    },
+    /// `POST /notebook-instances/{name}/start|stop`.
+    NotebookLifecycle {
+        name: &'a str,
+        action: LifecycleAction,
+    },
+    /// `POST /studio/spaces/{space}/stop`.
+    SpaceStop {
+        space: &'a str,
+    },
 }
 
 impl<'a> Route<'a> {
@@ -35,10 +50,48 @@ impl<'a> Route<'a> {
         match rest {
             "/targets" if !launch => Some(Self::Targets),
             "/studio" => Some(Self::Studio { launch }),
-            _ => {
+            _ if launch => {
                 let name = rest.strip_prefix("/notebook-instances/")?;
                 (!name.contains('/')).then_some(Self::Notebook { name, launch })
             }
+            _ => {
+                if let Some(space) = rest
+                    .strip_prefix("/studio/spaces/")
+                    .and_then(|r| r.strip_suffix("/stop"))
+                {
+                    return (!space.contains('/')).then_some(Self::SpaceStop { space });
+                }
+                let name = rest.strip_prefix("/notebook-instances/")?;
+                match name.split_once('/') {
+                    None => Some(Self::Notebook { name, launch }),
+                    Some((name, "start")) if !name.contains('/') => Some(Self::NotebookLifecycle {
+                        name,
+                        action: LifecycleAction::Start,
+                    }),
+                    Some((name, "stop")) if !name.contains('/') => Some(Self::NotebookLifecycle {
+                        name,
+                        action: LifecycleAction::Stop,
+                    }),
+                    Some(_) => None,
+                }
+            }
+        }
+    }
+
+    /// The one method besides `OPTIONS` a route answers: a state change is never a `GET`.
+    fn method(self) -> Method {
+        match self {
+            Self::NotebookLifecycle { .. } | Self::SpaceStop { .. } => Method::POST,
+            _ => Method::GET,
+        }
+    }
+
+    /// The lifecycle action a route performs, if any.
+    fn action(self) -> Option<LifecycleAction> {
+        match self {
+            Self::NotebookLifecycle { action, .. } => Some(action),
+            Self::SpaceStop { .. } => Some(LifecycleAction::Stop),
+            _ => None,
         }
     }
 
@@ -50,6 +103,15 @@ impl<'a> Route<'a> {
             Self::Notebook { launch: true, .. } => "/launch/notebook-instances/{name}",
             Self::Studio { launch: false } => "/studio",
             Self::Studio { launch: true } => "/launch/studio",
+            Self::NotebookLifecycle {
+                action: LifecycleAction::Start,
+                ..
+            } => "/notebook-instances/{name}/start",
+            Self::NotebookLifecycle {
+                action: LifecycleAction::Stop,
+                ..
+            } => "/notebook-instances/{name}/stop",
+            Self::SpaceStop { .. } => "/studio/spaces/{space}/stop",
         }
     }
 
@@ -68,6 +130,8 @@ pub const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
 /// What the gate answers, before it becomes an HTTP response.
 enum Reply {
     Json(StatusCode, Value),
+    /// A start or stop: `202` with `Retry-After` while it is underway, else `200`.
+    Changed(Changed),
     Redirect(String),
     Starting {
         target: Target,
@@ -105,7 +169,13 @@ pub async fn handle<S: SageMaker>(
     let reply = match route {
         None => Reply::Error(GateError::NotFound),
         Some(_) if request.method() == Method::OPTIONS => Reply::Preflight,
-        Some(_) if request.method() != Method::GET => Reply::Error(GateError::MethodNotAllowed),
+        Some(route) if request.method() != route.method() => Reply::Error(
+            GateError::MethodNotAllowed(if route.method() == Method::POST {
+                "POST"
+            } else {
+                "GET"
+            }),
+        ),
         Some(route) => {
             let served = serve(&calls, &request, route, negotiated, source_ip, &mut audit);
             match tokio::time::timeout(REQUEST_DEADLINE, served).await {
@@ -135,7 +205,9 @@ pub async fn handle<S: SageMaker>(
         method = %request.method(),
         route = route.map_or("unknown", Route::template),
         caller = audit.caller.as_deref().unwrap_or("-"),
+        action = route.and_then(Route::action).map_or("-", LifecycleAction::as_str),
         resource = audit.resource.as_deref().unwrap_or("-"),
+        outcome = audit.outcome.unwrap_or("-"),
         status = response.status().as_u16(),
         sagemaker_calls = calls.made(),
         sagemaker_ms = calls.waited().as_secs_f64() * 1000.0,
@@ -151,6 +223,8 @@ pub async fn handle<S: SageMaker>(
 struct Audit {
     caller: Option<String>,
     resource: Option<String>,
+    /// What a start or stop came to ("started", "already stopped", ...).
+    outcome: Option<&'static str>,
 }
 
 /// How a request is answered, decided once from its route and `Accept` header. An API client
@@ -183,6 +257,8 @@ fn negotiate(route: Option<Route<'_>>, request: &Request) -> Negotiated {
 enum Wanted {
     Targets,
     Notebook(NotebookName),
+    NotebookLifecycle(NotebookName, LifecycleAction),
+    SpaceStop(SpaceName),
     Studio {
         space: Option<SpaceName>,
         app: Option<StudioApp>,
@@ -205,12 +281,19 @@ async fn serve<S: SageMaker>(
         .ok_or(GateError::Unauthenticated)?;
     let caller = Caller::from_claims(&claims, config)?;
     audit.caller = Some(caller.owner.clone());
+    if let Some(action) = route.action()
+        && !config.lifecycle.allows(action)
+    {
+        return Err(GateError::ActionDisabled(action));
+    }
 
     let query = request.query_string_parameters_ref();
     let param = |name: &str| query.and_then(|q| q.first(name));
     let session = match route {
-        Route::Targets => None,
-        _ => Some(session_seconds(param("session"), config)?),
+        Route::Notebook { .. } | Route::Studio { .. } => {
+            Some(session_seconds(param("session"), config)?)
+        }
+        _ => None,
     };
     let wanted = match route {
         Route::Targets => Wanted::Targets,
@@ -219,6 +302,10 @@ async fn serve<S: SageMaker>(
             space: param("space").map(SpaceName::parse).transpose()?,
             app: param("app").map(StudioApp::parse).transpose()?,
         },
+        Route::NotebookLifecycle { name, action } => {
+            Wanted::NotebookLifecycle(NotebookName::parse(name)?, action)
+        }
+        Route::SpaceStop { space } => Wanted::SpaceStop(SpaceName::parse(space)?),
     };
     source_allowed(source_ip, &config.allowed_source_cidrs)?;
 
@@ -231,6 +318,14 @@ async fn serve<S: SageMaker>(
             return Ok(Reply::Json(StatusCode::OK, json!(targets)));
         }
         Wanted::Notebook(name) => calls.open_notebook(caller, &name, session).await?,
+        Wanted::NotebookLifecycle(name, action) => {
+            let changed = calls.notebook_lifecycle(caller, &name, action).await?;
+            return Ok(changed_reply(changed, audit));
+        }
+        Wanted::SpaceStop(space) => {
+            let changed = calls.stop_space(caller, &space).await?;
+            return Ok(changed_reply(changed, audit));
+        }
         Wanted::Studio { space, app } => {
             calls
                 .open_studio(caller, space.as_ref(), app, session)
@@ -261,6 +356,12 @@ async fn serve<S: SageMaker>(
     })
 }
 
+fn changed_reply(changed: Changed, audit: &mut Audit) -> Reply {
+    audit.resource = Some(changed.target.audit_name());
+    audit.outcome = Some(changed.result);
+    Reply::Changed(changed)
+}
+
 /// An error answered before a request reaches the gate (see `event.rs`), with the same headers.
 pub(crate) fn error_response(error: GateError, request_id: &str) -> Response<Body> {
     into_response(Reply::Error(error), request_id, None, false)
@@ -276,6 +377,25 @@ fn into_response(
     let (status, body) = match reply {
         Reply::Json(status, body) => {
             builder = builder.header(header::CONTENT_TYPE, "application/json");
+            (status, Body::from(body.to_string()))
+        }
+        Reply::Changed(changed) => {
+            builder = builder.header(header::CONTENT_TYPE, "application/json");
+            let mut body = json!({
+                "result": changed.result,
+                "status": changed.status,
+                "target": changed.target,
+            });
+            if let Some(apps) = changed.apps {
+                body["apps"] = json!(apps);
+            }
+            let status = if changed.underway {
+                builder = builder.header(header::RETRY_AFTER, STARTING_RETRY_AFTER);
+                body["retryAfter"] = json!(STARTING_RETRY_AFTER);
+                StatusCode::ACCEPTED
+            } else {
+                StatusCode::OK
+            };
             (status, Body::from(body.to_string()))
         }
         Reply::Redirect(url) => {
@@ -302,7 +422,7 @@ fn into_response(
         Reply::Preflight => {
             if allowed_origin.is_some() {
                 builder = builder
-                    .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, OPTIONS")
+                    .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS")
                     .header(
                         header::ACCESS_CONTROL_ALLOW_HEADERS,
                         "authorization, content-type",
@@ -323,8 +443,8 @@ fn into_response(
             if let Some(seconds) = error.retry_after() {
                 builder = builder.header(header::RETRY_AFTER, seconds);
             }
-            if let GateError::MethodNotAllowed = error {
-                builder = builder.header(header::ALLOW, "GET, OPTIONS");
+            if let GateError::MethodNotAllowed(method) = error {
+                builder = builder.header(header::ALLOW, format!("{method}, OPTIONS"));
             }
             (
                 error.status(),
@@ -493,12 +613,38 @@ mod tests {
                 launch: true
             })
         );
+        assert_eq!(
+            Route::parse("/notebook-instances/nb-1/start"),
+            Some(Route::NotebookLifecycle {
+                name: "nb-1",
+                action: LifecycleAction::Start
+            })
+        );
+        assert_eq!(
+            Route::parse("/notebook-instances/nb-1/stop"),
+            Some(Route::NotebookLifecycle {
+                name: "nb-1",
+                action: LifecycleAction::Stop
+            })
+        );
+        assert_eq!(
+            Route::parse("/studio/spaces/team/stop"),
+            Some(Route::SpaceStop { space: "team" })
+        );
         for unknown in [
             "/",
             "",
             "/launch/targets",
             "/launchstudio",
             "/notebook-instances/a/b",
+            "/notebook-instances/a/b/start",
+            "/notebook-instances/a/restart",
+            "/notebook-instances/a/start/",
+            "/launch/notebook-instances/a/start",
+            "/launch/studio/spaces/a/stop",
+            "/studio/spaces/a/start",
+            "/studio/spaces/a/b/stop",
+            "/studio/spaces/a",
             "/targets/",
             "/STUDIO",
         ] {

@@ -4,9 +4,10 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sagemaker::types::SharingType;
+use aws_sdk_sagemaker::primitives::{DateTime, DateTimeFormat};
+use aws_sdk_sagemaker::types::{AppType, SharingType};
 
-use crate::access::{NotebookStatus, Tag};
+use crate::access::{AppStatus, NotebookStatus, Tag};
 use crate::error::GateError;
 use crate::names::{NotebookName, ProfileName, SpaceName};
 
@@ -17,6 +18,21 @@ pub struct NotebookInstance {
     pub arn: String,
     pub status: NotebookStatus,
     pub instance_type: Option<String>,
+    /// `LastModifiedTime` (RFC 3339): since when it is in its state.
+    pub since: Option<String>,
+}
+
+/// A Studio app, as `ListApps` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct App {
+    /// The space it runs in; `None` for a user profile's own app (not the gate's to stop).
+    pub space_name: Option<String>,
+    pub app_type: String,
+    pub app_name: String,
+    pub status: AppStatus,
+    pub instance_type: Option<String>,
+    /// `CreationTime` (RFC 3339).
+    pub since: Option<String>,
 }
 
 /// A Studio space, as the gate needs it.
@@ -53,6 +69,25 @@ pub trait SageMaker: Send + Sync {
     fn start_notebook_instance(
         &self,
         name: &NotebookName,
+    ) -> impl Future<Output = Result<(), GateError>> + Send;
+    fn stop_notebook_instance(
+        &self,
+        name: &NotebookName,
+    ) -> impl Future<Output = Result<(), GateError>> + Send;
+    /// The domain's apps, or one space's when `space` is given.
+    fn list_apps(
+        &self,
+        domain_id: &str,
+        space: Option<&SpaceName>,
+    ) -> impl Future<Output = Result<Vec<App>, GateError>> + Send;
+    /// Stops a space's app: SageMaker stops a Studio app by deleting it; the space and its storage
+    /// stay.
+    fn delete_app(
+        &self,
+        domain_id: &str,
+        space: &SpaceName,
+        app_type: &str,
+        app_name: &str,
     ) -> impl Future<Output = Result<(), GateError>> + Send;
     fn presign_notebook_instance(
         &self,
@@ -171,6 +206,10 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+fn rfc3339(time: Option<&DateTime>) -> Option<String> {
+    time.and_then(|t| t.fmt(DateTimeFormat::DateTime).ok())
+}
+
 fn missing(operation: &str, field: &str) -> GateError {
     tracing::warn!(operation, field, "SageMaker answer lacked a field");
     GateError::Upstream(format!("{operation}: no {field}"))
@@ -203,6 +242,7 @@ impl SageMaker for aws_sdk_sagemaker::Client {
                 .map(|s| NotebookStatus::parse(s.as_str()))
                 .ok_or_else(|| missing(OP, "NotebookInstanceStatus"))?,
             instance_type: out.instance_type().map(|t| t.as_str().to_owned()),
+            since: rfc3339(out.last_modified_time()),
         })
     }
 
@@ -226,6 +266,7 @@ impl SageMaker for aws_sdk_sagemaker::Client {
                         s.notebook_instance_status().map_or("", |s| s.as_str()),
                     ),
                     instance_type: s.instance_type().map(|t| t.as_str().to_owned()),
+                    since: rfc3339(s.last_modified_time()),
                 })
             }));
         }
@@ -238,6 +279,68 @@ impl SageMaker for aws_sdk_sagemaker::Client {
             .send()
             .await
             .map_err(|e| classify("StartNotebookInstance", e))?;
+        Ok(())
+    }
+
+    async fn stop_notebook_instance(&self, name: &NotebookName) -> Result<(), GateError> {
+        self.stop_notebook_instance()
+            .notebook_instance_name(name.as_str())
+            .send()
+            .await
+            .map_err(|e| classify("StopNotebookInstance", e))?;
+        Ok(())
+    }
+
+    async fn list_apps(
+        &self,
+        domain_id: &str,
+        space: Option<&SpaceName>,
+    ) -> Result<Vec<App>, GateError> {
+        let mut pages = self
+            .list_apps()
+            .domain_id_equals(domain_id)
+            .set_space_name_equals(space.map(|s| s.as_str().to_owned()))
+            .max_results(50)
+            .into_paginator()
+            .send();
+        let mut apps = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let Some(page) = pages.next().await else {
+                break;
+            };
+            let page = page.map_err(|e| classify("ListApps", e))?;
+            apps.extend(page.apps().iter().filter_map(|a| {
+                Some(App {
+                    space_name: a.space_name().map(str::to_owned),
+                    app_type: a.app_type()?.as_str().to_owned(),
+                    app_name: a.app_name()?.to_owned(),
+                    status: AppStatus::parse(a.status().map_or("", |s| s.as_str())),
+                    instance_type: a
+                        .resource_spec()
+                        .and_then(|r| r.instance_type())
+                        .map(|t| t.as_str().to_owned()),
+                    since: rfc3339(a.creation_time()),
+                })
+            }));
+        }
+        Ok(apps)
+    }
+
+    async fn delete_app(
+        &self,
+        domain_id: &str,
+        space: &SpaceName,
+        app_type: &str,
+        app_name: &str,
+    ) -> Result<(), GateError> {
+        self.delete_app()
+            .domain_id(domain_id)
+            .space_name(space.as_str())
+            .app_type(AppType::from(app_type))
+            .app_name(app_name)
+            .send()
+            .await
+            .map_err(|e| classify("DeleteApp", e))?;
         Ok(())
     }
 

@@ -103,7 +103,7 @@ async fn preflight_echoes_only_an_exactly_allowed_origin() {
     );
     assert_eq!(
         reply.header("access-control-allow-methods"),
-        Some("GET, OPTIONS")
+        Some("GET, POST, OPTIONS")
     );
     assert!(
         reply

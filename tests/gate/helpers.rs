@@ -102,6 +102,7 @@ impl TestGate {
 }
 
 /// Alice owns some notebooks in every state, shares one through `ml-team`; Bob owns his own.
+/// Alice's space and the shared one (Bob's) run a JupyterLab app; Bob's own space runs none.
 fn demo_world(stub: &Stub) {
     stub.notebook("alice-nb", "InService", &[(OWNER, ALICE)])
         .notebook("alice-pending", "Pending", &[(OWNER, ALICE)])
@@ -115,7 +116,31 @@ fn demo_world(stub: &Stub) {
         .profile("mallory", &[])
         .space("alice-space", Some("alice"), false)
         .space("bob-space", Some("bob"), false)
-        .space("team-space", Some("bob"), true);
+        .space("team-space", Some("bob"), true)
+        .app(
+            "alice-space",
+            "JupyterLab",
+            "default",
+            "Deleted",
+            "ml.t3.medium",
+            -7200,
+        )
+        .app(
+            "alice-space",
+            "JupyterLab",
+            "default",
+            "InService",
+            "ml.t3.medium",
+            0,
+        )
+        .app(
+            "team-space",
+            "JupyterLab",
+            "default",
+            "InService",
+            "ml.g5.xlarge",
+            60,
+        );
 }
 
 /// The ARN Lambda invokes the function by, as the local gateway sends it.

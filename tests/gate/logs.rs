@@ -95,11 +95,13 @@ async fn a_successful_open_logs_an_audit_line_and_no_url_or_token() {
         .collect();
     keys.sort_unstable();
     let expected = [
+        "action",
         "caller",
         "latency_ms",
         "level",
         "message",
         "method",
+        "outcome",
         "request_id",
         "resource",
         "route",
@@ -204,4 +206,36 @@ async fn an_access_denied_call_is_502_and_logged_by_its_action() {
             assert!(!log.contains(&token));
         }
     }
+}
+
+#[tokio::test]
+async fn a_start_or_stop_is_audited_with_its_action_and_outcome() {
+    let t = TestGate::new().await;
+    let stop = with_path(
+        event("http-start-notebook"),
+        "/notebook-instances/alice-nb/stop",
+    );
+    let events = vec![event("http-start-notebook"), stop];
+    let secrets = token_values(&events[0]);
+    let (log, statuses) = logs_of(&t, events).await;
+    assert_eq!(statuses, [202, 202]);
+    for secret in secrets {
+        assert!(!log.contains(&secret), "a token reached the log");
+    }
+    let audit: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["target"] == "audit")
+        .collect();
+    assert_eq!(audit.len(), 2);
+    assert_eq!(audit[0]["action"], "start");
+    assert_eq!(audit[0]["outcome"], "started");
+    assert_eq!(audit[0]["route"], "/notebook-instances/{name}/start");
+    assert_eq!(audit[0]["resource"], "notebook-instance/alice-stopped");
+    assert_eq!(audit[0]["method"], "POST");
+    assert_eq!(audit[0]["sagemaker_calls"], 3);
+    assert_eq!(audit[1]["action"], "stop");
+    assert_eq!(audit[1]["outcome"], "stopping");
+    assert_eq!(audit[1]["route"], "/notebook-instances/{name}/stop");
+    assert_eq!(audit[1]["resource"], "notebook-instance/alice-nb");
 }

@@ -4,6 +4,7 @@
 mod edge;
 mod helpers;
 mod hostile;
+mod lifecycle;
 mod logs;
 mod notebook;
 mod stub;

@@ -31,6 +31,22 @@ pub struct Notebook {
     pub described_arn: Option<String>,
 }
 
+/// When every notebook instance in the stub last changed, and every app was created (epoch
+/// seconds, as JSON 1.1 carries timestamps): 2023-11-14T22:13:20Z.
+pub const SINCE_EPOCH: i64 = 1_700_000_000;
+pub const SINCE: &str = "2023-11-14T22:13:20Z";
+
+/// A Studio app in a space.
+#[derive(Clone, Debug)]
+pub struct StubApp {
+    pub space: String,
+    pub app_type: String,
+    pub app_name: String,
+    pub status: String,
+    pub instance_type: String,
+    pub created: i64,
+}
+
 #[derive(Clone, Debug)]
 pub struct StubSpace {
     pub name: String,
@@ -61,6 +77,7 @@ struct State {
     notebooks: Vec<Notebook>,
     profiles: Vec<(String, Vec<(String, String)>)>,
     spaces: Vec<StubSpace>,
+    apps: Vec<StubApp>,
     faults: HashMap<String, Fault>,
     /// Faults met only by calls whose JSON input contains the text (the stand-in's `"match"`).
     matched_faults: Vec<(String, String, Fault)>,
@@ -120,6 +137,44 @@ impl Stub {
             shared,
         });
         self
+    }
+
+    /// An app in a space, created `SINCE` plus `age_offset` seconds.
+    pub fn app(
+        &self,
+        space: &str,
+        app_type: &str,
+        app_name: &str,
+        status: &str,
+        instance_type: &str,
+        age_offset: i64,
+    ) -> &Self {
+        self.state.lock().unwrap().apps.push(StubApp {
+            space: space.into(),
+            app_type: app_type.into(),
+            app_name: app_name.into(),
+            status: status.into(),
+            instance_type: instance_type.into(),
+            created: SINCE_EPOCH + age_offset,
+        });
+        self
+    }
+
+    /// Forgets every app (the property tests build a new world per case).
+    #[allow(dead_code)]
+    pub fn forget_apps(&self) {
+        self.state.lock().unwrap().apps.clear();
+    }
+
+    /// The statuses of a space's apps, in the order they were added.
+    pub fn app_statuses(&self, space: &str) -> Vec<String> {
+        let state = self.state.lock().unwrap();
+        state
+            .apps
+            .iter()
+            .filter(|a| a.space == space)
+            .map(|a| a.status.clone())
+            .collect()
     }
 
     pub fn fault(&self, operation: &str, fault: Fault) {
@@ -298,6 +353,7 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
                     "NotebookInstanceArn": n.described_arn.clone().unwrap_or_else(|| notebook_arn(&n.name)),
                     "NotebookInstanceStatus": n.status,
                     "InstanceType": "ml.t3.medium",
+                    "LastModifiedTime": SINCE_EPOCH,
                 }),
             ),
             None => error(400, "ValidationException", "RecordNotFound"),
@@ -310,6 +366,7 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
                     "NotebookInstanceArn": notebook_arn(&n.name),
                     "NotebookInstanceStatus": n.status,
                     "InstanceType": "ml.t3.medium",
+                    "LastModifiedTime": SINCE_EPOCH,
                 })).collect::<Vec<_>>()
             }),
         ),
@@ -337,14 +394,84 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
                 None => error(400, "ResourceNotFound", "Resource not found"),
             }
         }
-        "StartNotebookInstance" => {
+        // SageMaker refuses a transition from any other state, with this message.
+        "StartNotebookInstance" | "StopNotebookInstance" => {
             let name = text("NotebookInstanceName");
+            let (from, to): (&[&str], &str) = if operation == "StartNotebookInstance" {
+                (&["Stopped", "Failed"], "Pending")
+            } else {
+                (&["InService"], "Stopping")
+            };
             match state.notebooks.iter_mut().find(|n| n.name == name) {
-                Some(n) => {
-                    n.status = "Pending".into();
+                Some(n) if from.contains(&n.status.as_str()) => {
+                    n.status = to.into();
                     (200, json!({}))
                 }
+                Some(n) => error(
+                    400,
+                    "ValidationException",
+                    &format!(
+                        "Status ({}) not in ([{}]). Unable to transition to ({to}) for Notebook Instance ({})",
+                        n.status,
+                        from.join(", "),
+                        notebook_arn(&n.name)
+                    ),
+                ),
                 None => error(400, "ValidationException", "RecordNotFound"),
+            }
+        }
+        // Pages of MaxResults, NextToken being the index of the next app.
+        "ListApps" => {
+            let space = input["SpaceNameEquals"].as_str();
+            let in_domain = text("DomainIdEquals") == DOMAIN_ID;
+            let matching: Vec<&StubApp> = state
+                .apps
+                .iter()
+                .filter(|_| in_domain)
+                .filter(|a| space.is_none_or(|s| a.space == s))
+                .collect();
+            let start: usize = text("NextToken").parse().unwrap_or(0);
+            let size = input["MaxResults"].as_u64().unwrap_or(10) as usize;
+            let end = (start + size).min(matching.len());
+            let page: Vec<Value> = matching[start.min(end)..end]
+                .iter()
+                .map(|a| {
+                    json!({
+                        "DomainId": DOMAIN_ID,
+                        "SpaceName": a.space,
+                        "AppType": a.app_type,
+                        "AppName": a.app_name,
+                        "Status": a.status,
+                        "CreationTime": a.created,
+                        "ResourceSpec": {"InstanceType": a.instance_type},
+                    })
+                })
+                .collect();
+            let mut reply = json!({"Apps": page});
+            if end < matching.len() {
+                reply["NextToken"] = json!(end.to_string());
+            }
+            (200, reply)
+        }
+        "DeleteApp" => {
+            let found = state.apps.iter_mut().find(|a| {
+                text("DomainId") == DOMAIN_ID
+                    && a.space == text("SpaceName")
+                    && a.app_type == text("AppType")
+                    && a.app_name == text("AppName")
+                    && a.status != "Deleted"
+            });
+            match found {
+                Some(a) if matches!(a.status.as_str(), "InService" | "Pending") => {
+                    a.status = "Deleting".into();
+                    (200, json!({}))
+                }
+                Some(a) => error(
+                    400,
+                    "ValidationException",
+                    &format!("App is in {} state and cannot be deleted", a.status),
+                ),
+                None => error(400, "ResourceNotFound", "App does not exist"),
             }
         }
         "CreatePresignedNotebookInstanceUrl" => {

@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::stub::Fault;
+use crate::stub::{DOMAIN_ID, Fault, SINCE};
 
 fn names(list: &Value) -> Vec<&str> {
     let mut names: Vec<&str> = list
@@ -146,5 +146,160 @@ async fn targets_say_whether_a_stopped_notebook_will_be_started() {
     assert_eq!(
         on.send(event("http-targets")).await.json()["autoStart"],
         true
+    );
+}
+
+#[tokio::test]
+async fn targets_say_what_runs_since_when_and_what_may_be_started_or_stopped() {
+    let t = TestGate::new().await;
+    let reply = t.send(event("http-targets")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["lifecycle"], serde_json::json!(["start", "stop"]));
+    assert_eq!(body["longRunningSeconds"], 8 * 3600);
+    let notebook = |name: &str| {
+        body["notebookInstances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let nb = notebook("alice-stopped");
+    assert_eq!(nb["since"], SINCE);
+    assert_eq!(nb["start"], "/notebook-instances/alice-stopped/start");
+    assert_eq!(nb["stop"], "/notebook-instances/alice-stopped/stop");
+
+    let spaces = body["studio"]["spaces"].as_array().unwrap();
+    let space = |name: &str| spaces.iter().find(|s| s["name"] == name).unwrap().clone();
+    // The running app, not the older deleted one.
+    assert_eq!(
+        space("alice-space")["app"],
+        serde_json::json!({
+            "appType": "JupyterLab",
+            "appName": "default",
+            "status": "InService",
+            "instanceType": "ml.t3.medium",
+            "since": SINCE,
+        })
+    );
+    assert_eq!(
+        space("alice-space")["stop"],
+        "/studio/spaces/alice-space/stop"
+    );
+    // Alice may open the shared space but not stop it: Bob owns it.
+    assert_eq!(space("team-space")["app"]["instanceType"], "ml.g5.xlarge");
+    assert!(space("team-space").get("stop").is_none());
+
+    // One ListApps for the whole domain, no call per space.
+    let calls = t.stub.calls();
+    let list = &call(&calls, "ListApps").input;
+    assert_eq!(list["DomainIdEquals"], DOMAIN_ID);
+    assert!(list.get("SpaceNameEquals").is_none());
+
+    let reply = t.send(as_bob(event("http-targets"))).await;
+    let body = reply.json();
+    let spaces = body["studio"]["spaces"].as_array().unwrap();
+    let bob_space = spaces.iter().find(|s| s["name"] == "bob-space").unwrap();
+    assert_eq!(bob_space["app"], serde_json::Value::Null);
+    assert_eq!(bob_space["stop"], "/studio/spaces/bob-space/stop");
+}
+
+#[tokio::test]
+async fn a_space_shows_its_latest_app_when_none_runs_and_apps_are_read_across_pages() {
+    let t = TestGate::new().await;
+    t.stub.space("quiet-space", Some("alice"), false);
+    t.stub
+        .app(
+            "quiet-space",
+            "JupyterLab",
+            "default",
+            "Deleted",
+            "ml.t3.medium",
+            10,
+        )
+        .app(
+            "quiet-space",
+            "CodeEditor",
+            "default",
+            "Failed",
+            "ml.t3.large",
+            20,
+        );
+    // More apps than one page of ListApps holds (50), the space's own on the last page.
+    for i in 0..55 {
+        t.stub.app(
+            &format!("other-{i}"),
+            "JupyterLab",
+            "default",
+            "InService",
+            "ml.t3.medium",
+            0,
+        );
+    }
+    t.stub.app(
+        "late-space",
+        "JupyterLab",
+        "default",
+        "Pending",
+        "ml.m5.large",
+        30,
+    );
+    t.stub.space("late-space", Some("alice"), false);
+    let body = t.send(event("http-targets")).await.json();
+    let spaces = body["studio"]["spaces"].as_array().unwrap();
+    let space = |name: &str| spaces.iter().find(|s| s["name"] == name).unwrap().clone();
+    assert_eq!(space("quiet-space")["app"]["appType"], "CodeEditor");
+    assert_eq!(space("quiet-space")["app"]["status"], "Failed");
+    assert_eq!(space("late-space")["app"]["status"], "Pending");
+    assert_eq!(space("late-space")["app"]["instanceType"], "ml.m5.large");
+    let pages = t
+        .stub
+        .operations()
+        .iter()
+        .filter(|o| *o == "ListApps")
+        .count();
+    assert_eq!(pages, 2);
+}
+
+#[tokio::test]
+async fn targets_offer_only_the_allowed_actions() {
+    let t = TestGate::with_env(&[("LIFECYCLE", "stop"), ("LONG_RUNNING_HOURS", "3")]).await;
+    let body = t.send(event("http-targets")).await.json();
+    assert_eq!(body["lifecycle"], serde_json::json!(["stop"]));
+    assert_eq!(body["longRunningSeconds"], 3 * 3600);
+    for nb in body["notebookInstances"].as_array().unwrap() {
+        assert!(nb.get("start").is_none(), "{nb}");
+        assert!(nb["stop"].as_str().unwrap().ends_with("/stop"));
+    }
+
+    let t = TestGate::with_env(&[("LIFECYCLE", "")]).await;
+    let body = t.send(event("http-targets")).await.json();
+    assert_eq!(body["lifecycle"], serde_json::json!([]));
+    for nb in body["notebookInstances"].as_array().unwrap() {
+        assert!(
+            nb.get("start").is_none() && nb.get("stop").is_none(),
+            "{nb}"
+        );
+    }
+    for space in body["studio"]["spaces"].as_array().unwrap() {
+        assert!(space.get("stop").is_none(), "{space}");
+        assert!(
+            space.get("app").is_some(),
+            "what runs is shown whatever may be done"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failing_app_list_fails_targets_like_the_space_list() {
+    let t = TestGate::new().await;
+    t.stub.fault("ListApps", Fault::Throttle);
+    let reply = t.send(event("http-targets")).await;
+    assert_eq!(reply.status, 429, "{}", reply.body);
+    assert!(
+        t.stub.operations().contains(&"ListSpaces".to_string()),
+        "read together"
     );
 }

@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -563,6 +564,7 @@ def test_start_a_stopped_notebook_see_it_run_then_stop_it(lifecycle_visit, lifec
     expect(row.get_by_role("button", name="Open alice-gpu")).to_have_accessible_description(re.compile("Start it"))
     sent = []
     v.context.on("request", lambda r: sent.append(r) if r.method == "POST" and "/alice-gpu/" in r.url else None)
+    lifecycle_stack.control("DELETE", "/_calls")
     row.get_by_role("button", name="Start alice-gpu").click()
     # The gate answered: the row says it is starting and has no button to press twice.
     expect(row.locator(".badge")).to_have_text("Starting…")
@@ -683,6 +685,43 @@ def test_a_refused_stop_is_said_in_words_and_leaves_the_row_as_it_was(lifecycle_
     expect(row.locator(".badge")).to_have_text("Running")
     expect(row.get_by_role("button", name="Stop alice-analysis")).to_be_enabled()
     expect(row).not_to_have_attribute("aria-busy", "true")
+
+
+def test_a_row_that_stays_pending_is_looked_at_four_times_then_left_to_refresh(lifecycle_visit, lifecycle_stack):
+    # bob-archive (no other test here touches it) will take an hour to start. The page's clock is
+    # Playwright's, so its 5, 10, 20, 30 s waits pass at once; the stand-in's clock is moved on after.
+    lifecycle_stack.control("POST", "/_timing", {"notebookStartSeconds": 3600})
+    try:
+        v = lifecycle_visit()
+        v.page.clock.install()
+        v.sign_in("bob")
+        # From here the page's time moves only when the test says (nothing is due before then).
+        v.page.clock.pause_at(time.time() + 60)
+        looks = []
+        v.page.on("request", lambda r: looks.append(r.url) if r.method == "GET" and r.url.endswith("/targets") else None)
+        row = v.page.locator('#notebook-list [data-target="bob-archive"]')
+        row.get_by_role("button", name="Start bob-archive").click()
+        expect(row.locator(".badge")).to_have_text("Starting…")
+        assert looks == []  # the answer said Pending: no list asked for yet
+        for count, seconds in enumerate([5, 10, 20, 30], start=1):
+            v.page.clock.run_for(seconds * 1000 - 100)
+            v.page.wait_for_timeout(200)
+            assert len(looks) == count - 1, f"looked before the {seconds} s wait was over"
+            v.page.clock.run_for(200)
+            eventually(v.page, lambda: len(looks) == count)
+            # The list is drawn (and the next wait set) before the page's time moves on.
+            expect(v.page.locator("#updated")).to_have_text(re.compile(r"items · updated"))
+            expect(row.locator(".badge")).to_have_text("Starting…")
+        expect(v.page.locator("#activity")).to_have_text("bob-archive is still starting. Press Refresh to see whether it is done.")
+        v.page.clock.run_for(10 * 60 * 1000)  # ten minutes more: no more looks
+        v.page.wait_for_timeout(500)
+        assert len(looks) == 4
+        lifecycle_stack.control("POST", "/_clock", {"advance": 3600})
+        v.page.get_by_role("button", name="Refresh").click()
+        expect(row.locator(".badge")).to_have_text("Running")
+        expect(v.page.locator("#activity")).to_have_text("bob-archive is running now.")
+    finally:
+        lifecycle_stack.control("POST", "/_timing", {"notebookStartSeconds": 3})
 
 
 def test_something_left_running_is_marked(lifecycle_visit, lifecycle_stack):

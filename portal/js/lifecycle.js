@@ -145,12 +145,12 @@ export function settledWords({ kind, name, badge: shown }) {
 
 /** What the page says when it stops looking at rows that are still changing. */
 export function stillWords(rows) {
+  // One sentence a row; a notebook's name starts its sentence as it is written (never capitalised).
   const each = rows.map(({ kind, name, badge: shown }) => {
     const state = shown.label.replace(/…$/, "").toLowerCase();
-    return kind === "space" ? `the app in ${name} is still ${state}` : `${name} is still ${state}`;
+    return kind === "space" ? `The app in ${name} is still ${state}.` : `${name} is still ${state}.`;
   });
-  const said = each.join("; ");
-  return `${said[0].toUpperCase()}${said.slice(1)}. Press Refresh to see whether ${rows.length === 1 ? "it is" : "they are"} done.`;
+  return `${each.join(" ")} Press Refresh to see whether ${rows.length === 1 ? "it is" : "they are"} done.`;
 }
 
 /** True when the gate's answer to a start or stop says the target is still on its way. */

@@ -162,7 +162,9 @@ test("the page says when a row settles, and when it stops looking", () => {
   assert.equal(settledWords({ kind: "notebook", name: "a", badge: { label: "Running" } }), "a is running now.");
   assert.equal(settledWords({ kind: "space", name: "s", badge: { label: "Ready" } }), "The app in s has stopped.");
   assert.equal(stillWords([{ kind: "notebook", name: "a", badge: { label: "Starting…" } }]),
-    "A is still starting. Press Refresh to see whether it is done.");
+    "a is still starting. Press Refresh to see whether it is done.");
+  assert.equal(stillWords([{ kind: "notebook", name: "a", badge: { label: "Stopping…" } }, { kind: "space", name: "s", badge: { label: "Stopping…" } }]),
+    "a is still stopping. The app in s is still stopping. Press Refresh to see whether they are done.");
 });
 
 test("a start or stop is a POST with the token in the Authorization header, never the URL", async () => {

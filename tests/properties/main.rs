@@ -3,7 +3,10 @@
 //! path and any tags, through the real handler and SDK client against the in-process SageMaker
 //! stub, and any headers (hosts, schemes, control characters). Nothing panics, no name SageMaker
 //! would reject is sent to it, nothing is presigned for a caller whose claims do not match its
-//! tags, and an event lambda_http cannot read is refused before any call.
+//! tags, and an event lambda_http cannot read is refused before any call. On the start and stop
+//! routes (issue 14), with any claims, name and method, no state change is sent for a notebook
+//! whose tags do not match the caller, nor for a space's app but by its owner, nor by anything
+//! but a POST.
 //!
 //! `cargo test --release --test properties` runs 256 cases per property; set `PROPTEST_CASES`
 //! for a long run (e.g. `PROPTEST_CASES=20000`).
@@ -20,6 +23,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
 
 use helpers::{ALICE, GROUP, OWNER, TestGate, claims, event, with_path, with_query};
+use stub::Call;
 
 /// Strings an attacker or a broken identity provider could put in a claim.
 fn hostile_text() -> impl Strategy<Value = String> {
@@ -168,16 +172,27 @@ fn request() -> impl Strategy<Value = Request> {
     )
 }
 
-/// The event as JSON text; a second `sub` key, when present, is written after the first.
+/// The open's event as JSON text.
 fn event_text(request: &Request) -> String {
+    event_text_at(
+        request,
+        &format!("/notebook-instances/{}", request.name),
+        "GET",
+    )
+}
+
+/// The event for a path and method as JSON text; a second `sub` key, when present, is written
+/// after the first.
+fn event_text_at(request: &Request, path: &str, method: &str) -> String {
     let mut event = with_path(
         event(if request.rest {
             "rest-notebook"
         } else {
             "http-notebook"
         }),
-        &format!("/notebook-instances/{}", request.name),
+        path,
     );
+    event = helpers::with_method(event, method);
     if let Some(session) = &request.session {
         event = with_query(event, &[("session", session.as_str())]);
     }
@@ -401,4 +416,139 @@ fn no_header_makes_the_gate_panic_or_call_sagemaker_when_refused() {
         "{} of {cases} refused",
         refused.get()
     );
+}
+
+/// A start or stop route and method, on a generated name.
+#[derive(Debug, Clone)]
+enum Change {
+    Start,
+    Stop,
+    StopSpace(String),
+}
+
+fn change() -> impl Strategy<Value = (Change, &'static str)> {
+    let space = prop_oneof![
+        3 => Just("alice-space".to_owned()),
+        2 => Just("team-space".to_owned()),
+        2 => Just("bob-space".to_owned()),
+        1 => Just("ALICE-SPACE".to_owned()),
+        2 => name(),
+    ];
+    let change = prop_oneof![
+        3 => Just(Change::Start),
+        3 => Just(Change::Stop),
+        3 => space.prop_map(Change::StopSpace),
+    ];
+    let method = prop_oneof![8 => Just("POST"), 1 => Just("GET"), 1 => Just("PUT")];
+    (change, method)
+}
+
+const STATE_CHANGES: [&str; 3] = ["StartNotebookInstance", "StopNotebookInstance", "DeleteApp"];
+
+#[test]
+fn no_hostile_request_changes_a_state_for_anyone_but_whose_it_is() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let gate = runtime.block_on(TestGate::new());
+    let mut runner = TestRunner::new(Config {
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let statuses = std::cell::RefCell::new(std::collections::BTreeMap::<u16, u32>::new());
+    let changed = std::cell::Cell::new(0u32);
+    let result = runner.run(
+        &(world(), request(), change()),
+        |(world, request, (change, method))| {
+            gate.stub.forget_notebooks();
+            gate.stub.forget_apps();
+            // Every notebook and app can change: even ones run, odd ones are stopped.
+            for (i, (name, tags)) in world.iter().enumerate() {
+                let tags: Vec<(&str, &str)> =
+                    tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let status = if i % 2 == 0 { "InService" } else { "Stopped" };
+                gate.stub.notebook(name, status, &tags);
+            }
+            for space in ["alice-space", "team-space", "bob-space"] {
+                gate.stub.app(
+                    space,
+                    "JupyterLab",
+                    "default",
+                    "InService",
+                    "ml.t3.medium",
+                    0,
+                );
+            }
+            let path = match &change {
+                Change::Start => format!("/notebook-instances/{}/start", request.name),
+                Change::Stop => format!("/notebook-instances/{}/stop", request.name),
+                Change::StopSpace(space) => format!("/studio/spaces/{space}/stop"),
+            };
+            let reply = runtime.block_on(gate.send_text(&event_text_at(&request, &path, method)));
+            *statuses.borrow_mut().entry(reply.status).or_default() += 1;
+            prop_assert!(
+                [200, 202, 400, 401, 403, 404, 405, 409].contains(&reply.status),
+                "unexpected status {}: {}",
+                reply.status,
+                reply.body
+            );
+            let calls: Vec<Call> = gate
+                .stub
+                .calls()
+                .into_iter()
+                .filter(|c| STATE_CHANGES.contains(&c.operation.as_str()))
+                .collect();
+            prop_assert!(calls.len() <= 1, "{calls:?}");
+            if !calls.is_empty() {
+                changed.set(changed.get() + 1);
+                prop_assert_eq!(method, "POST");
+                prop_assert_eq!(reply.status, 202);
+            }
+            for call in &calls {
+                if call.operation == "DeleteApp" {
+                    // Only Alice's own space, and only while her profile's owner tag is hers.
+                    prop_assert_eq!(call.input["SpaceName"].as_str(), Some("alice-space"));
+                    prop_assert!(owner_claimed(ALICE, &request), "{request:?}");
+                    continue;
+                }
+                let name = call.input["NotebookInstanceName"]
+                    .as_str()
+                    .unwrap_or_default();
+                let (_, tags) = world
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .ok_or_else(|| TestCaseError::fail(format!("changed unknown {name:?}")))?;
+                let matched = tags.iter().any(|(key, value)| {
+                    (key == OWNER && owner_claimed(value, &request))
+                        || (key == GROUP && group_claimed(value, &request))
+                });
+                prop_assert!(
+                    matched,
+                    "{} {name} with tags {tags:?} for {request:?}",
+                    call.operation
+                );
+            }
+            Ok(())
+        },
+    );
+    if let Err(error) = result {
+        panic!("{error}");
+    }
+    let statuses = statuses.into_inner();
+    let cases: u32 = statuses.values().sum();
+    eprintln!(
+        "{cases} cases, {} changed a state, answers by status: {statuses:?}",
+        changed.get()
+    );
+    let count = |status: u16| statuses.get(&status).copied().unwrap_or(0);
+    for (what, seen) in [
+        ("changed a state", changed.get()),
+        ("refused as invalid (400)", count(400)),
+        ("refused as unauthenticated (401)", count(401)),
+        ("refused as not theirs (404)", count(404)),
+        ("refused as another method (405)", count(405)),
+    ] {
+        assert!(seen * 100 >= cases, "only {seen} of {cases} cases {what}");
+    }
 }

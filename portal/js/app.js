@@ -17,6 +17,8 @@ let user;
 const settle = { attempt: 0, timer: 0 };
 // Rows the person started or stopped here ("notebook:alice-gpu"): the page says when they settle.
 const watched = new Set();
+// Rows whose Start / Stop is under way: a second press waits for the first.
+const acting = new Set();
 
 async function main() {
   try {
@@ -145,7 +147,18 @@ async function withToken(call) {
  */
 async function act(row, button) {
   const { control } = row;
+  if (acting.has(rowKey(row))) return;
   if (control.confirm && !(await view.confirmAction(control.confirm, button))) return;
+  acting.add(rowKey(row));
+  try {
+    await carryOut(row, control);
+  } finally {
+    acting.delete(rowKey(row));
+  }
+}
+
+/** Sends the start or stop, then shows the answer (or the refusal, leaving the row as it was). */
+async function carryOut(row, control) {
   view.clearProblem();
   const busy = busyWords(control.action, row.name);
   view.markBusy(row.kind, row.name, busy);

@@ -91,7 +91,8 @@ function focusedPlace() {
   const focused = document.activeElement;
   const item = focused?.closest?.(".rows .row");
   if (!item) return null;
-  return { kind: item.dataset.kind, name: item.dataset.target, part: focused.classList.contains("open") ? "open" : "lifecycle" };
+  const part = ["open", "lifecycle"].find((c) => focused.classList.contains(c)) ?? "row-name";
+  return { kind: item.dataset.kind, name: item.dataset.target, part };
 }
 
 function restoreFocus(place) {
@@ -142,14 +143,17 @@ export function activity(words) {
   $("activity").textContent = words;
 }
 
-/** A row whose Start / Stop is under way: its button says so and cannot be pressed twice. */
+/**
+ * A row whose Start / Stop is under way: its button says so and is marked unavailable. Not
+ * `disabled`: that would drop the keyboard focus to the page (app.js ignores a second press).
+ */
 export function markBusy(kind, name, words) {
   const item = rowElement(kind, name);
   if (!item) return;
   item.setAttribute("aria-busy", "true");
   const button = item.querySelector(".lifecycle");
   button.textContent = words;
-  button.disabled = true;
+  button.setAttribute("aria-disabled", "true");
 }
 
 /** A row the gate has just answered for: the new status, and no button until the list is redrawn. */
@@ -171,7 +175,7 @@ export function unmarkBusy(kind, name, label) {
   item.removeAttribute("aria-busy");
   const button = item.querySelector(".lifecycle");
   button.textContent = label;
-  button.disabled = false;
+  button.removeAttribute("aria-disabled");
 }
 
 /**

@@ -579,6 +579,7 @@ def test_start_a_stopped_notebook_see_it_run_then_stop_it(lifecycle_visit, lifec
     expect(row.locator(".badge")).to_have_text("Starting…")
     expect(v.page.locator("#activity")).to_have_text("alice-gpu is starting. This page will show when it is running.")
     expect(row.locator(".lifecycle")).to_be_hidden()
+    expect(row.locator(".note")).to_be_hidden()  # "It is stopped…" is no longer true
     shot(v.page, "starting.png")
     # No Refresh pressed: the row looks again by itself and settles.
     expect(row.locator(".badge")).to_have_text("Running", timeout=SETTLES)

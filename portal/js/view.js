@@ -162,6 +162,9 @@ export function markStatus(kind, name, shown) {
   if (!item) return;
   item.removeAttribute("aria-busy");
   showBadge(item.querySelector(".badge"), shown);
+  // The row's note spoke of the old state ("It is stopped…"); the next redraw brings the new one.
+  item.querySelector(".note").hidden = true;
+  item.querySelector(".open").removeAttribute("aria-describedby");
   const button = item.querySelector(".lifecycle");
   const hadFocus = document.activeElement === button;
   button.hidden = true;

@@ -803,8 +803,10 @@ def set_timing(request: Request) -> Response:
 
 def age(request: Request) -> Response:
     """{"seconds": N, "notebookInstance": name} or {"seconds": N, "domainId": id, "space": name}:
-    the notebook instance has been in its state, or the space's apps have existed, N seconds longer
-    (LastModifiedTime / CreationTime moved back), so a test can show what was left running."""
+    the notebook instance has been in its state, or the space's apps have existed, for N seconds
+    (LastModifiedTime / CreationTime set N seconds before now on the wall clock, which is what a
+    browser reads: not the stand-in's shifted clock, and not counting how long the stack has run),
+    so a test can show what was left running."""
     body = _body(request)
     seconds = body.get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
@@ -816,14 +818,15 @@ def age(request: Request) -> Response:
             instance = backend.notebook_instances.get(body["notebookInstance"])
             if instance is None:
                 return _json(404, {"message": "no such notebook instance"})
-            instance.last_modified_time = instance.last_modified_time - timedelta(seconds=seconds)
+            wall_now = datetime.now(timezone.utc).replace(tzinfo=instance.last_modified_time.tzinfo)
+            instance.last_modified_time = wall_now - timedelta(seconds=seconds)
             return _json(200, {"lastModifiedTime": instance.last_modified_time.isoformat() + "Z"})
         apps = [a for a in _studio(backend)["apps"].values()
                 if (a["DomainId"], a["OwnerKey"], a["Owner"]) == (body.get("domainId"), "SpaceName", body.get("space"))]
         if not apps:
             return _json(404, {"message": "no apps in that space (domainId and space are required)"})
         for app in apps:
-            app["CreationTime"] -= seconds
+            app["CreationTime"] = time.time() - seconds
         return _json(200, {"apps": len(apps)})
 
 

@@ -47,7 +47,7 @@ def test_the_portal_origin_gets_cors_answers_and_another_origin_does_not(stack):
         status, headers = _preflight(stack, path, portal)
         assert status == 204, path
         assert headers["Access-Control-Allow-Origin"] == portal
-        assert headers["Access-Control-Allow-Methods"] == "GET, OPTIONS"
+        assert headers["Access-Control-Allow-Methods"] == "GET, POST, OPTIONS"
         assert "authorization" in headers["Access-Control-Allow-Headers"]
     status, headers = _preflight(stack, "/targets", "https://elsewhere.example")
     assert status == 204 and "Access-Control-Allow-Origin" not in headers

@@ -8,6 +8,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime, timezone
 
 import boto3
 import botocore.exceptions
@@ -441,17 +442,17 @@ def test_list_apps_pages_ten_at_a_time_by_default(sm):
     assert [len(page["Apps"]) for page in paginated] == [4, 4, 4, 1]
 
 
-def test_age_moves_since_back(sm, standin):
+def test_age_sets_since_that_long_before_now(sm, standin):
     sm.create_notebook_instance(NotebookInstanceName="nb-old", InstanceType="ml.t3.medium", RoleArn=ROLE)
-    before = sm.describe_notebook_instance(NotebookInstanceName="nb-old")["LastModifiedTime"]
+    time.sleep(1.5)  # a notebook that already existed a while still ends up exactly N seconds old
     control(standin[1], "POST", "/_age", {"notebookInstance": "nb-old", "seconds": 36000})
     after = sm.describe_notebook_instance(NotebookInstanceName="nb-old")["LastModifiedTime"]
-    assert (before - after).total_seconds() == pytest.approx(36000, abs=1)
+    assert (datetime.now(timezone.utc) - after).total_seconds() == pytest.approx(36000, abs=1)
     sm.create_app(DomainId="d-unit", SpaceName="jane-space", AppType="JupyterLab", AppName="aged")
-    created = sm.describe_app(DomainId="d-unit", SpaceName="jane-space", AppType="JupyterLab", AppName="aged")
+    time.sleep(1.5)
     control(standin[1], "POST", "/_age", {"domainId": "d-unit", "space": "jane-space", "seconds": 3600})
     aged = sm.describe_app(DomainId="d-unit", SpaceName="jane-space", AppType="JupyterLab", AppName="aged")
-    assert (created["CreationTime"] - aged["CreationTime"]).total_seconds() == pytest.approx(3600, abs=1)
+    assert (datetime.now(timezone.utc) - aged["CreationTime"]).total_seconds() == pytest.approx(3600, abs=1)
 
 
 def test_delete_app_is_authorized_with_the_spaces_owner_and_sharing_type(standin, sm, iam):

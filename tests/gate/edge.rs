@@ -223,11 +223,7 @@ async fn throttling_is_429_with_retry_after() {
     assert_eq!(reply.status, 429);
     assert_eq!(reply.error_code(), "throttled");
     assert_eq!(reply.header("retry-after"), Some("2"));
-    assert!(
-        !t.stub
-            .operations()
-            .contains(&"CreatePresignedNotebookInstanceUrl".to_string())
-    );
+    assert!(!t.stub.called("CreatePresignedNotebookInstanceUrl"));
 }
 
 #[tokio::test]

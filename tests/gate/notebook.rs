@@ -165,11 +165,7 @@ async fn a_group_whose_name_holds_a_separator_or_quote_opens_nothing_shared_with
             "{shape}: {listed:?}"
         );
     }
-    assert!(
-        !t.stub
-            .operations()
-            .contains(&"CreatePresignedNotebookInstanceUrl".to_string())
-    );
+    assert!(!t.stub.called("CreatePresignedNotebookInstanceUrl"));
 }
 
 #[tokio::test]
@@ -198,11 +194,7 @@ async fn non_member_cannot_open_a_group_notebook() {
         )))
         .await;
     assert_not_found(&reply);
-    assert!(
-        !t.stub
-            .operations()
-            .contains(&"CreatePresignedNotebookInstanceUrl".to_string())
-    );
+    assert!(!t.stub.called("CreatePresignedNotebookInstanceUrl"));
 }
 
 #[tokio::test]
@@ -230,11 +222,7 @@ async fn unknown_and_untagged_notebooks_look_like_other_peoples() {
     assert_not_found(&untagged);
     assert_eq!(others.body, missing.body);
     assert_eq!(others.body, untagged.body);
-    assert!(
-        !t.stub
-            .operations()
-            .contains(&"CreatePresignedNotebookInstanceUrl".to_string())
-    );
+    assert!(!t.stub.called("CreatePresignedNotebookInstanceUrl"));
 }
 
 #[tokio::test]
@@ -299,11 +287,7 @@ async fn stopped_notebook_is_not_running_without_auto_start() {
             .unwrap()
             .contains("Stopped")
     );
-    assert!(
-        !t.stub
-            .operations()
-            .contains(&"StartNotebookInstance".to_string())
-    );
+    assert!(!t.stub.called("StartNotebookInstance"));
 }
 
 #[tokio::test]
@@ -486,11 +470,7 @@ async fn while_sagemaker_fails_missing_and_foreign_names_get_the_same_error() {
         );
         assert_eq!(answers[0].0, status, "{operation} {fault:?}");
     }
-    assert!(
-        !t.stub
-            .operations()
-            .contains(&"CreatePresignedNotebookInstanceUrl".to_string())
-    );
+    assert!(!t.stub.called("CreatePresignedNotebookInstanceUrl"));
 }
 
 /// SageMaker finds notebook instances by name case-insensitively and writes ARNs lower-cased.

@@ -208,6 +208,11 @@ impl Stub {
         self.calls().into_iter().map(|c| c.operation).collect()
     }
 
+    /// Whether any call of `operation` reached the stub (e.g. "was anything presigned?").
+    pub fn called(&self, operation: &str) -> bool {
+        self.calls().iter().any(|c| c.operation == operation)
+    }
+
     pub fn forget_calls(&self) {
         self.state.lock().unwrap().calls.clear();
     }

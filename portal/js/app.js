@@ -4,10 +4,15 @@ import { loadConfig } from "./config.js";
 import { describeError, fetchTargets, GateError, launchUrl, postAction } from "./gate.js";
 import { actionErrorWords, answerSettling, busyWords, resultWords, settleDelay, settledWords, stillWords } from "./lifecycle.js";
 import { currentPlace, displayName, isSignInReturn, Session } from "./session.js";
-import { isEmpty, notebookRows, spaceRows, statusBadge, uncheckedNote } from "./targets.js";
+import { isEmpty, mlflowAppRows, mlflowServerRows, notebookRows, statusBadge, studioCards, uncheckedMlflowNote, uncheckedNote } from "./targets.js";
 import * as view from "./view.js";
 
 const APP_CHOICE = "notebook-gate.studio-app"; // sessionStorage: survives a re-sign-in in this tab
+// Each Studio card's chosen app, by domain.
+const appChoice = {
+  get: (domainId) => sessionStorage.getItem(`${APP_CHOICE}.${domainId}`) ?? "studio",
+  set: (domainId, app) => sessionStorage.setItem(`${APP_CHOICE}.${domainId}`, app),
+};
 const MAX_RETRY_AFTER_SECONDS = 10;
 
 let config;
@@ -32,10 +37,6 @@ async function main() {
   document.getElementById("sign-in").addEventListener("click", () => session.signIn());
   document.getElementById("sign-out").addEventListener("click", () => session.signOut());
   document.getElementById("refresh").addEventListener("click", () => loadTargets());
-  document.getElementById("open-studio").addEventListener("click", openStudio);
-  const chooser = document.getElementById("studio-app");
-  view.fillAppChooser(sessionStorage.getItem(APP_CHOICE) ?? "studio");
-  chooser.addEventListener("change", () => sessionStorage.setItem(APP_CHOICE, chooser.value));
   session.onEnded(() => session.signIn());
 
   if (isSignInReturn(window.location.href)) {
@@ -88,24 +89,26 @@ async function loadTargets({ retried = false, settling = false } = {}) {
   }
   const empty = isEmpty(targets);
   const notebooks = notebookRows(targets);
-  const spaces = spaceRows(targets.studio, targets);
+  const studios = studioCards(targets);
+  const mlflow = { servers: mlflowServerRows(targets), apps: mlflowAppRows(targets), unchecked: uncheckedMlflowNote(targets) };
   view.targets(
     {
       notebooks,
       unchecked: uncheckedNote(targets),
-      spaces,
-      studio: targets.studio,
+      studios,
+      mlflow,
       empty,
       userId: user.profile.sub,
     },
     open,
     act,
+    appChoice,
   );
   view.progress("");
-  followSettling([...notebooks, ...spaces]);
+  followSettling([...notebooks, ...studios.flatMap((card) => card.spaces), ...mlflow.servers, ...mlflow.apps]);
 }
 
-const rowKey = (row) => `${row.kind}:${row.name}`;
+const rowKey = (row) => row.key; // targets.js: unique across kinds and Studio domains
 
 /**
  * While some row is starting or stopping, looks again on a bounded back-off (lifecycle.js's
@@ -161,13 +164,13 @@ async function act(row, button) {
 async function carryOut(row, control) {
   view.clearProblem();
   const busy = busyWords(control.action, row.name);
-  view.markBusy(row.kind, row.name, busy);
+  view.markBusy(row.key, busy);
   view.activity(busy);
   let answer;
   try {
     answer = await withToken((token) => postAction(config.apiUrl, control.path, token));
   } catch (error) {
-    view.unmarkBusy(row.kind, row.name, control.label);
+    view.unmarkBusy(row.key, control.label);
     view.activity("");
     if (error instanceof GateError && error.code === "unauthenticated") {
       return session.signIn(currentPlace(window.location));
@@ -176,7 +179,7 @@ async function carryOut(row, control) {
     const words = error instanceof GateError ? actionErrorWords(error, { action: control.action, name: row.name }) : null;
     return view.problem(words ? { ...described, words } : described);
   }
-  view.markStatus(row.kind, row.name, statusBadge(row.kind, answer.status));
+  view.markStatus(row.key, statusBadge(row.kind, answer.status));
   view.activity(resultWords(answer, row.name));
   if (!answerSettling(answer)) return loadTargets(); // nothing on its way: draw the row as it is
   followFrom(row);
@@ -198,10 +201,6 @@ async function accessToken() {
   }
 }
 
-function openStudio() {
-  open({ launch: "/launch/studio", app: document.getElementById("studio-app").value });
-}
-
 /**
  * Opens a target in a new tab. The tab is opened at once, inside the click (a tab opened after an
  * await is a pop-up that browsers block), then sent to the gate once a fresh token is at hand.
@@ -217,7 +216,7 @@ function open(row) {
     (token) => {
       tab.location.replace(launchUrl(config.apiUrl, row.launch, token, { app: row.app }));
       if (row.starts) {
-        view.markStarting(row.name);
+        view.markStarting(row.key);
         followFrom(row);
       }
     },

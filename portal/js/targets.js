@@ -51,6 +51,7 @@ export function notebookRows(targets, now = Date.now()) {
       const summary = runningSummary(nb, targets.longRunningSeconds, now);
       return {
         kind: "notebook",
+        key: `notebook:${nb.name}`,
         name: nb.name,
         status: nb.status,
         detail: summary.text,
@@ -59,6 +60,7 @@ export function notebookRows(targets, now = Date.now()) {
         action: notebookAction(nb.status, autoStart, control?.action === "start"),
         control,
         settling: notebookSettling(nb.status),
+        open: nb.open,
         launch: nb.launch,
         starts: nb.status === "Stopped" && autoStart,
       };
@@ -83,7 +85,11 @@ function spaceBadge(space) {
   return APP_BADGES[space.app?.status] ?? { label: "Ready", tone: "ok" };
 }
 
-/** The Studio profile's spaces as the list shows them: the person's own first, then shared ones. */
+/**
+ * One Studio domain's spaces as the list shows them: the person's own first, then shared ones.
+ * `studio` is one entry of `studioDomains` (its profile and spaces). A space's key names its
+ * domain, since two domains may each have a space of the same name.
+ */
 export function spaceRows(studio, targets = {}, now = Date.now()) {
   if (!studio) return [];
   return [...(studio.spaces ?? [])]
@@ -96,6 +102,7 @@ export function spaceRows(studio, targets = {}, now = Date.now()) {
       const { control, note } = broken ? { control: null, note: "" } : spaceControl(space, studio, targets);
       return {
         kind: "space",
+        key: `space:${studio.domainId ?? ""}:${space.name}`,
         name: space.name,
         status: app?.status ?? space.status,
         detail: [space.shared ? "Shared space" : "Private space", app?.appType ?? space.appType, summary.text]
@@ -107,6 +114,7 @@ export function spaceRows(studio, targets = {}, now = Date.now()) {
           : { label: "Open", enabled: true, note },
         control,
         settling: appSettling(app),
+        open: space.open,
         launch: space.launch,
         app: SPACE_APPS[space.appType] ?? "",
       };
@@ -125,7 +133,153 @@ export function uncheckedNote(targets) {
   return "Some notebook instances could not be checked just now, so one of yours may be missing from this list. Refresh in a minute to see it.";
 }
 
+/**
+ * One card per Studio domain where the person has a profile, in the gate's order (the
+ * deployment's): titled with the domain's name (its id when the name is unknown), with the
+ * routes that open Studio in that domain and the domain's spaces.
+ */
+export function studioCards(targets, now = Date.now()) {
+  const domains = Array.isArray(targets.studioDomains) ? targets.studioDomains : [];
+  return domains.map((domain) => ({
+    key: `studio:${domain.domainId}`,
+    domainId: domain.domainId,
+    title: domain.domainName || domain.domainId,
+    userProfile: domain.userProfile,
+    open: domain.open,
+    launch: domain.launch,
+    spaces: spaceRows(domain, targets, now),
+  }));
+}
+
+// MLflow's states (tracking servers: DescribeMlflowTrackingServer's TrackingServerStatus; apps:
+// DescribeMlflowApp's Status), as the gate treats them: these open, these answer "wait" (202).
+const SERVER_OPENS = new Set(["Created", "Updated", "Started", "MaintenanceComplete"]);
+const SERVER_WAITS = new Set(["Creating", "Updating", "Starting", "MaintenanceInProgress"]);
+const APP_OPENS = new Set(["Created", "Updated"]);
+const APP_WAITS = new Set(["Creating", "Updating"]);
+// States that change by themselves soon, so the list looks again (as for notebooks).
+const MLFLOW_SETTLING = new Set([...SERVER_WAITS, "Stopping", "Deleting"]);
+
+const MLFLOW_BADGES = {
+  Starting: { label: "Starting…", tone: "busy" },
+  MaintenanceInProgress: { label: "In maintenance…", tone: "busy" },
+  CreateFailed: { label: "Create failed", tone: "bad" },
+  UpdateFailed: { label: "Update failed", tone: "bad" },
+  StartFailed: { label: "Start failed", tone: "bad" },
+  StopFailed: { label: "Stop failed", tone: "bad" },
+  MaintenanceFailed: { label: "Maintenance failed", tone: "bad" },
+  DeleteFailed: { label: "Delete failed", tone: "bad" },
+};
+
+/**
+ * An MLflow tracking server's or app's badge. A tracking server that can be opened is running (it
+ * is a server, and costs while it is); an app has no server of its own to run, so it is ready.
+ */
+export function mlflowBadge(kind, status) {
+  if (kind === "mlflow-app" && APP_OPENS.has(status)) return { label: "Ready", tone: "ok" };
+  if (kind === "mlflow-tracking-server" && SERVER_OPENS.has(status)) return { label: "Running", tone: "ok" };
+  return MLFLOW_BADGES[status] ?? badge(status);
+}
+
+const words = (kind, status) => mlflowBadge(kind, status).label.replace(/…$/, "").toLowerCase();
+
+/**
+ * A tracking server's Open button: open when running; while it starts, updates or is in
+ * maintenance the gate's wait page takes over; a stopped one is started by Open only where the
+ * deployment starts what it opens (`autoStart`), else the row says it is stopped.
+ */
+export function mlflowServerAction(status, autoStart) {
+  const kind = "mlflow-tracking-server";
+  if (SERVER_OPENS.has(status)) return { label: "Open", enabled: true, note: "" };
+  if (SERVER_WAITS.has(status)) {
+    return { label: "Open when ready", enabled: true, note: `It is ${words(kind, status)}; a page will wait for it and then open it.` };
+  }
+  if (status === "Stopped") {
+    return autoStart
+      ? { label: "Open", enabled: true, note: "Open starts it. Starting takes a while; a page will wait for it and then open it." }
+      : { label: "Open", enabled: false, note: "It is stopped. Ask your admin to start it." };
+  }
+  if (status === "Stopping") return { label: "Open", enabled: false, note: "It is stopping. This page shows when it has stopped." };
+  return { label: "Open", enabled: false, note: `It cannot be opened now (${words(kind, status)}). Ask your admin.` };
+}
+
+/** An MLflow app's Open button: apps have no start or stop, only being created or updated. */
+export function mlflowAppAction(status) {
+  const kind = "mlflow-app";
+  if (APP_OPENS.has(status)) return { label: "Open", enabled: true, note: "" };
+  if (APP_WAITS.has(status)) {
+    return { label: "Open when ready", enabled: true, note: `It is ${words(kind, status)}; a page will wait for it and then open it.` };
+  }
+  return { label: "Open", enabled: false, note: `It cannot be opened now (${words(kind, status)}). Ask your admin.` };
+}
+
+const versionText = (version) => (version ? `MLflow ${version}` : "");
+
+/** The person's MLflow tracking servers as the list shows them, in name order. */
+export function mlflowServerRows(targets) {
+  const autoStart = targets.autoStart === true;
+  const kind = "mlflow-tracking-server";
+  return [...(targets.mlflowTrackingServers ?? [])]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((server) => ({
+      kind,
+      key: `${kind}:${server.name}`,
+      name: server.name,
+      status: server.status,
+      detail: versionText(server.mlflowVersion),
+      flag: "",
+      badge: mlflowBadge(kind, server.status),
+      action: mlflowServerAction(server.status, autoStart),
+      control: null,
+      settling: MLFLOW_SETTLING.has(server.status),
+      open: server.open,
+      launch: server.launch,
+      starts: server.status === "Stopped" && autoStart,
+    }));
+}
+
+/** The person's MLflow apps as the list shows them, in name order (an app without one: its id). */
+export function mlflowAppRows(targets) {
+  const kind = "mlflow-app";
+  return [...(targets.mlflowApps ?? [])]
+    .map((app) => ({ ...app, name: app.name || app.id }))
+    .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
+    .map((app) => ({
+      kind,
+      key: `${kind}:${app.id}`, // two apps may share a name; their ids differ
+      name: app.name,
+      status: app.status,
+      detail: versionText(app.mlflowVersion),
+      flag: "",
+      badge: mlflowBadge(kind, app.status),
+      action: mlflowAppAction(app.status),
+      control: null,
+      settling: MLFLOW_SETTLING.has(app.status),
+      open: app.open,
+      launch: app.launch,
+      starts: false,
+    }));
+}
+
+/**
+ * As `uncheckedNote`, for MLflow: `uncheckedMlflow` counts the account's tracking servers and apps
+ * whose tags could not be read, so one of the person's may be missing. The count is not shown.
+ */
+export function uncheckedMlflowNote(targets) {
+  const unchecked = targets.uncheckedMlflow;
+  if (!Number.isFinite(unchecked) || unchecked <= 0) return "";
+  return "Some MLflow tracking servers or apps could not be checked just now, so one of yours may be missing from this list. Refresh in a minute to see it.";
+}
+
 /** True when the person has nothing at all to open, as far as the gate could check. */
 export function isEmpty(targets) {
-  return (targets.notebookInstances ?? []).length === 0 && !targets.studio && uncheckedNote(targets) === "";
+  const none = (list) => !Array.isArray(list) || list.length === 0;
+  return (
+    none(targets.notebookInstances) &&
+    none(targets.studioDomains) &&
+    none(targets.mlflowTrackingServers) &&
+    none(targets.mlflowApps) &&
+    uncheckedNote(targets) === "" &&
+    uncheckedMlflowNote(targets) === ""
+  );
 }

@@ -42,17 +42,11 @@ export function signedIn(name) {
   $("signed-in").hidden = false;
 }
 
-export function fillAppChooser(chosen) {
-  const select = $("studio-app");
-  select.replaceChildren(
-    ...STUDIO_APPS.map(({ value, label }) => new Option(label, value, false, value === chosen)),
-  );
-}
-
-function row(kind, { name, detail, flag, badge: status, action, control }, onOpen, onControl) {
+function row(kind, { key, name, detail, flag, badge: status, action, control }, onOpen, onControl) {
   const item = $("row-template").content.firstElementChild.cloneNode(true);
   item.dataset.target = name;
   item.dataset.kind = kind;
+  item.dataset.key = key; // unique where names are not (a space of the same name in two domains)
   item.querySelector(".row-name").textContent = name;
   item.querySelector(".row-detail").textContent = detail;
   const mark = item.querySelector(".flag");
@@ -67,7 +61,7 @@ function row(kind, { name, detail, flag, badge: status, action, control }, onOpe
   note.textContent = action.note;
   note.hidden = !action.note;
   if (action.note) {
-    note.id = `note-${kind}-${name}`; // a notebook and a space may share a name
+    note.id = `note-${key}`; // a notebook and a space may share a name
     button.setAttribute("aria-describedby", note.id);
   }
   button.addEventListener("click", onOpen);
@@ -78,7 +72,7 @@ function row(kind, { name, detail, flag, badge: status, action, control }, onOpe
     lifecycle.dataset.action = control.action;
     lifecycle.setAttribute("aria-label", `${control.label} ${name}`);
     if (mark.textContent) {
-      mark.id = `flag-${kind}-${name}`;
+      mark.id = `flag-${key}`;
       lifecycle.setAttribute("aria-describedby", mark.id);
     }
     lifecycle.addEventListener("click", onControl);
@@ -92,12 +86,12 @@ function focusedPlace() {
   const item = focused?.closest?.(".rows .row");
   if (!item) return null;
   const part = ["open", "lifecycle"].find((c) => focused.classList.contains(c)) ?? "row-name";
-  return { kind: item.dataset.kind, name: item.dataset.target, part };
+  return { key: item.dataset.key, part };
 }
 
 function restoreFocus(place) {
   if (!place) return;
-  const item = rowElement(place.kind, place.name);
+  const item = rowElement(place.key);
   if (!item) return;
   const same = item.querySelector(`.${place.part}`);
   // The same button if it is still there and usable, else the row's name: never lost to <body>.
@@ -105,15 +99,65 @@ function restoreFocus(place) {
   target.focus({ preventScroll: true });
 }
 
-function rowElement(kind, name) {
-  return document.querySelector(`.rows [data-kind="${kind}"][data-target="${CSS.escape(name)}"]`);
+function rowElement(key) {
+  return document.querySelector(`.rows [data-key="${CSS.escape(key)}"]`);
+}
+
+// Each Studio card's latest data and open handler, for its Open Studio button (the card stays
+// across redraws, so a chosen app and the keyboard focus stay too; its routes come from the list).
+const cardData = new WeakMap();
+
+/** A new Studio card for one domain: its app chooser remembers the choice through `appChoice`. */
+function studioCard(domainId, appChoice) {
+  const element = $("studio-template").content.firstElementChild.cloneNode(true);
+  element.dataset.domain = domainId;
+  const title = element.querySelector(".studio-title");
+  title.id = `studio-title-${domainId}`;
+  element.setAttribute("aria-labelledby", title.id);
+  const select = element.querySelector(".studio-app");
+  select.id = `studio-app-${domainId}`;
+  element.querySelector(".studio-app-label").htmlFor = select.id;
+  const chosen = appChoice.get(domainId);
+  select.replaceChildren(...STUDIO_APPS.map(({ value, label }) => new Option(label, value, false, value === chosen)));
+  select.addEventListener("change", () => appChoice.set(domainId, select.value));
+  const button = element.querySelector(".open-studio");
+  button.id = `open-studio-${domainId}`;
+  // "Open Studio research": with a card per domain, "Open Studio" alone would not say which.
+  button.setAttribute("aria-labelledby", `${button.id} ${title.id}`);
+  button.addEventListener("click", () => {
+    const { card, onOpen } = cardData.get(element);
+    onOpen({ kind: "studio", key: card.key, name: card.title, open: card.open, launch: card.launch, app: select.value });
+  });
+  return element;
+}
+
+/** Draws the Studio cards in order, keeping each domain's card element from the last drawing. */
+function studioCards(cards, draw, onOpen, appChoice) {
+  const list = $("studio-domains");
+  const before = new Map([...list.children].map((element) => [element.dataset.domain, element]));
+  const elements = cards.map((card) => {
+    const element = before.get(card.domainId) ?? studioCard(card.domainId, appChoice);
+    cardData.set(element, { card, onOpen });
+    element.querySelector(".studio-title").textContent = card.title;
+    element.querySelector(".studio-profile").textContent = card.userProfile;
+    element.querySelector(".space-list").replaceChildren(...card.spaces.map((r) => draw("space", r)));
+    element.querySelector(".spaces-none").hidden = card.spaces.length > 0;
+    return element;
+  });
+  for (const element of before.values()) if (!elements.includes(element)) element.remove();
+  // Moved only when out of place: moving an element would drop the keyboard focus inside it.
+  elements.forEach((element, i) => {
+    if (list.children[i] !== element) list.insertBefore(element, list.children[i] ?? null);
+  });
 }
 
 /**
- * Renders the lists; `onOpen(row)` is called when a row's Open is pressed and `onControl(row)`
- * when its Start / Stop is. Keyboard focus inside a list stays on the same row's button.
+ * Renders the lists; `onOpen(row)` is called when a row's Open (or a Studio card's Open Studio,
+ * with the chosen `app`) is pressed and `onControl(row)` when its Start / Stop is. `appChoice`
+ * (`get(domainId)`, `set(domainId, app)`) keeps each card's chosen app. Keyboard focus inside a
+ * list stays on the same row's button.
  */
-export function targets({ notebooks, unchecked, spaces, studio, empty, userId }, onOpen, onControl) {
+export function targets({ notebooks, unchecked, studios, mlflow, empty, userId }, onOpen, onControl, appChoice) {
   const place = focusedPlace();
   const draw = (kind, r) => row(kind, r, () => onOpen(r), (event) => onControl(r, event.currentTarget));
   $("notebook-list").replaceChildren(...notebooks.map((r) => draw("notebook", r)));
@@ -122,17 +166,24 @@ export function targets({ notebooks, unchecked, spaces, studio, empty, userId },
   // "None for you" would be untrue while some could not be checked.
   $("notebooks-none").hidden = notebooks.length > 0 || Boolean(unchecked);
   $("notebooks").hidden = empty;
-  $("studio").hidden = !studio;
-  if (studio) {
-    $("studio-profile").textContent = studio.userProfile;
-    $("space-list").replaceChildren(...spaces.map((r) => draw("space", r)));
-    $("spaces-none").hidden = spaces.length > 0;
-  }
+  $("studio").hidden = studios.length === 0;
+  studioCards(studios, draw, onOpen, appChoice);
+  $("mlflow-server-list").replaceChildren(...mlflow.servers.map((r) => draw(r.kind, r)));
+  $("mlflow-app-list").replaceChildren(...mlflow.apps.map((r) => draw(r.kind, r)));
+  $("mlflow-servers").hidden = mlflow.servers.length === 0;
+  $("mlflow-apps").hidden = mlflow.apps.length === 0;
+  $("mlflow-unchecked").textContent = mlflow.unchecked;
+  $("mlflow-unchecked").hidden = !mlflow.unchecked;
+  // Shown when there is something, or when something could not be checked (as for notebooks).
+  $("mlflow").hidden = mlflow.servers.length + mlflow.apps.length === 0 && !mlflow.unchecked;
   $("empty").hidden = !empty;
   $("empty-user-id").textContent = userId;
-  // The section links only help when there are two sections.
-  $("sections").hidden = !studio || empty;
-  const count = notebooks.length + spaces.length;
+  // The section links only help when there are two sections or more, and name only those shown.
+  const shown = { notebooks: !empty, studio: !$("studio").hidden, mlflow: !$("mlflow").hidden };
+  for (const link of $("sections").querySelectorAll("a")) link.hidden = !shown[link.hash.slice(1)];
+  $("sections").hidden = Object.values(shown).filter(Boolean).length < 2;
+  const spaces = studios.reduce((sum, card) => sum + card.spaces.length, 0);
+  const count = notebooks.length + spaces + mlflow.servers.length + mlflow.apps.length;
   const time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   $("updated").textContent = `${count} ${count === 1 ? "item" : "items"} · updated ${time}`;
   restoreFocus(place);
@@ -147,8 +198,8 @@ export function activity(words) {
  * A row whose Start / Stop is under way: its button says so and is marked unavailable. Not
  * `disabled`: that would drop the keyboard focus to the page (app.js ignores a second press).
  */
-export function markBusy(kind, name, words) {
-  const item = rowElement(kind, name);
+export function markBusy(key, words) {
+  const item = rowElement(key);
   if (!item) return;
   item.setAttribute("aria-busy", "true");
   const button = item.querySelector(".lifecycle");
@@ -157,8 +208,8 @@ export function markBusy(kind, name, words) {
 }
 
 /** A row the gate has just answered for: the new status, and no button until the list is redrawn. */
-export function markStatus(kind, name, shown) {
-  const item = rowElement(kind, name);
+export function markStatus(key, shown) {
+  const item = rowElement(key);
   if (!item) return;
   item.removeAttribute("aria-busy");
   showBadge(item.querySelector(".badge"), shown);
@@ -172,8 +223,8 @@ export function markStatus(kind, name, shown) {
 }
 
 /** Puts a row's Start / Stop back as it was (the action failed; nothing changed). */
-export function unmarkBusy(kind, name, label) {
-  const item = rowElement(kind, name);
+export function unmarkBusy(key, label) {
+  const item = rowElement(key);
   if (!item) return;
   item.removeAttribute("aria-busy");
   const button = item.querySelector(".lifecycle");
@@ -192,7 +243,7 @@ export function confirmAction({ title, words, button }, returnTo) {
   $("confirm-words").textContent = words;
   $("confirm-yes").textContent = button;
   const item = returnTo?.closest(".row");
-  const place = item ? { kind: item.dataset.kind, name: item.dataset.target, part: "lifecycle" } : null;
+  const place = item ? { key: item.dataset.key, part: "lifecycle" } : null;
   return new Promise((resolve) => {
     dialog.addEventListener(
       "close",
@@ -215,9 +266,9 @@ function showBadge(element, { label, tone }) {
   element.className = `badge badge-${tone}`;
 }
 
-/** Shows a notebook as starting until the next refresh says otherwise. */
-export function markStarting(name) {
-  const item = document.querySelector(`#notebook-list [data-target="${CSS.escape(name)}"]`);
+/** Shows a row (a notebook, a tracking server) as starting until the next refresh says otherwise. */
+export function markStarting(key) {
+  const item = rowElement(key);
   if (item) showBadge(item.querySelector(".badge"), badge("Pending"));
 }
 

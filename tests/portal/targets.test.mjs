@@ -2,7 +2,22 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { badge, isEmpty, notebookAction, notebookRows, spaceRows, STUDIO_APPS, uncheckedNote } from "../../portal/js/targets.js";
+import {
+  badge,
+  isEmpty,
+  mlflowAppAction,
+  mlflowAppRows,
+  mlflowBadge,
+  mlflowServerAction,
+  mlflowServerRows,
+  notebookAction,
+  notebookRows,
+  spaceRows,
+  STUDIO_APPS,
+  studioCards,
+  uncheckedMlflowNote,
+  uncheckedNote,
+} from "../../portal/js/targets.js";
 
 test("a stopped notebook opens only when the gate will start it", () => {
   assert.deepEqual(notebookAction("Stopped", false), { label: "Open", enabled: false, note: "It is stopped. Ask your admin to start it." });
@@ -58,9 +73,16 @@ test("the app chooser offers only values the gate accepts", () => {
   for (const { value } of STUDIO_APPS) assert.ok(gateApps.includes(value), value);
 });
 
-test("empty means no notebook and no Studio profile", () => {
-  assert.equal(isEmpty({ notebookInstances: [], studio: null }), true);
-  assert.equal(isEmpty({ notebookInstances: [], studio: { spaces: [] } }), false);
+const NOTHING = { notebookInstances: [], studioDomains: [], mlflowTrackingServers: [], mlflowApps: [], uncheckedMlflow: 0 };
+
+test("empty means no notebook, no Studio profile in any domain and no MLflow", () => {
+  assert.equal(isEmpty(NOTHING), true);
+  assert.equal(isEmpty({ notebookInstances: [] }), true); // a gate without the newer lists
+  assert.equal(isEmpty({ ...NOTHING, studioDomains: [{ domainId: "d-a", userProfile: "alice", spaces: [] }] }), false);
+  assert.equal(isEmpty({ ...NOTHING, mlflowTrackingServers: [{ name: "s", status: "Stopped" }] }), false);
+  assert.equal(isEmpty({ ...NOTHING, mlflowApps: [{ id: "a", name: "a", status: "Created" }] }), false);
+  // MLflow the gate could not check may hold one of theirs: not "nothing to open".
+  assert.equal(isEmpty({ ...NOTHING, uncheckedMlflow: 3 }), false);
 });
 
 test("a list with unchecked notebook instances says one may be missing, without the account's count", () => {
@@ -74,4 +96,132 @@ test("a list with unchecked notebook instances says one may be missing, without 
   }
   // Nothing listed but some unchecked is not "nothing to open".
   assert.equal(isEmpty({ notebookInstances: [], studio: null, uncheckedNotebookInstances: 2 }), false);
+});
+
+const DOMAINS = {
+  lifecycle: ["start", "stop"],
+  studioDomains: [
+    {
+      domainId: "d-research1", domainName: "research", userProfile: "alice",
+      open: "/studio?domain=d-research1", launch: "/launch/studio?domain=d-research1",
+      spaces: [{
+        name: "alice-private", shared: false, status: "InService", appType: "JupyterLab",
+        app: { appType: "JupyterLab", status: "InService" },
+        open: "/studio?domain=d-research1&space=alice-private",
+        launch: "/launch/studio?domain=d-research1&space=alice-private",
+        stop: "/studio/spaces/alice-private/stop?domain=d-research1",
+      }],
+    },
+    {
+      domainId: "d-platform1", domainName: null, userProfile: "alice",
+      open: "/studio?domain=d-platform1", launch: "/launch/studio?domain=d-platform1",
+      spaces: [{
+        name: "alice-private", shared: false, status: "InService", appType: "CodeEditor", app: null,
+        open: "/studio?domain=d-platform1&space=alice-private",
+        launch: "/launch/studio?domain=d-platform1&space=alice-private",
+      }],
+    },
+  ],
+};
+
+test("each Studio domain is a card, in the gate's order, titled by its name or else its id", () => {
+  const cards = studioCards(DOMAINS);
+  assert.deepEqual(cards.map((c) => [c.domainId, c.title, c.userProfile]), [
+    ["d-research1", "research", "alice"],
+    ["d-platform1", "d-platform1", "alice"],
+  ]);
+  assert.deepEqual(cards.map((c) => [c.open, c.launch]), [
+    ["/studio?domain=d-research1", "/launch/studio?domain=d-research1"],
+    ["/studio?domain=d-platform1", "/launch/studio?domain=d-platform1"],
+  ]);
+  assert.deepEqual(studioCards({ notebookInstances: [] }), []);
+});
+
+test("a space row uses the routes the gate gave for its domain, and its key tells same-named spaces apart", () => {
+  const [research, platform] = studioCards(DOMAINS).map((c) => c.spaces[0]);
+  assert.equal(research.name, platform.name);
+  assert.notEqual(research.key, platform.key);
+  assert.equal(research.launch, "/launch/studio?domain=d-research1&space=alice-private");
+  assert.equal(research.open, "/studio?domain=d-research1&space=alice-private");
+  assert.equal(platform.launch, "/launch/studio?domain=d-platform1&space=alice-private");
+  assert.equal(research.app, "jupyterlab");
+  assert.equal(platform.app, "codeeditor");
+  // The running app can be stopped through its own domain's route; the other has no app running.
+  assert.equal(research.control.path, "/studio/spaces/alice-private/stop?domain=d-research1");
+  assert.equal(platform.control, null);
+});
+
+const SERVERS = [
+  { name: "b-server", status: "Stopped", mlflowVersion: "2.16", open: "/mlflow/tracking-servers/b-server", launch: "/launch/mlflow/tracking-servers/b-server" },
+  { name: "a-server", status: "Started", mlflowVersion: "3.0", open: "/mlflow/tracking-servers/a-server", launch: "/launch/mlflow/tracking-servers/a-server" },
+  { name: "c-server", status: "Starting", mlflowVersion: null, open: "/mlflow/tracking-servers/c-server", launch: "/launch/mlflow/tracking-servers/c-server" },
+];
+
+test("tracking servers come sorted, with their MLflow version, state and the gate's routes", () => {
+  const rows = mlflowServerRows({ autoStart: false, mlflowTrackingServers: SERVERS });
+  assert.deepEqual(rows.map((r) => [r.name, r.detail, r.badge.label, r.action.enabled]), [
+    ["a-server", "MLflow 3.0", "Running", true],
+    ["b-server", "MLflow 2.16", "Stopped", false],
+    ["c-server", "", "Starting…", true],
+  ]);
+  assert.deepEqual(rows.map((r) => r.launch), SERVERS.map((s) => s.launch).sort());
+  assert.deepEqual(rows.map((r) => r.open), SERVERS.map((s) => s.open).sort());
+  assert.deepEqual(rows.map((r) => r.kind), Array(3).fill("mlflow-tracking-server"));
+  // Nothing for the page to start or stop itself; only the starting one is looked at again.
+  assert.deepEqual(rows.map((r) => [r.control, r.settling, r.starts]), [[null, false, false], [null, false, false], [null, true, false]]);
+  assert.deepEqual(mlflowServerRows({}), []);
+});
+
+test("a stopped tracking server says Open starts it only where the gate starts what it opens", () => {
+  const [stopped] = mlflowServerRows({ autoStart: true, mlflowTrackingServers: [SERVERS[0]] });
+  assert.equal(stopped.action.enabled, true);
+  assert.match(stopped.action.note, /^Open starts it\./);
+  assert.equal(stopped.starts, true);
+  assert.deepEqual(mlflowServerAction("Stopped", false), { label: "Open", enabled: false, note: "It is stopped. Ask your admin to start it." });
+});
+
+test("every tracking server state opens, waits or says why not, as the gate answers it", () => {
+  for (const status of ["Created", "Updated", "Started", "MaintenanceComplete"]) {
+    assert.deepEqual(mlflowServerAction(status, false), { label: "Open", enabled: true, note: "" }, status);
+    assert.deepEqual(mlflowBadge("mlflow-tracking-server", status), { label: "Running", tone: "ok" }, status);
+  }
+  assert.equal(mlflowServerAction("Starting", false).note, "It is starting; a page will wait for it and then open it.");
+  assert.equal(mlflowServerAction("MaintenanceInProgress", false).note, "It is in maintenance; a page will wait for it and then open it.");
+  for (const status of ["Creating", "Updating"]) assert.equal(mlflowServerAction(status, false).enabled, true, status);
+  for (const status of ["Stopping", "Deleting", "StartFailed", "CreateFailed", "Mystery"]) {
+    const action = mlflowServerAction(status, true);
+    assert.equal(action.enabled, false, status);
+    assert.notEqual(action.note, "", status);
+  }
+  assert.equal(mlflowServerAction("StartFailed", false).note, "It cannot be opened now (start failed). Ask your admin.");
+  assert.deepEqual(mlflowBadge("mlflow-tracking-server", "StartFailed"), { label: "Start failed", tone: "bad" });
+  assert.deepEqual(mlflowBadge("mlflow-tracking-server", "Mystery"), { label: "Mystery", tone: "idle" });
+});
+
+test("MLflow apps are ready when created or updated, wait while changing, and never start", () => {
+  const rows = mlflowAppRows({
+    autoStart: true,
+    mlflowApps: [
+      { id: "app-2", name: "team", status: "Creating", mlflowVersion: "3.0", open: "/mlflow/apps/app-2", launch: "/launch/mlflow/apps/app-2" },
+      { id: "app-1", name: "team", status: "Created", mlflowVersion: "3.0", open: "/mlflow/apps/app-1", launch: "/launch/mlflow/apps/app-1" },
+      { id: "app-3", name: "", status: "DeleteFailed", mlflowVersion: null, open: "/mlflow/apps/app-3", launch: "/launch/mlflow/apps/app-3" },
+    ],
+  });
+  assert.deepEqual(rows.map((r) => [r.name, r.badge.label, r.action.label, r.action.enabled, r.launch]), [
+    ["app-3", "Delete failed", "Open", false, "/launch/mlflow/apps/app-3"],
+    ["team", "Ready", "Open", true, "/launch/mlflow/apps/app-1"],
+    ["team", "Creating…", "Open when ready", true, "/launch/mlflow/apps/app-2"],
+  ]);
+  assert.equal(new Set(rows.map((r) => r.key)).size, 3); // two apps named "team" are two rows
+  assert.ok(rows.every((r) => r.starts === false && r.control === null && r.kind === "mlflow-app"));
+  assert.equal(mlflowAppAction("Stopped").enabled, false); // not an app state: not opened on a guess
+  assert.deepEqual(mlflowBadge("mlflow-app", "Updated"), { label: "Ready", tone: "ok" });
+});
+
+test("unchecked MLflow says one may be missing, without the account's count", () => {
+  assert.equal(uncheckedMlflowNote({ uncheckedMlflow: 0 }), "");
+  assert.equal(uncheckedMlflowNote({}), "");
+  const words = uncheckedMlflowNote({ uncheckedMlflow: 4 });
+  assert.match(words, /MLflow .* could not be checked just now/);
+  assert.doesNotMatch(words, /4/);
 });

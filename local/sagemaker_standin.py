@@ -33,12 +33,19 @@ ValidationException.
 
 Control endpoints on the page's port: `POST|DELETE /_faults` (a fault may carry `"match"`: it then
 hits only calls whose JSON input contains that text), `GET|DELETE /_calls`, `POST /_clock`,
-`GET|POST|DELETE /_iam`, `GET|POST /_timing`, `POST /_age`.
+`GET|POST|DELETE /_iam`, `GET|POST /_timing`, `POST /_age`,
+`GET|POST|DELETE /_latency` (see InjectedLatency), `POST /_mlflow` (puts an MLflow resource in a state).
+
+MLflow (issue 15): tracking servers (created `Created`; started `Starting` then `Started`, stopped
+`Stopping` then `Stopped`, on `mlflowStartSeconds` / `mlflowStopSeconds`) and MLflow apps, with
+their tags, lists, and presigned URLs that open a stand-in MLflow page once, authorized on use as
+a notebook's are.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import html
 import io
 import json
@@ -52,7 +59,9 @@ import time
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 
-from moto.sagemaker.exceptions import ResourceInUseException, ResourceNotFound, ValidationError
+from moto import backends as _moto_backends
+from moto.backends import list_of_moto_modules as _list_of_moto_modules
+from moto.sagemaker.exceptions import ConflictException, ResourceInUseException, ResourceNotFound, ValidationError
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 from moto.server import DomainDispatcherApplication, create_backend_app
@@ -63,6 +72,7 @@ from werkzeug.wrappers import Request, Response
 from local.iam import sagemaker as iam_sagemaker
 from local.iam.evaluator import Evaluator
 from local.iam.sagemaker import ACCOUNT, REGION, Source
+from local.iam.stack import FUNCTION_ACCESS_KEY_ID
 from local.serve import Server
 
 NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -105,6 +115,8 @@ class Timing:
     notebookStopSeconds: float = 0.0  # Stopping -> Stopped
     appStartSeconds: float = 0.0  # a created app: Pending -> InService
     appDeleteSeconds: float = 0.0  # Deleting -> Deleted
+    mlflowStartSeconds: float = 0.0  # an MLflow tracking server: Starting -> Started
+    mlflowStopSeconds: float = 0.0  # Stopping -> Stopped
 
     @classmethod
     def parse(cls, body: dict, base: "Timing | None" = None) -> "Timing":
@@ -410,6 +422,10 @@ def settle(backend=None):
             due = _pending(app)
             if due and due[1] <= now:
                 _set(app, "Status", due[0], due[1])
+        for server in _mlflow(backend)["servers"].values():
+            due = _pending(server)
+            if due and due[1] <= now:
+                _set(server, "TrackingServerStatus", due[0], due[1], _mlflow_changed)
 
 
 def _refuse_transition(instance, allowed: list[str], target: str):
@@ -547,6 +563,11 @@ def _tag_holder(backend, arn: str) -> dict | None:
         if not isinstance(getattr(domain, "tags", None), list):
             domain.tags = []  # moto leaves an untagged domain's tags as None and ListTags breaks
         return {"Tags": domain.tags}
+    if kind in ("mlflow-tracking-server", "mlflow-app"):
+        store = _mlflow(backend)["servers" if kind == "mlflow-tracking-server" else "apps"]
+        if rest not in store:
+            raise ResourceNotFound(f"Resource {arn} not found")
+        return store[rest]
     if kind == "notebook-instance" and rest not in backend.notebook_instances:
         # moto fails with an AttributeError (a 500) on an unknown notebook instance; SageMaker
         # answers ListTags on a resource that is not there with a ValidationException
@@ -576,10 +597,241 @@ def tags_of(arn: str) -> dict[str, str] | None:
     return {t["Key"]: t.get("Value", "") for t in tags or []}
 
 
+# --- managed MLflow (issue 15): tracking servers and serverless MLflow apps -------------------
+# moto 5.2.5 has none of it. Shapes from the SageMaker API reference: DescribeMlflowTrackingServer,
+# ListMlflowTrackingServers (TrackingServerSummaries), StartMlflowTrackingServer,
+# CreatePresignedMlflowTrackingServerUrl, DescribeMlflowApp, ListMlflowApps (Summaries of
+# MlflowAppSummary), CreatePresignedMlflowAppUrl. Both presign operations make a URL that "can be
+# used only once" (ExpiresInSeconds 5-300, SessionExpirationDurationInSeconds 1800-43200).
+
+MLFLOW_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")  # TrackingServerName, MlflowApp Name
+MLFLOW_APP_ARN = re.compile(r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:mlflow-app/.*$")
+TRACKING_SERVER_STATUSES = (
+    "Creating", "Created", "CreateFailed", "Updating", "Updated", "UpdateFailed", "Deleting", "DeleteFailed",
+    "Stopping", "Stopped", "StopFailed", "Starting", "Started", "StartFailed", "MaintenanceInProgress",
+    "MaintenanceComplete", "MaintenanceFailed")
+MLFLOW_APP_STATUSES = ("Creating", "Created", "CreateFailed", "Updating", "Updated", "UpdateFailed", "Deleting",
+                       "DeleteFailed", "Deleted")
+# A tracking server whose UI answers (IsActive "Active"): what StopMlflowTrackingServer accepts.
+TRACKING_SERVER_RUNNING = ("Created", "Updated", "Started", "MaintenanceComplete")
+LIST_MLFLOW_MAX = 100  # both list operations: MaxResults 1-100
+
+
+def _mlflow(backend) -> dict:
+    """Tracking servers by name and MLflow apps by id, kept on the moto backend."""
+    if not hasattr(backend, "standin_mlflow"):
+        backend.standin_mlflow = {"servers": {}, "apps": {}}
+    return backend.standin_mlflow
+
+
+def _mlflow_changed(server: dict, at: float):
+    server["LastModifiedTime"] = at
+    server["IsActive"] = "Active" if server["TrackingServerStatus"] in TRACKING_SERVER_RUNNING else "Inactive"
+
+
+def _check_mlflow_name(what: str, name) -> str:
+    if not isinstance(name, str) or not MLFLOW_NAME.match(name):
+        raise ValidationError(
+            f"1 validation error detected: Value '{name}' at '{what}' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}")
+    return name
+
+
+def _check_app_arn(arn) -> str:
+    if not isinstance(arn, str) or not 1 <= len(arn) <= 128 or not MLFLOW_APP_ARN.match(arn):
+        raise ValidationError(
+            f"1 validation error detected: Value '{arn}' at 'arn' failed to satisfy constraint: Member must "
+            r"satisfy regular expression pattern: arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:mlflow-app/.*")
+    return arn
+
+
+def _tracking_server(backend, name) -> dict:
+    server = _mlflow(backend)["servers"].get(_check_mlflow_name("trackingServerName", name))
+    if server is None:
+        raise ResourceNotFound(f"Tracking server {name} does not exist")
+    return server
+
+
+def _mlflow_app(backend, arn) -> dict:
+    app_id = _check_app_arn(arn).rsplit("/", 1)[1]
+    app = _mlflow(backend)["apps"].get(app_id)
+    if app is None or app["Arn"] != arn:
+        raise ResourceNotFound(f"MLflow App {arn} does not exist")
+    return app
+
+
+def _public(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k not in ("Tags", "_next") and v is not None}
+
+
+def _page(items: list, self, what: str) -> tuple[list, str | None]:
+    """One page of `items` for a list operation's MaxResults / NextToken (an offset here)."""
+    limit = _check_range("maxResults", self._get_param("MaxResults", LIST_MLFLOW_MAX), 1, LIST_MLFLOW_MAX)
+    token = self._get_param("NextToken") or "0"
+    if not token.isdigit():
+        raise ValidationError(message=f"Invalid pagination token {token} for {what}")
+    start = int(token)
+    return items[start:start + limit], (str(start + limit) if start + limit < len(items) else None)
+
+
+def _sorted(items: list, self, name_key: str, status_key: str) -> list:
+    key = {"Name": lambda r: r[name_key], "Status": lambda r: r[status_key]}.get(
+        self._get_param("SortBy") or "CreationTime", lambda r: r["CreationTime"])
+    return sorted(items, key=key, reverse=self._get_param("SortOrder", "Descending") == "Descending")
+
+
+def create_mlflow_tracking_server(self):
+    backend = self.sagemaker_backend
+    name = _check_mlflow_name("trackingServerName", self._get_param("TrackingServerName"))
+    for required in ("ArtifactStoreUri", "RoleArn"):
+        if not self._get_param(required):
+            raise ValidationError(message=f"{required} is required")
+    servers = _mlflow(backend)["servers"]
+    if name in servers:
+        raise ResourceInUseException(f"Tracking server {name} already exists")
+    arn = iam_sagemaker.arn("mlflow-tracking-server", name, region=backend.region_name, account=backend.account_id)
+    now = REGISTRY.now()
+    servers[name] = {
+        "TrackingServerArn": arn, "TrackingServerName": name,
+        "ArtifactStoreUri": self._get_param("ArtifactStoreUri"), "RoleArn": self._get_param("RoleArn"),
+        "TrackingServerSize": self._get_param("TrackingServerSize") or "Small",
+        "MlflowVersion": self._get_param("MlflowVersion") or "2.16.2",
+        "TrackingServerStatus": "Created", "IsActive": "Active",
+        "TrackingServerUrl": f"https://t-{secrets.token_hex(6)}.{backend.region_name}.experiments.sagemaker.aws",
+        "WeeklyMaintenanceWindowStart": self._get_param("WeeklyMaintenanceWindowStart") or "Tue:03:30",
+        "AutomaticModelRegistration": bool(self._get_param("AutomaticModelRegistration")),
+        "CreationTime": now, "LastModifiedTime": now, "Tags": list(self._get_param("Tags") or []), "_next": None,
+    }
+    return json.dumps({"TrackingServerArn": arn})
+
+
+def describe_mlflow_tracking_server(self):
+    return json.dumps(_public(_tracking_server(self.sagemaker_backend, self._get_param("TrackingServerName"))))
+
+
+def list_mlflow_tracking_servers(self):
+    status, version = self._get_param("TrackingServerStatus"), self._get_param("MlflowVersion")
+    servers = [s for s in _mlflow(self.sagemaker_backend)["servers"].values()
+               if status in (None, s["TrackingServerStatus"]) and version in (None, s["MlflowVersion"])]
+    page, token = _page(_sorted(servers, self, "TrackingServerName", "TrackingServerStatus"), self,
+                        "ListMlflowTrackingServers")
+    summary = ("TrackingServerArn", "TrackingServerName", "CreationTime", "LastModifiedTime", "TrackingServerStatus",
+               "IsActive", "MlflowVersion")
+    answer = {"TrackingServerSummaries": [{k: s[k] for k in summary} for s in page]}
+    if token:
+        answer["NextToken"] = token
+    return json.dumps(answer)
+
+
+def _conflict(server: dict, action: str):
+    # ConflictException is what both operations document for a server in the wrong state; the
+    # exact text is the stand-in's.
+    raise ConflictException(f"Cannot {action} tracking server {server['TrackingServerName']} in status "
+                            f"{server['TrackingServerStatus']}")
+
+
+def start_mlflow_tracking_server(self):
+    server = _tracking_server(self.sagemaker_backend, self._get_param("TrackingServerName"))
+    if server["TrackingServerStatus"] not in ("Stopped", "StartFailed"):
+        _conflict(server, "start")
+    _change(server, "TrackingServerStatus", "Starting", "Started", REGISTRY.timing.mlflowStartSeconds,
+            _mlflow_changed)
+    return json.dumps({"TrackingServerArn": server["TrackingServerArn"]})
+
+
+def stop_mlflow_tracking_server(self):
+    server = _tracking_server(self.sagemaker_backend, self._get_param("TrackingServerName"))
+    if server["TrackingServerStatus"] not in TRACKING_SERVER_RUNNING + ("StopFailed",):
+        _conflict(server, "stop")
+    _change(server, "TrackingServerStatus", "Stopping", "Stopped", REGISTRY.timing.mlflowStopSeconds,
+            _mlflow_changed)
+    return json.dumps({"TrackingServerArn": server["TrackingServerArn"]})
+
+
+def _presign_mlflow(self, kind: str, key: str, name: str, arn: str, action: str, path: str, extra: dict) -> str:
+    expires = _check_range("expiresInSeconds", self._get_param("ExpiresInSeconds", 300), 5, 300)
+    session = _check_range(
+        "sessionExpirationDurationInSeconds", self._get_param("SessionExpirationDurationInSeconds", 43200), 1800, 43200
+    )
+    facts = {"kind": kind, "key": key, "name": name, "arn": arn, "session": session, **extra}
+    if _governed(self):  # each use of the URL is authorized as the creating role
+        facts["iam"] = {"action": action, "resource": arn}
+    token = REGISTRY.issue(facts, expires)
+    return json.dumps({"AuthorizedUrl": f"{REGISTRY.page_base}/{path}/{key}?authToken={token}"})
+
+
+def create_presigned_mlflow_tracking_server_url(self):
+    server = _tracking_server(self.sagemaker_backend, self._get_param("TrackingServerName"))
+    return _presign_mlflow(self, "mlflow-tracking-server", server["TrackingServerName"], server["TrackingServerName"],
+                           server["TrackingServerArn"], "sagemaker:CreatePresignedMlflowTrackingServerUrl",
+                           "mlflow/tracking-servers", {})
+
+
+def create_mlflow_app(self):
+    backend = self.sagemaker_backend
+    name = _check_mlflow_name("name", self._get_param("Name"))
+    for required in ("ArtifactStoreUri", "RoleArn"):
+        if not self._get_param(required):
+            raise ValidationError(message=f"{required} is required")
+    app_id = "app-" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(12))
+    arn = iam_sagemaker.arn("mlflow-app", app_id, region=backend.region_name, account=backend.account_id)
+    now = REGISTRY.now()
+    _mlflow(backend)["apps"][app_id] = {
+        "Arn": arn, "Name": name, "ArtifactStoreUri": self._get_param("ArtifactStoreUri"),
+        "MlflowVersion": self._get_param("MlflowVersion") or "3.0.0", "RoleArn": self._get_param("RoleArn"),
+        "Status": "Created", "ModelRegistrationMode": self._get_param("ModelRegistrationMode")
+        or "AutoModelRegistrationDisabled", "AccountDefaultStatus": self._get_param("AccountDefaultStatus") or "DISABLED",
+        "DefaultDomainIdList": list(self._get_param("DefaultDomainIdList") or []),
+        "CreationTime": now, "LastModifiedTime": now, "Tags": list(self._get_param("Tags") or []),
+    }
+    return json.dumps({"Arn": arn})
+
+
+def describe_mlflow_app(self):
+    return json.dumps(_public(_mlflow_app(self.sagemaker_backend, self._get_param("Arn"))))
+
+
+def list_mlflow_apps(self):
+    status, version = self._get_param("Status"), self._get_param("MlflowVersion")
+    apps = [a for a in _mlflow(self.sagemaker_backend)["apps"].values()
+            if status in (None, a["Status"]) and version in (None, a["MlflowVersion"])]
+    page, token = _page(_sorted(apps, self, "Name", "Status"), self, "ListMlflowApps")
+    summary = ("Arn", "Name", "CreationTime", "LastModifiedTime", "Status", "MlflowVersion")
+    answer = {"Summaries": [{k: a[k] for k in summary} for a in page]}
+    if token:
+        answer["NextToken"] = token
+    return json.dumps(answer)
+
+
+def create_presigned_mlflow_app_url(self):
+    app = _mlflow_app(self.sagemaker_backend, self._get_param("Arn"))
+    app_id = app["Arn"].rsplit("/", 1)[1]
+    return _presign_mlflow(self, "mlflow-app", app_id, app["Name"], app["Arn"],
+                           "sagemaker:CreatePresignedMlflowAppUrl", "mlflow/apps", {"id": app_id})
+
+
+_moto_add_tags = SageMakerResponse.add_tags
+
+
+def add_tags(self):
+    """AddTags on the resources the stand-in keeps (moto knows none of them); a key given again
+    takes the new value, as SageMaker's "add or overwrite"."""
+    holder = _tag_holder(self.sagemaker_backend, self._get_param("ResourceArn"))
+    if holder is None:
+        return _moto_add_tags(self)
+    given = list(self._get_param("Tags") or [])
+    keys = {t["Key"] for t in given}
+    holder["Tags"][:] = [t for t in holder["Tags"] if t["Key"] not in keys] + given
+    return json.dumps({"Tags": holder["Tags"]})
+
+
 for _operation in (
     create_presigned_notebook_instance_url, create_presigned_domain_url,
     create_user_profile, create_space, describe_space, list_spaces, list_tags,
     start_notebook_instance, stop_notebook_instance, create_app, describe_app, delete_app, list_apps,
+    create_mlflow_tracking_server, describe_mlflow_tracking_server, list_mlflow_tracking_servers,
+    start_mlflow_tracking_server, stop_mlflow_tracking_server, create_presigned_mlflow_tracking_server_url,
+    create_mlflow_app, describe_mlflow_app, list_mlflow_apps, create_presigned_mlflow_app_url, add_tags,
 ):
     setattr(SageMakerResponse, _operation.__name__, _operation)
 
@@ -638,6 +890,7 @@ class SageMakerFront:
         except ValueError:
             payload = {}
         call = REGISTRY.record(operation, payload)
+        environ[CALL_KEY] = call  # for InjectedLatency, which times it
         settle()
         fault = REGISTRY.take_fault(operation, body.decode(errors="replace"))
         if fault is not None:
@@ -676,6 +929,66 @@ class SageMakerFront:
         if kind == "throttle":
             return _error(start_response, "400 Bad Request", "ThrottlingException", f"injected {kind}")
         return _error(start_response, "500 Internal Server Error", "InternalFailure", f"injected {kind}")
+
+
+# --- SageMaker's distance: injected latency, and when each call ran ------------------------------
+
+CALL_KEY = "standin.call"  # the WSGI environ key under which SageMakerFront leaves a call's log entry
+
+
+class InjectedLatency:
+    """Stands in for the round trip to SageMaker in a region (tens of ms; moto answers in about
+    one): every SageMaker call signed with the function's access key (the gate's, and the
+    benchmark's Python peer's: both run with `local.stack.aws_env`) waits `ms` before it is
+    answered. Calls signed with any other key (seeding, tests' admin calls) are not slowed. The
+    server runs each request in its own thread, so calls a client makes together overlap here as
+    they would against SageMaker.
+
+    Every SageMaker call's log entry (`GET /_calls`) gets `started` and `ended`: seconds on this
+    process's monotonic clock when the request arrived and when its answer was ready, so a test
+    can see which calls overlapped and that one began only after others had ended."""
+
+    def __init__(self, app, access_key_id: str):
+        self.app = app
+        self.access_key_id = access_key_id
+        self.ms = 0.0
+
+    def __call__(self, environ, start_response):
+        started = time.monotonic()
+        if self.ms and access_key_of(environ.get("HTTP_AUTHORIZATION", "")) == self.access_key_id:
+            time.sleep(self.ms / 1000)
+        answer = b"".join(self.app(environ, start_response))  # its end is when the answer is ready
+        call = environ.get(CALL_KEY)
+        if call is not None:
+            call["started"], call["ended"] = started, time.monotonic()
+        return [answer]
+
+
+LATENCY: InjectedLatency | None = None  # set by main()
+
+# moto's server lists its own package directory (about 180 stat calls) on every request to find
+# the service; the listing never changes while it runs. Read once, moto's own time per call drops
+# from about 1.7 to 1.0 ms (ListTags, in process), which matters because this process answers
+# calls one at a time under the GIL: /targets with 40 notebooks is 40 calls the gate makes at once.
+_moto_backends.list_of_moto_modules = functools.cache(lambda: tuple(_list_of_moto_modules()))
+
+
+def show_latency(request: Request) -> Response:
+    return _json(200, {"ms": LATENCY.ms, "accessKeyId": LATENCY.access_key_id})
+
+
+def set_latency(request: Request) -> Response:
+    """{"ms": 20}: each of the function's SageMaker calls from now on takes 20 ms more."""
+    ms = _body(request).get("ms")
+    if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not 0 <= ms <= 10000:
+        return _json(400, {"message": "ms must be a number of milliseconds between 0 and 10000"})
+    LATENCY.ms = float(ms)
+    return show_latency(request)
+
+
+def clear_latency(request: Request) -> Response:
+    LATENCY.ms = 0.0
+    return show_latency(request)
 
 
 # --- the stand-in notebook page and the control endpoints -------------------------------------
@@ -728,18 +1041,25 @@ def open_url(request: Request, kind: str, key: str) -> Response:
             return _json(403, {"refused": reason})
         return _html(403, f'<!doctype html><title>Refused</title><main id="refused" data-reason="{reason}">'
                           f"<h1>This link cannot be used</h1><p>{reason}</p></main>")
-    opened = {
-        "kind": "notebook-instance" if kind == "notebook" else "studio",
-        "name": entry.get("name", ""), "domain": entry.get("domain", ""), "profile": entry.get("profile", ""),
-        "space": entry.get("space", ""), "app": entry.get("app", ""), "session": entry["session"],
-    }
+    if kind.startswith("mlflow-"):
+        opened = {"kind": kind, "name": entry["name"], "arn": entry["arn"], "session": entry["session"]}
+        if "id" in entry:
+            opened["id"] = entry["id"]
+        what, where = "MLflow", "the MLflow UI"
+    else:
+        opened = {
+            "kind": "notebook-instance" if kind == "notebook" else "studio",
+            "name": entry.get("name", ""), "domain": entry.get("domain", ""), "profile": entry.get("profile", ""),
+            "space": entry.get("space", ""), "app": entry.get("app", ""), "session": entry["session"],
+        }
+        what, where = "notebook", "Jupyter or Studio"
     if wants_json:
         return _json(200, {"opened": opened})
     attributes = " ".join(f'data-{k}="{html.escape(str(v))}"' for k, v in opened.items())
-    title = html.escape(opened["name"] or f"{opened['profile']} {opened['space']}".strip())
+    title = html.escape(opened["name"] or f"{opened.get('profile', '')} {opened.get('space', '')}".strip())
     return _html(200, f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
-                      f'<body><main id="opened" {attributes}><h1>Stand-in notebook: {title}</h1>'
-                      f"<p>A real deployment would now be in Jupyter or Studio.</p></main></body></html>")
+                      f'<body><main id="opened" {attributes}><h1>Stand-in {what}: {title}</h1>'
+                      f"<p>A real deployment would now be in {where}.</p></main></body></html>")
 
 
 def _body(request: Request) -> dict:
@@ -830,6 +1150,28 @@ def age(request: Request) -> Response:
         return _json(200, {"apps": len(apps)})
 
 
+def set_mlflow_status(request: Request) -> Response:
+    """{"trackingServer": name, "status": ...} or {"app": id, "status": ...}: puts an MLflow
+    resource in any of SageMaker's states at once (Updating, CreateFailed, ...), which no call the
+    stand-in offers would reach, so a test can see how the gate answers each."""
+    body = _body(request)
+    backend = _backend()
+    settle(backend)
+    with REGISTRY.lock:
+        if "trackingServer" in body:
+            record, allowed, attr = _mlflow(backend)["servers"].get(body["trackingServer"]), \
+                TRACKING_SERVER_STATUSES, "TrackingServerStatus"
+        else:
+            record, allowed, attr = _mlflow(backend)["apps"].get(body.get("app")), MLFLOW_APP_STATUSES, "Status"
+        if record is None:
+            return _json(404, {"message": "no such tracking server or app (trackingServer or app is required)"})
+        if body.get("status") not in allowed:
+            return _json(400, {"message": f"status must be one of {list(allowed)}"})
+        _set(record, attr, body["status"], REGISTRY.now(), _mlflow_changed if attr == "TrackingServerStatus" else
+             lambda r, at: r.__setitem__("LastModifiedTime", at))
+        return _json(200, {"status": record[attr]})
+
+
 def set_iam(request: Request) -> Response:
     """{accessKeyId, roleArn, policies: [{name, policy}], source: {ip | vpce [, vpc]}, sessionName}"""
     try:
@@ -858,6 +1200,9 @@ def clear_iam(request: Request) -> Response:
 ROUTES = Map([
     Rule("/notebook/<key>", endpoint=lambda r, key: open_url(r, "notebook", key), methods=["GET"]),
     Rule("/studio/<key>", endpoint=lambda r, key: open_url(r, "studio", key), methods=["GET"]),
+    Rule("/mlflow/tracking-servers/<key>", endpoint=lambda r, key: open_url(r, "mlflow-tracking-server", key),
+         methods=["GET"]),
+    Rule("/mlflow/apps/<key>", endpoint=lambda r, key: open_url(r, "mlflow-app", key), methods=["GET"]),
     Rule("/_faults", endpoint=set_fault, methods=["POST"]),
     Rule("/_faults", endpoint=clear_faults, methods=["DELETE"]),
     Rule("/_calls", endpoint=list_calls, methods=["GET"]),
@@ -869,6 +1214,10 @@ ROUTES = Map([
     Rule("/_timing", endpoint=show_timing, methods=["GET"]),
     Rule("/_timing", endpoint=set_timing, methods=["POST"]),
     Rule("/_age", endpoint=age, methods=["POST"]),
+    Rule("/_mlflow", endpoint=set_mlflow_status, methods=["POST"]),
+    Rule("/_latency", endpoint=show_latency, methods=["GET"]),
+    Rule("/_latency", endpoint=set_latency, methods=["POST"]),
+    Rule("/_latency", endpoint=clear_latency, methods=["DELETE"]),
 ])
 
 
@@ -889,7 +1238,10 @@ def main(argv=None):
     parser.add_argument("--page-port", type=int, default=5001)
     args = parser.parse_args(argv)
 
-    moto = Server(SageMakerFront(DomainDispatcherApplication(create_backend_app)), args.port)
+    global LATENCY
+    LATENCY = InjectedLatency(SageMakerFront(DomainDispatcherApplication(create_backend_app)),
+                              FUNCTION_ACCESS_KEY_ID)
+    moto = Server(LATENCY, args.port)
     page = Server(page_app, args.page_port)
     REGISTRY.page_base = page.url
     moto.start()

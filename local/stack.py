@@ -165,6 +165,14 @@ def set_timing(page: str, args: argparse.Namespace):
         response.read()
 
 
+def set_latency(page: str, ms: float):
+    """The stand-in's injected round trip for the function's SageMaker calls (`POST /_latency`)."""
+    request = urllib.request.Request(f"{page}/_latency", data=json.dumps({"ms": ms}).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
 def pool_authorizer(moto: str, world: dict) -> Authorizer:
     """API Gateway's JWT authorizer for the seeded pool: its JWKS, issuer and app client."""
     issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{world['pool_id']}"
@@ -197,6 +205,9 @@ def main(argv=None):
     timing.add_argument("--notebook-start-seconds", type=float, default=0.0, help="Pending -> InService")
     timing.add_argument("--notebook-stop-seconds", type=float, default=0.0, help="Stopping -> Stopped")
     timing.add_argument("--app-delete-seconds", type=float, default=0.0, help="a stopped Studio app: Deleting -> Deleted")
+    parser.add_argument("--sagemaker-latency-ms", type=float, default=0.0,
+                        help="each of the function's SageMaker calls takes this much longer, as in a region "
+                             "(the stand-in's /_latency; seeding is never slowed)")
     parser.add_argument("--state", default=str(ROOT / ".local/stack.json"), help="where the stack's ports and ids go")
     parser.add_argument("--function-log", default=str(ROOT / ".local/function.log"))
     add_iam_arguments(parser)
@@ -216,6 +227,7 @@ def main(argv=None):
     try:
         world = seed(moto)
         set_timing(f"http://127.0.0.1:{page_port}", args)
+        set_latency(f"http://127.0.0.1:{page_port}", args.sagemaker_latency_ms)
         # template.yaml rendered for this stack; the stand-in enforces its function role from now on.
         deployment = Deployment.for_stack(args, world["domain_id"])
         iam_lines = deployment.enforce(f"http://127.0.0.1:{page_port}")

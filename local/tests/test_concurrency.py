@@ -1,0 +1,223 @@
+"""Concurrency, end to end (issue 17): with every SageMaker call taking 100 ms more, as in a region,
+the real binary behind the local API Gateway makes an open's two ownership reads together and the
+presign only after both have answered, and lists 40 notebook instances in about 1 + ⌈40/8⌉ waves
+of calls rather than 41 calls in turn.
+
+Everything here is read from the stand-in's call log, where each call carries when it arrived and
+when its answer was ready (`started`, `ended`, on the stand-in's own clock): the tests assert the
+order and overlap of those intervals, not wall-clock figures, so that a loaded 2-core machine
+cannot fail them. The one wall-clock assertion is loose, and fails only if the calls ran in turn.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from local.stack import client
+from local.tests.conftest import module_stack
+
+LATENCY_MS = 100
+LATENCY = LATENCY_MS / 1000
+TAG_LOOKUPS_IN_FLIGHT = 8  # src/gate.rs: ListTags calls /targets keeps in flight at once
+NOTEBOOKS = 40  # in the account, for the /targets test (the seed has 6)
+
+stack = module_stack("stack", "--sagemaker-latency-ms", str(LATENCY_MS))
+
+NOTEBOOK_READS = ("DescribeNotebookInstance", "ListTags")
+NOTEBOOK_PRESIGN = "CreatePresignedNotebookInstanceUrl"
+STUDIO_READS = ("ListTags", "DescribeSpace")
+STUDIO_PRESIGN = "CreatePresignedDomainUrl"
+
+
+# --- reading the call log -----------------------------------------------------------------------
+
+
+def calls(stack) -> list[dict]:
+    """The SageMaker calls since the log was last cleared, each with its `started` / `ended`."""
+    return stack.control("GET", "/_calls")
+
+
+def clear(stack):
+    stack.control("DELETE", "/_calls")
+
+
+def named(log: list[dict], operation: str) -> list[dict]:
+    return [c for c in log if c["operation"] == operation]
+
+
+def overlap(a: dict, b: dict) -> bool:
+    """Both were in flight at one moment: each arrived before the other's answer was ready."""
+    return a["started"] < b["ended"] and b["started"] < a["ended"]
+
+
+def max_in_flight(log: list[dict]) -> int:
+    """The most calls in flight at one moment (an answer ready at the instant another arrives is
+    counted as gone)."""
+    events = sorted([(c["started"], 1) for c in log] + [(c["ended"], -1) for c in log],
+                    key=lambda e: (e[0], e[1]))
+    most = now = 0
+    for _, change in events:
+        now += change
+        most = max(most, now)
+    return most
+
+
+def round_trips(log: list[dict]) -> int:
+    """The longest chain of calls in which each arrived only after the one before it had answered:
+    the number of SageMaker round trips one after the other, whatever their latency. Calls made
+    together count once; calls made in turn count each."""
+    depth: list[int] = []
+    ordered = sorted(log, key=lambda c: c["started"])
+    for i, call in enumerate(ordered):
+        before = [depth[j] for j in range(i) if ordered[j]["ended"] <= call["started"]]
+        depth.append(1 + max(before, default=0))
+    return max(depth, default=0)
+
+
+def get(stack, path: str, token: str) -> tuple[int, float]:
+    """The status of a GET as a browser sends it (an open answers 302) and how long it took, seen
+    from the client."""
+    started = time.monotonic()
+    status, _headers, _body = stack.get(path, token, accept="text/html")
+    return status, time.monotonic() - started
+
+
+@pytest.fixture(autouse=True)
+def no_faults(stack):
+    yield
+    stack.control("DELETE", "/_faults")
+
+
+# --- the stand-in's latency itself ----------------------------------------------------------------
+
+
+def test_the_stack_option_sets_the_latency_and_only_the_functions_calls_wait(stack):
+    assert stack.control("GET", "/_latency")["ms"] == LATENCY_MS
+    clear(stack)
+    client("sagemaker", stack.state["moto"]).list_notebook_instances()  # an admin's key
+    (admin_call,) = calls(stack)
+    assert admin_call["ended"] - admin_call["started"] < LATENCY, "seeding and admin calls are never slowed"
+
+    clear(stack)
+    status, _ = get(stack, "/notebook-instances/alice-analysis", stack.token("alice"))
+    assert status == 302
+    log = calls(stack)
+    assert len(log) == 3
+    assert all(c["ended"] - c["started"] >= LATENCY for c in log), "each of the function's calls waits"
+
+
+@pytest.mark.parametrize("body", [{"ms": -1}, {"ms": "20"}, {"ms": True}, {"ms": 10001}, {}])
+def test_a_bad_latency_is_refused_and_the_old_one_stays(stack, body):
+    request = urllib.request.Request(stack.state["page"] + "/_latency", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    assert stack.control("GET", "/_latency")["ms"] == LATENCY_MS
+
+
+# --- opens: two reads together, then the presign ------------------------------------------------
+
+
+def test_a_notebook_opens_reads_run_together_and_the_presign_waits_for_both(stack):
+    alice = stack.token("alice")
+    clear(stack)
+    status, _ = get(stack, "/notebook-instances/alice-analysis", alice)
+    assert status == 302
+
+    log = calls(stack)
+    assert sorted(c["operation"] for c in log) == sorted([*NOTEBOOK_READS, NOTEBOOK_PRESIGN])
+    describe, tags = (named(log, op)[0] for op in NOTEBOOK_READS)
+    (presign,) = named(log, NOTEBOOK_PRESIGN)
+    assert overlap(describe, tags), "the two reads were made in turn"
+    assert presign["started"] >= max(describe["ended"], tags["ended"]), "presigned before both reads answered"
+    assert round_trips(log) == 2
+
+
+@pytest.mark.parametrize("operation,fault,status", [
+    ("ListTags", "error", 502),
+    ("DescribeNotebookInstance", "throttle", 429),
+])
+def test_a_notebook_open_with_a_failed_read_presigns_nothing(stack, operation, fault, status):
+    alice = stack.token("alice")
+    # Enough failures to outlast the SDK's retries.
+    stack.control("POST", "/_faults", {"operation": operation, "fault": fault, "count": 10})
+    clear(stack)
+    answer, _ = get(stack, "/notebook-instances/alice-analysis", alice)
+    assert answer == status
+
+    log = calls(stack)
+    assert not named(log, NOTEBOOK_PRESIGN), "presigned although a read failed"
+    assert {c["operation"] for c in log} == set(NOTEBOOK_READS)
+    first_describe, first_tags = (min(named(log, op), key=lambda c: c["started"]) for op in NOTEBOOK_READS)
+    assert overlap(first_describe, first_tags), "the two reads were made in turn"
+
+
+def test_studio_opens_reads_run_together_and_the_presign_waits_for_both(stack):
+    alice = stack.token("alice")
+    # A process's first Studio request also reads the domain once (kept for its life): not here.
+    assert get(stack, "/studio?space=alice-private", alice)[0] == 302
+    clear(stack)
+    status, _ = get(stack, "/studio?space=alice-private", alice)
+    assert status == 302
+
+    log = calls(stack)
+    assert sorted(c["operation"] for c in log) == sorted([*STUDIO_READS, STUDIO_PRESIGN])
+    tags, space = (named(log, op)[0] for op in STUDIO_READS)
+    (presign,) = named(log, STUDIO_PRESIGN)
+    assert overlap(tags, space), "the profile's tags and the space were read in turn"
+    assert presign["started"] >= max(tags["ended"], space["ended"]), "presigned before both reads answered"
+    assert round_trips(log) == 2
+
+
+def test_a_studio_open_with_a_failed_read_presigns_nothing(stack):
+    alice = stack.token("alice")
+    assert get(stack, "/studio?space=alice-private", alice)[0] == 302  # the domain, read once
+    stack.control("POST", "/_faults", {"operation": "DescribeSpace", "fault": "error", "count": 10})
+    clear(stack)
+    status, _ = get(stack, "/studio?space=alice-private", alice)
+    assert status == 502
+
+    log = calls(stack)
+    assert not named(log, STUDIO_PRESIGN), "presigned although a read failed"
+    tags = named(log, "ListTags")
+    assert len(tags) == 1 and overlap(tags[0], min(named(log, "DescribeSpace"), key=lambda c: c["started"]))
+
+
+# --- /targets: waves of tag reads -----------------------------------------------------------------
+
+
+def test_targets_reads_forty_notebooks_tags_in_waves_of_eight(stack):
+    admin = client("sagemaker", stack.state["moto"])
+    existing = admin.list_notebook_instances(MaxResults=100)["NotebookInstances"]
+    sub = stack.state["subs"]["alice"]
+    for i in range(NOTEBOOKS - len(existing)):
+        owner = sub if i % 2 else stack.state["subs"]["bob"]
+        admin.create_notebook_instance(
+            NotebookInstanceName=f"wave-{i:02}", InstanceType="ml.t3.medium",
+            RoleArn="arn:aws:iam::123456789012:role/notebook-demo",
+            Tags=[{"Key": "notebook-gate:owner", "Value": owner}])
+    alice = stack.token("alice")
+    assert get(stack, "/targets", alice)[0] == 200  # the process's first Studio reads, not measured
+    clear(stack)
+    status, elapsed = get(stack, "/targets", alice)
+    assert status == 200
+
+    log = calls(stack)
+    (listing,) = named(log, "ListNotebookInstances")
+    notebook_tags = [c for c in named(log, "ListTags") if ":notebook-instance/" in c["input"]["ResourceArn"]]
+    assert len(notebook_tags) == NOTEBOOKS
+    assert all(c["started"] >= listing["ended"] for c in notebook_tags), "a tag read before the list answered"
+    in_flight = max_in_flight(notebook_tags)
+    assert 1 < in_flight <= TAG_LOOKUPS_IN_FLIGHT, f"{in_flight} tag reads in flight at once"
+
+    waves = 1 + math.ceil(NOTEBOOKS / TAG_LOOKUPS_IN_FLIGHT)
+    assert round_trips([listing, *notebook_tags]) <= waves
+    # In turn, 41+ calls would take over 4 s; in waves about 0.6 s. Loose: a loaded machine passes.
+    assert elapsed < (waves + 3) * LATENCY + 1.5, f"/targets took {elapsed:.2f} s"

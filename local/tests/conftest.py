@@ -5,6 +5,11 @@ module uses, so each passes alone and in any order (scripts/test runs them shuff
 - `stack`: the HTTP API (v2) stack; `rest_stack`: the REST API (v1) one with auto-start.
 - `module_stack(name, *options)`: another module-scoped stack with `local.stack` options.
 - `start_stack(*options)`: a stack of the test's own, stopped after the test (to read its log).
+
+For the browser tests (test_portal*.py): `browser` (Debian's headless Chromium, one per module),
+`Visit` (one person's browser context on a stack), `visits(browser, stack)` for a module's own
+stack's fixture, `visit` on `stack`, `eventually`, `LOW_CONTRAST` and `shot` (screenshots for a
+reviewer in test-output/portal/).
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from pathlib import Path
 import jwt
 import pytest
 from moto.utilities.utils import load_resource
+from playwright.sync_api import Page, expect, sync_playwright
 
 from local.serve import Child
-from local.stack import ROOT, free_port, token
+from local.stack import DEMO_USERS, ROOT, free_port, token
 
 BINARY = os.environ.get("NOTEBOOK_GATE_BINARY", str(ROOT / "target/release/notebook-gate"))
 
@@ -128,3 +134,131 @@ def start_stack(tmp_path):
     yield start
     for s in started:
         s.stop()
+
+
+# The browser tests' shared parts.
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # Debian's; scripts/browser-env installs it
+# As the machines' notes give them: no GPU, no sandbox as root, and nothing that phones home.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = ROOT / "test-output" / "portal"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    with sync_playwright() as playwright:
+        # A fresh profile per run: nothing carried over from another.
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True,
+                                              env={**os.environ, "HOME": str(tmp_path_factory.mktemp("home"))})
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """One person's browser: a fresh context, everything it requested, and what the page complained of."""
+
+    def __init__(self, browser, stack: Stack, **context_options):
+        self.stack = stack
+        self.context = browser.new_context(**context_options)
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.problems: list[str] = []
+        self.context.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
+        self.page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)
+
+    def open_portal(self, path: str = "/") -> Page:
+        self.page.goto(self.stack.state["portal"] + path)
+        return self.page
+
+    def sign_in(self, user: str, password: str | None = None, path: str = "/"):
+        self.open_portal(path)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.fill_sign_in(user, password)
+        expect(self.page.locator("#signed-in")).to_be_visible()
+
+    def fill_sign_in(self, user: str, password: str | None = None):
+        page = self.page
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        page.get_by_label("Username").fill(user)
+        page.get_by_label("Password").fill(password or DEMO_USERS[user][0])
+        page.get_by_role("button", name="Sign in").click()
+
+    def stored_user(self) -> dict | None:
+        raw = self.page.evaluate(
+            "() => Object.keys(sessionStorage).filter(k => k.startsWith('oidc.user:')).map(k => sessionStorage.getItem(k))[0] ?? null")
+        return json.loads(raw) if raw else None
+
+    def rewrite_stored_user(self, **changes):
+        self.page.evaluate("""changes => {
+            const key = Object.keys(sessionStorage).find(k => k.startsWith('oidc.user:'));
+            sessionStorage.setItem(key, JSON.stringify({...JSON.parse(sessionStorage.getItem(key)), ...changes}));
+        }""", changes)
+
+    def names(self, lists: str) -> list[str]:
+        """The names in the rows of the lists `lists` (a CSS selector: "#notebook-list", ".space-list")."""
+        return sorted(self.page.locator(f"{lists} .row-name").all_inner_texts())
+
+    def close(self):
+        self.context.close()
+
+
+def visits(browser, stack: Stack):
+    """A fixture's body: `start(**context_options)` opens a Visit on `stack`; all close afterwards."""
+    opened = []
+
+    def start(**options) -> Visit:
+        opened.append(Visit(browser, stack, **options))
+        return opened[-1]
+
+    yield start
+    for v in opened:
+        v.close()
+
+
+@pytest.fixture
+def visit(browser, stack):
+    yield from visits(browser, stack)
+
+
+def eventually(page: Page, check, seconds: float = 10):
+    """Polls `check` from here: Playwright's wait_for_function evaluates a string in the page,
+    which the portal's CSP (rightly) refuses as eval."""
+    for _ in range(int(seconds * 10)):
+        if check():
+            return
+        page.wait_for_timeout(100)
+    assert check(), "not within the time given"
+
+
+# Every visible element that holds text, with its colour against the first opaque background
+# behind it, as WCAG 2 computes contrast (all the portal's text is "normal" size: 4.5:1).
+LOW_CONTRAST = """() => {
+  const rgb = (css) => css.match(/[\\d.]+/g).map(Number);
+  const luminance = ([r, g, b]) => [r, g, b].map((v) => v / 255)
+    .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4))
+    .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (element) => {
+    for (let e = element; e; e = e.parentElement) {
+      const color = rgb(getComputedStyle(e).backgroundColor);
+      if (color.length < 4 || color[3] > 0) return color;
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const element of document.body.querySelectorAll("*")) {
+    const hasText = [...element.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!hasText || !element.checkVisibility()) continue;
+    const [a, b] = [luminance(rgb(getComputedStyle(element).color)), luminance(background(element))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) low.push(`${element.tagName}.${element.className} "${element.textContent.trim()}" ${ratio.toFixed(2)}`);
+  }
+  return low;
+}"""
+
+
+def shot(page: Page, name: str, full_page: bool = True):
+    """A screenshot for a reviewer; a modal dialog's is of the viewport, as a person sees it."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=full_page)

@@ -9,7 +9,6 @@ import http.cookiejar
 import importlib.machinery
 import importlib.util
 import json
-import os
 import re
 import time
 import urllib.error
@@ -19,147 +18,22 @@ from pathlib import Path
 
 import jwt
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect
 
 from local.iam.render import PSEUDO, render
 from local.oidc import pkce_challenge
 from local.portal_site import PortalSite
 from local.stack import DEMO_USERS, ROOT, client
-from local.tests.conftest import NoRedirect, Stack, module_stack
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # Debian's; scripts/browser-env installs it
-# As the machines' notes give them: no GPU, no sandbox as root, and nothing that phones home.
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = ROOT / "test-output" / "portal"
-
+from local.tests.conftest import LOW_CONTRAST, NoRedirect, Stack, Visit, eventually, module_stack, shot, visits
 
 # HTTP API (v2): /launch takes its token from the query string only there; a REST API (v1)
 # authorizer reads only the Authorization header, which a new tab cannot send.
 auto_start_stack = module_stack("auto_start_stack", "--auto-start")
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    with sync_playwright() as playwright:
-        # A fresh profile per run: nothing carried over from another.
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True,
-                                              env={**os.environ, "HOME": str(tmp_path_factory.mktemp("home"))})
-        yield chromium
-        chromium.close()
-
-
-class Visit:
-    """One person's browser: a fresh context, everything it requested, and what the page complained of."""
-
-    def __init__(self, browser, stack: Stack, **context_options):
-        self.stack = stack
-        self.context = browser.new_context(**context_options)
-        self.page = self.context.new_page()
-        self.requests: list[str] = []
-        self.problems: list[str] = []
-        self.context.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
-        self.page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)
-
-    def open_portal(self, path: str = "/") -> Page:
-        self.page.goto(self.stack.state["portal"] + path)
-        return self.page
-
-    def sign_in(self, user: str, password: str | None = None, path: str = "/"):
-        self.open_portal(path)
-        self.page.get_by_role("button", name="Sign in").click()
-        self.fill_sign_in(user, password)
-        expect(self.page.locator("#signed-in")).to_be_visible()
-
-    def fill_sign_in(self, user: str, password: str | None = None):
-        page = self.page
-        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-        page.get_by_label("Username").fill(user)
-        page.get_by_label("Password").fill(password or DEMO_USERS[user][0])
-        page.get_by_role("button", name="Sign in").click()
-
-    def stored_user(self) -> dict | None:
-        raw = self.page.evaluate(
-            "() => Object.keys(sessionStorage).filter(k => k.startsWith('oidc.user:')).map(k => sessionStorage.getItem(k))[0] ?? null")
-        return json.loads(raw) if raw else None
-
-    def rewrite_stored_user(self, **changes):
-        self.page.evaluate("""changes => {
-            const key = Object.keys(sessionStorage).find(k => k.startsWith('oidc.user:'));
-            sessionStorage.setItem(key, JSON.stringify({...JSON.parse(sessionStorage.getItem(key)), ...changes}));
-        }""", changes)
-
-    def names(self, list_id: str) -> list[str]:
-        return sorted(self.page.locator(f"#{list_id} .row-name").all_inner_texts())
-
-    def close(self):
-        self.context.close()
-
-
-def visits(browser, stack: Stack):
-    """A fixture's body: `start(**context_options)` opens a Visit on `stack`; all close afterwards."""
-    opened = []
-
-    def start(**options) -> Visit:
-        opened.append(Visit(browser, stack, **options))
-        return opened[-1]
-
-    yield start
-    for v in opened:
-        v.close()
-
-
-@pytest.fixture
-def visit(browser, stack):
-    yield from visits(browser, stack)
-
-
-def eventually(page: Page, check, seconds: float = 10):
-    """Polls `check` from here: Playwright's wait_for_function evaluates a string in the page,
-    which the portal's CSP (rightly) refuses as eval."""
-    for _ in range(int(seconds * 10)):
-        if check():
-            return
-        page.wait_for_timeout(100)
-    assert check(), "not within the time given"
-
-
 def grants(stack: Stack) -> list[dict]:
     with urllib.request.urlopen(stack.state["login"] + "/_grants", timeout=10) as response:
         return json.loads(response.read())
-
-
-# Every visible element that holds text, with its colour against the first opaque background
-# behind it, as WCAG 2 computes contrast (all the portal's text is "normal" size: 4.5:1).
-LOW_CONTRAST = """() => {
-  const rgb = (css) => css.match(/[\\d.]+/g).map(Number);
-  const luminance = ([r, g, b]) => [r, g, b].map((v) => v / 255)
-    .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4))
-    .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
-  const background = (element) => {
-    for (let e = element; e; e = e.parentElement) {
-      const color = rgb(getComputedStyle(e).backgroundColor);
-      if (color.length < 4 || color[3] > 0) return color;
-    }
-    return [255, 255, 255];
-  };
-  const low = [];
-  for (const element of document.body.querySelectorAll("*")) {
-    const hasText = [...element.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
-    if (!hasText || !element.checkVisibility()) continue;
-    const [a, b] = [luminance(rgb(getComputedStyle(element).color)), luminance(background(element))];
-    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    if (ratio < 4.5) low.push(`${element.tagName}.${element.className} "${element.textContent.trim()}" ${ratio.toFixed(2)}`);
-  }
-  return low;
-}"""
-
-
-def shot(page: Page, name: str, full_page: bool = True):
-    """A screenshot for a reviewer; a modal dialog's is of the viewport, as a person sees it."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=full_page)
 
 
 # What the seeded world (local/stack.py) gives each person, and what is only the other's.
@@ -174,10 +48,10 @@ def test_each_person_sees_exactly_their_targets(visit, user):
     v = visit()
     v.sign_in(user)
     expect(v.page.locator("#notebook-list .row")).to_have_count(len(SEEDED[user]["notebooks"]))
-    assert v.names("notebook-list") == SEEDED[user]["notebooks"]
-    assert v.names("space-list") == SEEDED[user]["spaces"]
+    assert v.names("#notebook-list") == SEEDED[user]["notebooks"]
+    assert v.names(".space-list") == SEEDED[user]["spaces"]
     expect(v.page.locator("#who-name")).to_have_text(user)
-    expect(v.page.locator("#studio-profile")).to_have_text(user)
+    expect(v.page.locator(".studio-profile")).to_have_text(user)
     other = "bob" if user == "alice" else "alice"
     page_text = v.page.locator("body").inner_text()
     for name in set(SEEDED[other]["notebooks"] + SEEDED[other]["spaces"]) - set(SEEDED[user]["spaces"]):
@@ -432,7 +306,7 @@ def test_a_list_the_gate_could_not_finish_says_so_and_a_refresh_shows_the_rest(v
     try:
         v.page.get_by_role("button", name="Refresh").click()
         expect(notice).to_have_text(re.compile(r"could not be checked just now.*Refresh in a minute"))
-        assert v.names("notebook-list") == ["bob-archive"]
+        assert v.names("#notebook-list") == ["bob-archive"]
         expect(v.page.locator("#notebooks-none")).to_be_hidden()
         expect(v.page.locator("#problem")).to_be_hidden()
         assert v.page.evaluate(LOW_CONTRAST) == []
@@ -442,7 +316,7 @@ def test_a_list_the_gate_could_not_finish_says_so_and_a_refresh_shows_the_rest(v
     v.page.get_by_role("button", name="Refresh").click()
     expect(notice).to_be_hidden()
     expect(v.page.locator("#notebook-list .row")).to_have_count(2)
-    assert v.names("notebook-list") == SEEDED["bob"]["notebooks"]
+    assert v.names("#notebook-list") == SEEDED["bob"]["notebooks"]
 
 
 def test_an_unreachable_gate_is_said_so_after_one_renewal(visit, stack):
@@ -613,7 +487,7 @@ def test_start_a_stopped_notebook_see_it_run_then_stop_it(lifecycle_visit, lifec
 def test_stop_a_spaces_app_and_the_space_stays(lifecycle_visit, lifecycle_stack):
     v = lifecycle_visit()
     v.sign_in("alice")
-    row = v.page.locator('#space-list [data-target="alice-private"]')
+    row = v.page.locator('.space-list [data-target="alice-private"]')
     expect(row.locator(".badge")).to_have_text("Running")
     expect(row.locator(".row-detail")).to_have_text(re.compile(r"^Private space · JupyterLab · Running for .* · ml\.t3\.medium$"))
     lifecycle_stack.control("DELETE", "/_calls")
@@ -662,7 +536,7 @@ def test_another_persons_targets_cannot_be_started_or_stopped(lifecycle_visit, l
     v = lifecycle_visit()
     v.sign_in("bob")
     # team-shared is alice's: bob may open it but not stop its app, so he gets no button, and why.
-    shared = v.page.locator('#space-list [data-target="team-shared"]')
+    shared = v.page.locator('.space-list [data-target="team-shared"]')
     expect(shared.locator(".badge")).to_have_text("Running")
     expect(shared.locator(".lifecycle")).to_be_hidden()
     expect(shared.locator(".note")).to_have_text("Only its owner, alice, can stop its app.")

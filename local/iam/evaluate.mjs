@@ -17,19 +17,29 @@
 // policy: all are errors, never a decision.
 
 import { createInterface } from 'node:readline'
-import { runSimulation } from '@cloud-copilot/iam-simulate'
+import { anonymousPrincipal, runSimulation } from '@cloud-copilot/iam-simulate'
 
+// A request may also carry `resourcePolicy` (a policy document on the resource, such as a private
+// API's), and `principal` may be "anonymous": a caller IAM does not know, as API Gateway sees a
+// request whose authorizer is Cognito's. The account is then the resource's.
 async function evaluate(request) {
-  const { action, resource, principal, context = {}, policies = [] } = request
+  const { action, resource, principal, context = {}, policies = [], resourcePolicy } = request
   if (typeof action !== 'string' || typeof resource !== 'string' || typeof principal !== 'string') {
     return { error: 'action, resource and principal are required strings' }
   }
-  const accountId = principal.split(':')[4]
+  const anonymous = principal === 'anonymous'
+  const accountId = (anonymous ? resource : principal).split(':')[4]
   const simulation = {
-    request: { principal, action, resource: { resource, accountId }, contextVariables: context },
+    request: {
+      principal: anonymous ? anonymousPrincipal : principal,
+      action,
+      resource: { resource, accountId },
+      contextVariables: context
+    },
     identityPolicies: policies,
     serviceControlPolicies: [],
-    resourceControlPolicies: []
+    resourceControlPolicies: [],
+    ...(resourcePolicy ? { resourcePolicy } : {})
   }
   const response = await runSimulation(simulation, { simulationMode: 'Strict' })
   if (response.resultType === 'error') {

@@ -29,6 +29,10 @@ class InvalidRequest(ValueError):
     resource type the action does not take, an unknown action, an invalid policy."""
 
 
+# The principal of a request IAM does not authenticate (API Gateway behind a Cognito authorizer).
+ANONYMOUS = "anonymous"
+
+
 @dataclass(frozen=True)
 class Decision:
     result: str  # "Allowed", "ImplicitlyDenied" or "ExplicitlyDenied"
@@ -53,11 +57,16 @@ class Evaluator:
         )
 
     def evaluate(self, action: str, resource: str, principal: str, policies: list[dict],
-                 context: dict | None = None) -> Decision:
+                 context: dict | None = None, resource_policy: dict | None = None) -> Decision:
         """Whether `principal`, holding the identity-based `policies` ({"name", "policy"} each),
-        may do `action` on `resource` with the request `context` (condition keys -> values)."""
-        line = json.dumps({"action": action, "resource": resource, "principal": principal,
-                           "context": context or {}, "policies": policies})
+        may do `action` on `resource` with the request `context` (condition keys -> values).
+        `resource_policy`: the resource's own policy; `principal` ANONYMOUS: a caller IAM does not
+        know (no identity policies then), decided by the resource policy alone."""
+        request = {"action": action, "resource": resource, "principal": principal,
+                   "context": context or {}, "policies": policies}
+        if resource_policy is not None:
+            request["resourcePolicy"] = resource_policy
+        line = json.dumps(request)
         with self._lock:
             if self._process.poll() is not None:
                 raise RuntimeError(f"the IAM evaluator exited with {self._process.returncode}")

@@ -293,6 +293,49 @@ class Rendered:
         return role
 
 
+    # --- the private REST API (ApiVisibility=Private) ----------------------------------------
+
+    def private_api(self, api_id: str = "local") -> "PrivateApi":
+        """The private REST API as API Gateway would hold it: its routes and its resource policy,
+        with the policy's `execute-api:/...` shorthand expanded to the API's ARN (API Gateway does
+        that when it stores the policy). `api_id` stands for the id API Gateway would give it."""
+        logical_id = next((k for k, r in self.resources.items()
+                           if r.get("Type") == "AWS::ApiGateway::RestApi" and self.exists(k)), None)
+        if logical_id is None:
+            raise TemplateError("no REST API is deployed with these parameters")
+        properties = self.properties(logical_id)
+        body = properties["Body"]
+        arn = f"arn:{PSEUDO['AWS::Partition']}:execute-api:{PSEUDO['AWS::Region']}:{PSEUDO['AWS::AccountId']}:{api_id}"
+        policy = copy.deepcopy(body.get("x-amazon-apigateway-policy") or properties.get("Policy"))
+        for statement in (policy or {}).get("Statement", []):
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            statement["Resource"] = [arn + r[len("execute-api:"):] if r.startswith("execute-api:/") else r
+                                     for r in resources]
+        stage = next(self.properties(k) for k, r in self.resources.items()
+                     if r.get("Type") == "AWS::ApiGateway::Stage" and self.exists(k))
+        return PrivateApi(logical_id, arn, stage["StageName"], properties.get("EndpointConfiguration", {}),
+                          body, policy)
+
+
+@dataclass
+class PrivateApi:
+    logical_id: str
+    arn: str  # arn:aws:execute-api:<region>:<account>:<api id>
+    stage: str
+    endpoint_configuration: dict
+    body: dict  # the OpenAPI (swagger 2.0) definition, intrinsics evaluated
+    policy: dict | None  # the resource policy, `execute-api:/` expanded
+
+    def routes(self) -> dict[tuple[str, str], dict]:
+        """(METHOD, path) -> the method's definition; `ANY` for x-amazon-apigateway-any-method."""
+        return {("ANY" if method == "x-amazon-apigateway-any-method" else method.upper(), path): operation
+                for path, methods in self.body.get("paths", {}).items() for method, operation in methods.items()}
+
+    def method_arn(self, method: str, path: str) -> str:
+        """The ARN execute-api:Invoke is checked on for a request (`path` as requested)."""
+        return f"{self.arn}/{self.stage}/{method}{path}"
+
+
 _SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
 
 

@@ -1,0 +1,266 @@
+//! MLflow: opening the caller's own SageMaker MLflow tracking servers and MLflow apps, and listing
+//! them for `GET /targets`. Ownership is the notebook instances' rule (owner or group tag); every
+//! open reads the resource and its tags together and decides before anything is presigned or
+//! started. `MLFLOW=false` makes all of this absent: no call, empty lists.
+
+pub mod states;
+
+use futures_util::{StreamExt, stream};
+use serde::Serialize;
+
+use crate::access::{Caller, may_open_notebook};
+use crate::error::GateError;
+use crate::gate::{Calls, Opening, TAG_LOOKUPS_IN_FLIGHT, Target, both};
+use crate::names::{MlflowAppId, TrackingServerName};
+use crate::sagemaker::{MlflowApp, MlflowUrlLifetimes, SageMaker, TrackingServer};
+use states::{
+    MlflowAction, MlflowAppStatus, TrackingServerStatus, mlflow_app_action, tracking_server_action,
+};
+
+/// `ExpiresInSeconds` bounds of both MLflow presign calls (SageMaker refuses others).
+const MLFLOW_URL_EXPIRES: std::ops::RangeInclusive<u32> = 5..=300;
+
+/// The MLflow part of `GET /targets`; flattened into `Targets`, so these are its top-level keys.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MlflowTargets {
+    pub mlflow_tracking_servers: Vec<TrackingServerTarget>,
+    pub mlflow_apps: Vec<MlflowAppTarget>,
+    /// Tracking servers and apps whose tags could not be read: never listed, only counted, as
+    /// `uncheckedNotebookInstances`.
+    pub unchecked_mlflow: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackingServerTarget {
+    pub name: String,
+    pub status: TrackingServerStatus,
+    pub mlflow_version: Option<String>,
+    /// Since when it is in its status (`LastModifiedTime`, RFC 3339).
+    pub since: Option<String>,
+    pub open: String,
+    pub launch: String,
+}
+
+impl From<TrackingServer> for TrackingServerTarget {
+    fn from(server: TrackingServer) -> Self {
+        Self {
+            open: format!("/mlflow/tracking-servers/{}", server.name),
+            launch: format!("/launch/mlflow/tracking-servers/{}", server.name),
+            name: server.name.to_string(),
+            status: server.status,
+            mlflow_version: server.mlflow_version,
+            since: server.since,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MlflowAppTarget {
+    pub id: String,
+    pub name: String,
+    pub status: MlflowAppStatus,
+    pub mlflow_version: Option<String>,
+    /// Since when it is in its status (`LastModifiedTime`, RFC 3339).
+    pub since: Option<String>,
+    pub open: String,
+    pub launch: String,
+}
+
+impl From<MlflowApp> for MlflowAppTarget {
+    fn from(app: MlflowApp) -> Self {
+        Self {
+            open: format!("/mlflow/apps/{}", app.id),
+            launch: format!("/launch/mlflow/apps/{}", app.id),
+            id: app.id.to_string(),
+            name: app.name,
+            status: app.status,
+            mlflow_version: app.mlflow_version,
+            since: app.since,
+        }
+    }
+}
+
+/// One listed resource waiting for its tags.
+enum Listed {
+    Server(TrackingServer),
+    App(MlflowApp),
+}
+
+impl Listed {
+    fn arn(&self) -> &str {
+        match self {
+            Self::Server(s) => &s.arn,
+            Self::App(a) => &a.arn,
+        }
+    }
+}
+
+impl<S: SageMaker> Calls<'_, S> {
+    /// `MLFLOW=false`: the MLflow routes do not exist, and nothing is asked of SageMaker.
+    fn mlflow_enabled(&self) -> Result<(), GateError> {
+        if self.config().mlflow {
+            Ok(())
+        } else {
+            Err(GateError::NotFound)
+        }
+    }
+
+    fn mlflow_lifetimes(&self, session_seconds: u32) -> MlflowUrlLifetimes {
+        MlflowUrlLifetimes {
+            expires_in_seconds: self
+                .config()
+                .url_expires_seconds
+                .clamp(*MLFLOW_URL_EXPIRES.start(), *MLFLOW_URL_EXPIRES.end()),
+            session_seconds,
+        }
+    }
+
+    /// `DescribeMlflowTrackingServer` ‖ `ListTags` on the ARN built from the function's, judged as
+    /// a notebook instance's two reads; then one presign, or one start (auto-start), or nothing.
+    /// At most 3 calls in 2 round trips; nothing is presigned or started before both reads agree.
+    pub(crate) async fn open_tracking_server(
+        &self,
+        caller: &Caller,
+        name: &TrackingServerName,
+        session_seconds: u32,
+    ) -> Result<Opening, GateError> {
+        self.mlflow_enabled()?;
+        let arn = self.arns()?.mlflow_tracking_server(name);
+        let (server, tags) = tokio::join!(
+            self.call(|sagemaker| sagemaker.describe_mlflow_tracking_server(name)),
+            self.call(|sagemaker| sagemaker.list_tags(&arn)),
+        );
+        let (server, tags) = both(server, tags)?;
+        if server.arn != arn {
+            tracing::warn!(
+                expected = %arn,
+                described = %server.arn,
+                "tracking server ARN differs from the one built from the function's ARN"
+            );
+            return Err(GateError::NotFound);
+        }
+        if !may_open_notebook(&tags, caller, self.config()) {
+            return Err(GateError::NotFound);
+        }
+        let target = Target::MlflowTrackingServer {
+            name: server.name.to_string(),
+        };
+        match tracking_server_action(&server.status, self.config().auto_start)? {
+            MlflowAction::Presign => {
+                let lifetimes = self.mlflow_lifetimes(session_seconds);
+                // Single-use: presigned for this request only, never kept.
+                let url = self
+                    .call(|sagemaker| sagemaker.presign_mlflow_tracking_server(name, lifetimes))
+                    .await?;
+                Ok(Opening::Ready {
+                    url,
+                    valid_seconds: lifetimes.expires_in_seconds,
+                    target,
+                })
+            }
+            MlflowAction::Wait => Ok(Opening::Starting { target }),
+            MlflowAction::Start => {
+                self.call(|sagemaker| sagemaker.start_mlflow_tracking_server(name))
+                    .await?;
+                tracing::info!(tracking_server = %name, "started a stopped MLflow tracking server");
+                Ok(Opening::Starting { target })
+            }
+        }
+    }
+
+    /// `DescribeMlflowApp` ‖ `ListTags`, both on the ARN built from the id, judged as above; then
+    /// one presign or nothing (apps have no start). At most 3 calls in 2 round trips.
+    pub(crate) async fn open_mlflow_app(
+        &self,
+        caller: &Caller,
+        id: &MlflowAppId,
+        session_seconds: u32,
+    ) -> Result<Opening, GateError> {
+        self.mlflow_enabled()?;
+        let arn = self.arns()?.mlflow_app(id);
+        let (app, tags) = tokio::join!(
+            self.call(|sagemaker| sagemaker.describe_mlflow_app(&arn)),
+            self.call(|sagemaker| sagemaker.list_tags(&arn)),
+        );
+        let (app, tags) = both(app, tags)?;
+        if app.arn != arn {
+            tracing::warn!(
+                expected = %arn,
+                described = %app.arn,
+                "MLflow app ARN differs from the one built from the function's ARN"
+            );
+            return Err(GateError::NotFound);
+        }
+        if !may_open_notebook(&tags, caller, self.config()) {
+            return Err(GateError::NotFound);
+        }
+        let target = Target::MlflowApp {
+            id: app.id.to_string(),
+            name: app.name.clone(),
+        };
+        match mlflow_app_action(&app.status)? {
+            MlflowAction::Presign => {
+                let lifetimes = self.mlflow_lifetimes(session_seconds);
+                let url = self
+                    .call(|sagemaker| sagemaker.presign_mlflow_app(&arn, lifetimes))
+                    .await?;
+                Ok(Opening::Ready {
+                    url,
+                    valid_seconds: lifetimes.expires_in_seconds,
+                    target,
+                })
+            }
+            MlflowAction::Wait | MlflowAction::Start => Ok(Opening::Starting { target }),
+        }
+    }
+
+    /// `ListMlflowTrackingServers` ‖ `ListMlflowApps`, then one `ListTags` per resource, at most
+    /// `TAG_LOOKUPS_IN_FLIGHT` at once over both kinds. A failing list call fails the answer; a
+    /// resource whose tags cannot be read is left out and counted. With `MLFLOW=false`: no call.
+    pub(crate) async fn mlflow_targets(&self, caller: &Caller) -> Result<MlflowTargets, GateError> {
+        if self.mlflow_enabled().is_err() {
+            return Ok(MlflowTargets::default());
+        }
+        let (servers, apps) = tokio::join!(
+            self.call(|sagemaker| sagemaker.list_mlflow_tracking_servers()),
+            self.call(|sagemaker| sagemaker.list_mlflow_apps()),
+        );
+        let (servers, apps) = both(servers, apps)?;
+        let listed = servers
+            .into_iter()
+            .map(Listed::Server)
+            .chain(apps.into_iter().map(Listed::App));
+        let tagged: Vec<_> = stream::iter(listed)
+            .map(|resource| async move {
+                let tags = self
+                    .call(|sagemaker| sagemaker.list_tags(resource.arn()))
+                    .await;
+                (resource, tags)
+            })
+            .buffered(TAG_LOOKUPS_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut targets = MlflowTargets::default();
+        for (resource, tags) in tagged {
+            match tags {
+                Ok(tags) if may_open_notebook(&tags, caller, self.config()) => match resource {
+                    Listed::Server(s) => targets.mlflow_tracking_servers.push(s.into()),
+                    Listed::App(a) => targets.mlflow_apps.push(a.into()),
+                },
+                Ok(_) | Err(GateError::NotFound) => {} // not theirs, or deleted meanwhile
+                Err(error) => {
+                    tracing::warn!(
+                        arn = %resource.arn(),
+                        %error,
+                        "MLflow tags unreadable; left out of the list"
+                    );
+                    targets.unchecked_mlflow += 1;
+                }
+            }
+        }
+        Ok(targets)
+    }
+}

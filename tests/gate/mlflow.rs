@@ -1,0 +1,507 @@
+//! MLflow tracking servers and apps (issue 15): opened as notebook instances are, by their owner
+//! or group tag, through one presign made only after both reads agreed.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::logs::logs_of;
+use crate::stub::{Fault, URL_SECRET};
+
+const TS_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/";
+const APP_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/";
+const TS_PRESIGN: &str = "CreatePresignedMlflowTrackingServerUrl";
+const APP_PRESIGN: &str = "CreatePresignedMlflowAppUrl";
+const START: &str = "StartMlflowTrackingServer";
+
+/// The demo world plus MLflow: Alice's own, one shared with `ml-team`, Bob's.
+async fn mlflow_gate(extra_env: &[(&str, &str)]) -> TestGate {
+    let mut env = vec![("MLFLOW", "true")];
+    env.extend_from_slice(extra_env);
+    let t = TestGate::with_env(&env).await;
+    t.stub
+        .tracking_server("alice-mlflow", "Started", &[(OWNER, ALICE)], None)
+        .tracking_server("team-mlflow", "Created", &[(GROUP, "ml-team")], None)
+        .tracking_server("bob-mlflow", "Started", &[(OWNER, BOB)], None)
+        .mlflow_app("app-alice", "alice-app", "Created", &[(OWNER, ALICE)])
+        .mlflow_app("app-team", "team-app", "Updated", &[(GROUP, "ml-team")])
+        .mlflow_app("app-bob", "bob-app", "Created", &[(OWNER, BOB)]);
+    t
+}
+
+fn tracking_server(name: &str) -> Value {
+    with_path(
+        event("http-notebook"),
+        &format!("/mlflow/tracking-servers/{name}"),
+    )
+}
+
+fn app(id: &str) -> Value {
+    with_path(event("http-notebook"), &format!("/mlflow/apps/{id}"))
+}
+
+fn launch(event: Value) -> Value {
+    let path = event["rawPath"].as_str().unwrap().to_owned();
+    with_path(event, &format!("/launch{path}"))
+}
+
+#[tokio::test]
+async fn owner_opens_a_tracking_server_as_json_with_one_presign() {
+    let t = mlflow_gate(&[]).await;
+    let reply = t.send(tracking_server("alice-mlflow")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = reply.json();
+    assert!(
+        body["url"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{URL_SECRET}-alice-mlflow"))
+    );
+    assert!(body["expiresAt"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        body["target"],
+        json!({"type": "mlflow-tracking-server", "name": "alice-mlflow"})
+    );
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    assert_eq!(
+        sorted(t.stub.operations()),
+        sorted(["DescribeMlflowTrackingServer", "ListTags", TS_PRESIGN])
+    );
+    let calls = t.stub.calls();
+    assert_eq!(
+        call(&calls, "ListTags").input["ResourceArn"],
+        format!("{TS_ARN}alice-mlflow")
+    );
+    let presign = &call(&calls, TS_PRESIGN).input;
+    assert_eq!(presign["TrackingServerName"], "alice-mlflow");
+    // URL_EXPIRES_SECONDS (default 60) and the session (default SESSION_SECONDS).
+    assert_eq!(presign["ExpiresInSeconds"], 60);
+    assert_eq!(presign["SessionExpirationDurationInSeconds"], 43200);
+}
+
+#[tokio::test]
+async fn presign_lifetimes_follow_url_expires_seconds_and_the_session_parameter() {
+    let t = mlflow_gate(&[("URL_EXPIRES_SECONDS", "300")]).await;
+    let reply = t
+        .send(with_query(
+            tracking_server("alice-mlflow"),
+            &[("session", "3600")],
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = t
+        .send(with_query(app("app-alice"), &[("session", "1800")]))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let calls = t.stub.calls();
+    let server = &call(&calls, TS_PRESIGN).input;
+    assert_eq!(server["ExpiresInSeconds"], 300);
+    assert_eq!(server["SessionExpirationDurationInSeconds"], 3600);
+    let app = &call(&calls, APP_PRESIGN).input;
+    assert_eq!(app["ExpiresInSeconds"], 300);
+    assert_eq!(app["SessionExpirationDurationInSeconds"], 1800);
+}
+
+#[tokio::test]
+async fn owner_opens_an_app_by_its_arn_as_json() {
+    let t = mlflow_gate(&[]).await;
+    let reply = t.send(app("app-alice")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = reply.json();
+    assert!(
+        body["url"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{URL_SECRET}-app-alice"))
+    );
+    assert_eq!(
+        body["target"],
+        json!({"type": "mlflow-app", "id": "app-alice", "name": "alice-app"})
+    );
+    assert_eq!(
+        sorted(t.stub.operations()),
+        sorted(["DescribeMlflowApp", "ListTags", APP_PRESIGN])
+    );
+    let calls = t.stub.calls();
+    let arn = format!("{APP_ARN}app-alice");
+    assert_eq!(call(&calls, "DescribeMlflowApp").input["Arn"], arn);
+    assert_eq!(call(&calls, "ListTags").input["ResourceArn"], arn);
+    let presign = &call(&calls, APP_PRESIGN).input;
+    assert_eq!(presign["Arn"], arn);
+    assert_eq!(presign["ExpiresInSeconds"], 60);
+    assert_eq!(presign["SessionExpirationDurationInSeconds"], 43200);
+}
+
+#[tokio::test]
+async fn browsers_are_redirected_from_rest_and_launch_routes() {
+    let t = mlflow_gate(&[]).await;
+    for (event, expected) in [
+        (
+            with_path(
+                event("rest-notebook"),
+                "/mlflow/tracking-servers/alice-mlflow",
+            ),
+            "https://t-alice-mlflow.",
+        ),
+        (
+            with_path(event("rest-notebook"), "/mlflow/apps/app-alice"),
+            "https://app-app-alice.",
+        ),
+        (
+            launch(tracking_server("alice-mlflow")),
+            "https://t-alice-mlflow.",
+        ),
+        (launch(app("app-alice")), "https://app-app-alice."),
+    ] {
+        let reply = t.send(event).await;
+        assert_eq!(reply.status, 302, "{}", reply.body);
+        let location = reply.header("location").unwrap();
+        assert!(location.starts_with(expected), "{location}");
+        assert!(reply.body.is_empty());
+    }
+    // Each open presigned its own URL: four opens, four presigns, nothing reused.
+    let presigns = t
+        .stub
+        .operations()
+        .iter()
+        .filter(|o| o.starts_with("CreatePresignedMlflow"))
+        .count();
+    assert_eq!(presigns, 4);
+}
+
+#[tokio::test]
+async fn a_second_open_presigns_again() {
+    let t = mlflow_gate(&[]).await;
+    for _ in 0..2 {
+        assert_eq!(t.send(tracking_server("alice-mlflow")).await.status, 200);
+        assert_eq!(t.send(app("app-alice")).await.status, 200);
+    }
+    let ops = t.stub.operations();
+    assert_eq!(ops.iter().filter(|o| *o == TS_PRESIGN).count(), 2);
+    assert_eq!(ops.iter().filter(|o| *o == APP_PRESIGN).count(), 2);
+}
+
+#[tokio::test]
+async fn group_tags_open_for_members_only() {
+    let t = mlflow_gate(&[]).await;
+    assert_eq!(t.send(tracking_server("team-mlflow")).await.status, 200);
+    let reply = t.send(app("app-team")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["target"]["name"], "team-app");
+    // Bob is in `analysts`, not `ml-team`.
+    assert_not_found(&t.send(as_bob(tracking_server("team-mlflow"))).await);
+    assert_not_found(&t.send(as_bob(app("app-team"))).await);
+}
+
+#[tokio::test]
+async fn someone_elses_and_missing_look_the_same() {
+    let t = mlflow_gate(&[]).await;
+    let cases = [
+        (
+            tracking_server("bob-mlflow"),
+            tracking_server("no-such-server"),
+        ),
+        (app("app-bob"), app("no-such-app")),
+        (
+            as_bob(tracking_server("alice-mlflow")),
+            tracking_server("nobody"),
+        ),
+    ];
+    for (foreign, missing) in cases {
+        t.stub.forget_calls();
+        let foreign = t.send(foreign).await;
+        let foreign_calls = sorted(t.stub.operations());
+        t.stub.forget_calls();
+        let missing = t.send(missing).await;
+        let missing_calls = sorted(t.stub.operations());
+        assert_not_found(&foreign);
+        assert_not_found(&missing);
+        assert_eq!(foreign.json()["error"], {
+            let mut e = missing.json()["error"].clone();
+            e["requestId"] = foreign.json()["error"]["requestId"].clone();
+            e
+        });
+        assert_eq!(foreign_calls, missing_calls);
+        assert_eq!(foreign_calls.len(), 2, "{foreign_calls:?}");
+        assert!(!t.stub.called(TS_PRESIGN) && !t.stub.called(APP_PRESIGN));
+    }
+}
+
+#[tokio::test]
+async fn a_described_arn_other_than_the_built_one_opens_nothing() {
+    let t = mlflow_gate(&[]).await;
+    t.stub.tracking_server(
+        "moved-mlflow",
+        "Started",
+        &[(OWNER, ALICE)],
+        Some("arn:aws:sagemaker:us-east-1:999999999999:mlflow-tracking-server/moved-mlflow"),
+    );
+    assert_not_found(&t.send(tracking_server("moved-mlflow")).await);
+    assert!(!t.stub.called(TS_PRESIGN));
+}
+
+const TRACKING_SERVER_STATES: [&str; 17] = [
+    "Creating",
+    "Created",
+    "CreateFailed",
+    "Updating",
+    "Updated",
+    "UpdateFailed",
+    "Deleting",
+    "DeleteFailed",
+    "Stopping",
+    "Stopped",
+    "StopFailed",
+    "Starting",
+    "Started",
+    "StartFailed",
+    "MaintenanceInProgress",
+    "MaintenanceComplete",
+    "MaintenanceFailed",
+];
+
+#[tokio::test]
+async fn every_tracking_server_state_has_its_answer() {
+    for auto_start in ["false", "true"] {
+        let t = mlflow_gate(&[("AUTO_START", auto_start)]).await;
+        for state in TRACKING_SERVER_STATES {
+            let name = format!("ts-{}", state.to_ascii_lowercase());
+            t.stub
+                .tracking_server(&name, state, &[(OWNER, ALICE)], None);
+            t.stub.forget_calls();
+            let reply = t.send(tracking_server(&name)).await;
+            let case = format!("{state} with AUTO_START={auto_start}: {}", reply.body);
+            match state {
+                "Created" | "Updated" | "Started" | "MaintenanceComplete" => {
+                    assert_eq!(reply.status, 200, "{case}");
+                    assert!(t.stub.called(TS_PRESIGN), "{case}");
+                }
+                "Creating" | "Updating" | "Starting" | "MaintenanceInProgress" => {
+                    assert_eq!(reply.status, 202, "{case}");
+                    assert_eq!(reply.json()["status"], "starting", "{case}");
+                    assert_eq!(reply.header("retry-after"), Some("15"));
+                    assert_eq!(reply.json()["target"]["type"], "mlflow-tracking-server");
+                }
+                "Stopped" if auto_start == "true" => {
+                    assert_eq!(reply.status, 202, "{case}");
+                    assert!(t.stub.called(START), "{case}");
+                    assert_eq!(t.stub.tracking_server_status(&name), "Starting");
+                }
+                _ => {
+                    assert_eq!(reply.status, 409, "{case}");
+                    assert_eq!(reply.error_code(), "not_running", "{case}");
+                    let message = reply.json()["error"]["message"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned();
+                    assert!(message.contains(state), "{case}");
+                }
+            }
+            let presigned = t.stub.called(TS_PRESIGN);
+            let started = t.stub.called(START);
+            assert!(!(presigned && started), "{case}");
+            assert_eq!(
+                started,
+                state == "Stopped" && auto_start == "true",
+                "{case}"
+            );
+            assert!(t.stub.operations().len() <= 3, "{case}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_app_state_has_its_answer() {
+    let t = mlflow_gate(&[("AUTO_START", "true")]).await;
+    for state in [
+        "Creating",
+        "Created",
+        "CreateFailed",
+        "Updating",
+        "Updated",
+        "UpdateFailed",
+        "Deleting",
+        "DeleteFailed",
+        "Deleted",
+    ] {
+        let id = format!("app-{}", state.to_ascii_lowercase());
+        t.stub.mlflow_app(&id, "x", state, &[(OWNER, ALICE)]);
+        t.stub.forget_calls();
+        let reply = t.send(app(&id)).await;
+        let case = format!("{state}: {}", reply.body);
+        match state {
+            "Created" | "Updated" => assert_eq!(reply.status, 200, "{case}"),
+            "Creating" | "Updating" => {
+                assert_eq!(reply.status, 202, "{case}");
+                assert_eq!(reply.json()["target"]["id"], id.as_str());
+            }
+            _ => {
+                assert_eq!(reply.status, 409, "{case}");
+                assert!(reply.body.contains(state), "{case}");
+            }
+        }
+        assert_eq!(
+            t.stub.called(APP_PRESIGN),
+            matches!(state, "Created" | "Updated"),
+            "{case}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_browser_waits_on_a_page_that_names_the_tracking_server() {
+    let t = mlflow_gate(&[("AUTO_START", "true")]).await;
+    t.stub
+        .tracking_server("sleepy", "Stopped", &[(OWNER, ALICE)], None);
+    let reply = t.send(launch(tracking_server("sleepy"))).await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    assert!(
+        reply
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(reply.body.contains("Starting sleepy"), "{}", reply.body);
+    assert!(
+        reply.body.contains("MLflow tracking server"),
+        "{}",
+        reply.body
+    );
+    assert!(t.stub.called(START));
+}
+
+#[tokio::test]
+async fn nothing_is_presigned_or_started_when_either_read_fails() {
+    let faults = [
+        Fault::Throttle,
+        Fault::ServerError,
+        Fault::Denied,
+        Fault::Drop,
+    ];
+    for (route, read) in [
+        ("alice-mlflow", "DescribeMlflowTrackingServer"),
+        ("alice-mlflow", "ListTags"),
+        ("stopped-mlflow", "DescribeMlflowTrackingServer"),
+        ("stopped-mlflow", "ListTags"),
+        ("app-alice", "DescribeMlflowApp"),
+        ("app-alice", "ListTags"),
+    ] {
+        for fault in faults {
+            let t = mlflow_gate(&[("AUTO_START", "true")]).await;
+            t.stub
+                .tracking_server("stopped-mlflow", "Stopped", &[(OWNER, ALICE)], None);
+            t.stub.fault(read, fault);
+            let event = if route.starts_with("app-") {
+                app(route)
+            } else {
+                tracking_server(route)
+            };
+            let reply = t.send(event).await;
+            let case = format!("{route} with {read} {fault:?}: {}", reply.body);
+            assert!(reply.status >= 429, "{case}");
+            assert!(!t.stub.called(TS_PRESIGN), "{case}");
+            assert!(!t.stub.called(APP_PRESIGN), "{case}");
+            assert!(!t.stub.called(START), "{case}");
+            assert!(!reply.body.contains(URL_SECRET), "{case}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn while_tags_fail_a_missing_name_and_someone_elses_get_the_same_error() {
+    let t = mlflow_gate(&[]).await;
+    t.stub.fault("ListTags", Fault::Throttle);
+    let foreign = t.send(tracking_server("bob-mlflow")).await;
+    let missing = t.send(tracking_server("no-such-server")).await;
+    assert_eq!(foreign.status, 429, "{}", foreign.body);
+    assert_eq!(missing.status, foreign.status, "{}", missing.body);
+    assert_eq!(missing.error_code(), foreign.error_code());
+}
+
+#[tokio::test]
+async fn with_mlflow_off_the_routes_do_not_exist_and_nothing_is_called() {
+    let t = TestGate::new().await;
+    t.stub
+        .tracking_server("alice-mlflow", "Started", &[(OWNER, ALICE)], None)
+        .mlflow_app("app-alice", "alice-app", "Created", &[(OWNER, ALICE)]);
+    for event in [
+        tracking_server("alice-mlflow"),
+        app("app-alice"),
+        with_header(
+            launch(tracking_server("alice-mlflow")),
+            "accept",
+            "application/json",
+        ),
+        with_header(launch(app("app-alice")), "accept", "application/json"),
+        tracking_server("not_a-valid-name"),
+    ] {
+        assert_not_found(&t.send(event).await);
+    }
+    assert!(t.stub.calls().is_empty(), "{:?}", t.stub.operations());
+}
+
+#[tokio::test]
+async fn bad_names_are_400_before_any_call() {
+    let t = mlflow_gate(&[]).await;
+    let long = "x".repeat(257);
+    let long_id = "x".repeat(65);
+    for (event, what) in [
+        (tracking_server("-alice"), "tracking server name"),
+        (tracking_server("a_b"), "tracking server name"),
+        (tracking_server("a.b"), "tracking server name"),
+        (tracking_server(&long), "tracking server name"),
+        (tracking_server(""), "tracking server name"),
+        (app("a_b"), "MLflow app id"),
+        (app("a%2Fb"), "MLflow app id"),
+        (app(&long_id), "MLflow app id"),
+        (app(""), "MLflow app id"),
+    ] {
+        let reply = t.send(event).await;
+        assert_eq!(reply.status, 400, "{}", reply.body);
+        assert_eq!(reply.error_code(), "invalid_request");
+        let message = reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.starts_with(what), "{message}");
+    }
+    // A path segment more is no route at all.
+    assert_not_found(&t.send(tracking_server("a/b")).await);
+    assert!(t.stub.calls().is_empty(), "{:?}", t.stub.operations());
+}
+
+#[tokio::test]
+async fn the_audit_line_has_the_route_template_and_no_url() {
+    let t = mlflow_gate(&[]).await;
+    let (log, statuses) = logs_of(
+        &t,
+        vec![
+            tracking_server("alice-mlflow"),
+            launch(app("app-alice")),
+            tracking_server("bob-mlflow"),
+        ],
+    )
+    .await;
+    assert_eq!(statuses, [200, 302, 404]);
+    assert!(!log.contains(URL_SECRET), "a presigned URL reached the log");
+    assert!(
+        !log.contains("experiments.sagemaker.aws"),
+        "a URL reached the log"
+    );
+    let audit: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["target"] == "audit")
+        .collect();
+    assert_eq!(audit.len(), 3);
+    assert_eq!(audit[0]["route"], "/mlflow/tracking-servers/{name}");
+    assert_eq!(audit[0]["resource"], "mlflow-tracking-server/alice-mlflow");
+    assert_eq!(audit[0]["sagemaker_calls"], 3);
+    assert_eq!(audit[1]["route"], "/launch/mlflow/apps/{id}");
+    assert_eq!(audit[1]["resource"], "mlflow-app/app-alice");
+    assert_eq!(audit[2]["route"], "/mlflow/tracking-servers/{name}");
+    assert_eq!(audit[2]["resource"], "-");
+    assert_eq!(audit[2]["sagemaker_calls"], 2);
+    for line in &audit {
+        assert!(!line["route"].as_str().unwrap().contains("alice"), "{line}");
+    }
+}

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 OWNER = "notebook-gate:owner"
 GROUP = "notebook-gate:group"
+STUDIO_DOMAINS = ["research", "platform"]  # the seeded domains' names, in the portal's order
 DEMO_USERS = {
     # user name -> (password, group)
     "alice": ("Alice-demo-pass-1", "ml-team"),
@@ -132,13 +133,20 @@ def seed(moto: str) -> dict:
     notebook("ml-team-shared", [(GROUP, "ml-team")])
     notebook("untagged-scratch", [])
 
-    domain_id = sm.create_domain(
-        DomainName="demo", AuthMode="IAM",
+    # Two Studio domains (issue 15): "research" with everyone's profile and the spaces below, and
+    # "platform" where only alice has a profile (and a space). `--studio-domains` says how many of
+    # them the function is configured with.
+    domain_ids = [sm.create_domain(
+        DomainName=domain_name, AuthMode="IAM",
         DefaultUserSettings={"ExecutionRole": role},
         SubnetIds=["subnet-12345678"], VpcId="vpc-12345678",
-    )["DomainArn"].rsplit("/", 1)[1]
+    )["DomainArn"].rsplit("/", 1)[1] for domain_name in STUDIO_DOMAINS]
+    domain_id, platform_id = domain_ids
     for user in DEMO_USERS:
         sm.create_user_profile(DomainId=domain_id, UserProfileName=user, Tags=[{"Key": OWNER, "Value": subs[user]}])
+    sm.create_user_profile(DomainId=platform_id, UserProfileName="alice", Tags=[{"Key": OWNER, "Value": subs["alice"]}])
+    sm.create_space(DomainId=platform_id, SpaceName="alice-platform", OwnershipSettings={"OwnerUserProfileName": "alice"},
+                    SpaceSharingSettings={"SharingType": "Private"}, SpaceSettings={"AppType": "CodeEditor"})
     for name, owner, sharing in [("alice-private", "alice", "Private"), ("bob-private", "bob", "Private"),
                                  ("team-shared", "alice", "Shared")]:
         sm.create_space(
@@ -152,13 +160,38 @@ def seed(moto: str) -> dict:
     for space, instance_type in [("alice-private", "ml.t3.medium"), ("team-shared", "ml.g5.xlarge")]:
         sm.create_app(DomainId=domain_id, SpaceName=space, AppType="JupyterLab", AppName="default",
                       ResourceSpec={"InstanceType": instance_type})
-    return {"pool_id": pool_id, "client_id": client_id, "domain_id": domain_id, "subs": subs}
+    return {"pool_id": pool_id, "client_id": client_id, "domain_id": domain_id, "domain_ids": domain_ids,
+            "domains": dict(zip(domain_ids, STUDIO_DOMAINS)), "subs": subs,
+            "mlflow_apps": seed_mlflow(sm, subs, role)}
+
+
+def seed_mlflow(sm, subs: dict, role: str) -> dict:
+    """MLflow (issue 15), tagged as notebooks are: tracking servers for alice (one running, one
+    stopped), bob, the ml-team group and nobody; MLflow apps for alice, bob and the group. Returns
+    each app's id (the last segment of its ARN, which SageMaker chooses) by name."""
+    tags = {"alice": [(OWNER, subs["alice"])], "bob": [(OWNER, subs["bob"])], "ml-team": [(GROUP, "ml-team")],
+            "nobody": []}
+    for name, whose, stopped in [("alice-mlflow", "alice", False), ("alice-mlflow-stopped", "alice", True),
+                                 ("bob-mlflow", "bob", False), ("ml-team-mlflow", "ml-team", False),
+                                 ("untagged-mlflow", "nobody", False)]:
+        sm.create_mlflow_tracking_server(TrackingServerName=name, ArtifactStoreUri=f"s3://demo-mlflow/{name}",
+                                         RoleArn=role, MlflowVersion="2.16.2",
+                                         Tags=[{"Key": k, "Value": v} for k, v in tags[whose]])
+        if stopped:
+            sm.stop_mlflow_tracking_server(TrackingServerName=name)
+    apps = {}
+    for name, whose in [("alice-app", "alice"), ("bob-app", "bob"), ("ml-team-app", "ml-team")]:
+        arn = sm.create_mlflow_app(Name=name, ArtifactStoreUri=f"s3://demo-mlflow/{name}", RoleArn=role,
+                                   Tags=[{"Key": k, "Value": v} for k, v in tags[whose]])["Arn"]
+        apps[name] = arn.rsplit("/", 1)[1]
+    return apps
 
 
 def set_timing(page: str, args: argparse.Namespace):
     """The stand-in's delays for state changes, from now on (after seeding)."""
     body = {"notebookStartSeconds": args.notebook_start_seconds, "notebookStopSeconds": args.notebook_stop_seconds,
-            "appDeleteSeconds": args.app_delete_seconds}
+            "appDeleteSeconds": args.app_delete_seconds, "mlflowStartSeconds": args.mlflow_start_seconds,
+            "mlflowStopSeconds": args.mlflow_stop_seconds}
     request = urllib.request.Request(f"{page}/_timing", data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -205,6 +238,11 @@ def main(argv=None):
     timing.add_argument("--notebook-start-seconds", type=float, default=0.0, help="Pending -> InService")
     timing.add_argument("--notebook-stop-seconds", type=float, default=0.0, help="Stopping -> Stopped")
     timing.add_argument("--app-delete-seconds", type=float, default=0.0, help="a stopped Studio app: Deleting -> Deleted")
+    timing.add_argument("--mlflow-start-seconds", type=float, default=0.0, help="a tracking server: Starting -> Started")
+    timing.add_argument("--mlflow-stop-seconds", type=float, default=0.0, help="a tracking server: Stopping -> Stopped")
+    parser.add_argument("--studio-domains", type=int, choices=[0, 1, 2], default=2,
+                        help="how many of the two seeded Studio domains the function is configured with (research, "
+                             "then platform; 0: no Studio)")
     parser.add_argument("--sagemaker-latency-ms", type=float, default=0.0,
                         help="each of the function's SageMaker calls takes this much longer, as in a region "
                              "(the stand-in's /_latency; seeding is never slowed)")
@@ -229,7 +267,7 @@ def main(argv=None):
         set_timing(f"http://127.0.0.1:{page_port}", args)
         set_latency(f"http://127.0.0.1:{page_port}", args.sagemaker_latency_ms)
         # template.yaml rendered for this stack; the stand-in enforces its function role from now on.
-        deployment = Deployment.for_stack(args, world["domain_id"])
+        deployment = Deployment.for_stack(args, world["domain_ids"][:args.studio_domains])
         iam_lines = deployment.enforce(f"http://127.0.0.1:{page_port}")
         authorizer = pool_authorizer(moto, world)
         api = f"http://127.0.0.1:{args.port}"
@@ -245,7 +283,6 @@ def main(argv=None):
             function_env={
                 **deployment.function_environment(),
                 **aws_env(moto),
-                "STUDIO_DOMAIN_ID": world["domain_id"],
                 "AUTO_START": "true" if args.auto_start else "false",
                 "CORS_ALLOWED_ORIGINS": portal.url,
             },
@@ -260,7 +297,7 @@ def main(argv=None):
         state = {
             "gateway": api, "portal": portal.url, "login": login.url,
             "moto": moto, "page": f"http://127.0.0.1:{page_port}", "runtime": f"http://127.0.0.1:{runtime_port}",
-            "payload": args.payload, **world,
+            "payload": args.payload, **world, "studio_domain_ids": world["domain_ids"][:args.studio_domains],
             # Which process answers: the binary, or qemu running it (local/emulation.py).
             "function": {"command": gateway.function.command, "pid": gateway.function.process.pid},
             "iam": {"enforced": deployment.enforced, "functionSource": deployment.source,
@@ -275,6 +312,13 @@ def main(argv=None):
         print(f"  sign-in        {login.url}   (stands in for Cognito managed login)", flush=True)
         print(f"  SageMaker+Cognito stand-in  {moto}", flush=True)
         print(f"  notebook page  {state['page']}", flush=True)
+        configured = world["domain_ids"][:args.studio_domains]
+        print("  Studio domains " + ", ".join(f"{world['domains'][d]} {d}" + ("" if d in configured else " (not configured)")
+                                             for d in world["domain_ids"]), flush=True)
+        mlflow = deployment.function_environment().get("MLFLOW", "false") == "true"
+        print(f"  MLflow         {'on' if mlflow else 'off (Mlflow=false)'}: tracking servers alice-mlflow, "
+              "alice-mlflow-stopped, bob-mlflow, ml-team-mlflow, untagged-mlflow; apps "
+              + ", ".join(f"{name} {app_id}" for name, app_id in world["mlflow_apps"].items()), flush=True)
         print(f"  function       {' '.join(gateway.function.command)}", flush=True)
         for user, (password, group) in DEMO_USERS.items():
             print(f"  login          {user} / {password}   (group {group})", flush=True)

@@ -39,6 +39,16 @@ RESOURCES = {
     "ListApps": lambda p: "*",
     "DescribeApp": lambda p: _app_arn(p),
     "DeleteApp": lambda p: _app_arn(p),
+    # MLflow (issue 15). The list operations have no resource type; the others take
+    # mlflow-tracking-server (by name) or mlflow-app (the call carries the app's ARN).
+    "ListMlflowTrackingServers": lambda p: "*",
+    "DescribeMlflowTrackingServer": lambda p: arn("mlflow-tracking-server", p["TrackingServerName"]),
+    "StartMlflowTrackingServer": lambda p: arn("mlflow-tracking-server", p["TrackingServerName"]),
+    "StopMlflowTrackingServer": lambda p: arn("mlflow-tracking-server", p["TrackingServerName"]),
+    "CreatePresignedMlflowTrackingServerUrl": lambda p: arn("mlflow-tracking-server", p["TrackingServerName"]),
+    "ListMlflowApps": lambda p: "*",
+    "DescribeMlflowApp": lambda p: p["Arn"],
+    "CreatePresignedMlflowAppUrl": lambda p: p["Arn"],
 }
 
 

@@ -2,7 +2,7 @@
 function's environment as that deployment sets it, and the stand-in told to enforce the role.
 
     parser = argparse.ArgumentParser(); add_arguments(parser)
-    deployment = Deployment.for_stack(args, domain_id)     # after seeding: the domain id is known
+    deployment = Deployment.for_stack(args, domain_ids)    # after seeding: the domain ids are known
     env = deployment.function_environment()                # the template's variables for the function
     deployment.enforce(page_url)                           # POST /_iam on the stand-in (unless --no-iam)
 """
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser):
                        help="do not evaluate the function's SageMaker calls and URL uses against its IAM policy")
     group.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                        help="a template.yaml parameter for this stack (repeatable), as `sam deploy "
-                            "--parameter-overrides` takes it; StudioDomainId and AutoStart come from the stack")
+                            "--parameter-overrides` takes it; StudioDomainId(s) and AutoStart come from the stack")
     group.add_argument("--function-source-ip", default="",
                        help="the function's egress address as SageMaker sees it (aws:SourceIp); default: the first "
                             f"address of FunctionEgressCidrs if set, else {DEFAULT_FUNCTION_SOURCE_IP}")
@@ -81,9 +81,12 @@ class Deployment:
     enforced: bool
 
     @classmethod
-    def for_stack(cls, args: argparse.Namespace, domain_id: str) -> "Deployment":
-        parameters = {"StudioDomainId": domain_id, "AutoStart": "true" if args.auto_start else "false",
-                      **parse_params(args.param)}
+    def for_stack(cls, args: argparse.Namespace, domain_ids: list[str]) -> "Deployment":
+        """One configured domain goes in StudioDomainId as an existing deployment has it; several
+        in StudioDomainIds (issue 15)."""
+        domains = {"StudioDomainIds": ",".join(domain_ids)} if len(domain_ids) > 1 else \
+            {"StudioDomainId": domain_ids[0] if domain_ids else ""}
+        parameters = {**domains, "AutoStart": "true" if args.auto_start else "false", **parse_params(args.param)}
         rendered = render(parameters)
         source = function_source(parameters, ip=args.function_source_ip, vpce=args.function_vpce)
         return cls(parameters, rendered, source, not args.no_iam)

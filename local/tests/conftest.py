@@ -30,6 +30,10 @@ from local.serve import Child
 from local.stack import DEMO_USERS, ROOT, free_port, token
 
 BINARY = os.environ.get("NOTEBOOK_GATE_BINARY", str(ROOT / "target/release/notebook-gate"))
+# A test stack's function is configured with the first seeded Studio domain only, as before issue
+# 15 (`scripts/dev up` configures both); a module passes `--studio-domains 2` (or 0) for more. A
+# later option wins, so `args` override these.
+DEFAULTS = ("--studio-domains", "1")
 
 
 class Stack:
@@ -39,7 +43,7 @@ class Stack:
         self.log = tmp / "function.log"
         self.child = Child([sys.executable, "-m", "local.stack", "--binary", BINARY, "--port", str(free_port()),
                             "--portal-port", "0", "--state", str(tmp / "stack.json"), "--function-log",
-                            str(self.log), *args])
+                            str(self.log), *DEFAULTS, *args])
         self.process = self.child.process
         self.state = json.loads(self.child.ready)
 

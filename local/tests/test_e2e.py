@@ -18,14 +18,16 @@ def test_each_person_sees_exactly_their_targets(stack):
     assert status == 200, body
     alice = json.loads(body)
     assert names(alice["notebookInstances"]) == ["alice-analysis", "alice-gpu", "ml-team-shared"]
-    assert alice["studio"]["userProfile"] == "alice"
-    assert names(alice["studio"]["spaces"]) == ["alice-private", "team-shared"]
+    # One configured domain (the test stacks' default): one Studio card, as `studioDomains[0]`.
+    [studio] = alice["studioDomains"]
+    assert studio["userProfile"] == "alice" and studio["domainId"] == stack.state["domain_id"]
+    assert names(studio["spaces"]) == ["alice-private", "team-shared"]
 
     status, _, body = stack.get("/targets", stack.token("bob"))
     assert status == 200, body
     bob = json.loads(body)
     assert names(bob["notebookInstances"]) == ["bob-archive", "bob-reports"]
-    assert names(bob["studio"]["spaces"]) == ["bob-private", "team-shared"]
+    assert names(bob["studioDomains"][0]["spaces"]) == ["bob-private", "team-shared"]
 
 
 @pytest.mark.parametrize("user, notebook", [("alice", "alice-analysis"), ("bob", "bob-reports")])

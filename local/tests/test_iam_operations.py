@@ -27,8 +27,23 @@ from local.iam.stack import function_source
 
 TEMPLATE = Path(os.environ.get("IAM_TEMPLATE", ROOT / "template.yaml"))
 DECLARED = set(load_template(TEMPLATE).get("Parameters", {}))
-DOMAIN = "d-abc123"
+DOMAIN, OTHER_DOMAIN = "d-abc123", "d-def456"
 OWNER_TAG, GROUP_TAG = "notebook-gate:owner", "notebook-gate:group"
+APP_ARN = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/app-abc123"
+
+
+def domains(params: dict) -> list[str]:
+    """The Studio domains a parameter set configures: StudioDomainIds, else StudioDomainId."""
+    listed = params.get("StudioDomainIds", "")
+    return [d for d in (listed or params.get("StudioDomainId", "")).split(",") if d]
+
+
+def studio(params: dict) -> bool:
+    return bool(domains(params))
+
+
+def mlflow(params: dict) -> bool:
+    return params.get("Mlflow", "true") == "true"
 
 
 def gate_operations(source: str) -> list[str]:
@@ -51,23 +66,34 @@ def _lifecycle(params: dict) -> set[str]:
 # start route (Lifecycle), stopping with the stop route, a space's app only with Studio too.
 # An operation not named here is needed in every deployment.
 NEEDED_ONLY_WITH = {
-    "DescribeDomain": lambda p: bool(p["StudioDomainId"]),
-    "DescribeSpace": lambda p: bool(p["StudioDomainId"]),
-    "ListSpaces": lambda p: bool(p["StudioDomainId"]),
-    "ListApps": lambda p: bool(p["StudioDomainId"]),
-    "CreatePresignedDomainUrl": lambda p: bool(p["StudioDomainId"]),
+    "DescribeDomain": studio,
+    "DescribeSpace": studio,
+    "ListSpaces": studio,
+    "ListApps": studio,
+    "CreatePresignedDomainUrl": studio,
     "StartNotebookInstance": lambda p: p["AutoStart"] == "true" or "start" in _lifecycle(p),
     "StopNotebookInstance": lambda p: "stop" in _lifecycle(p),
-    "DeleteApp": lambda p: bool(p["StudioDomainId"]) and "stop" in _lifecycle(p),
+    "DeleteApp": lambda p: studio(p) and "stop" in _lifecycle(p),
+    # MLflow (issue 15): with Mlflow on; a stopped tracking server is started by auto-start only.
+    "ListMlflowTrackingServers": mlflow,
+    "DescribeMlflowTrackingServer": mlflow,
+    "CreatePresignedMlflowTrackingServerUrl": mlflow,
+    "StartMlflowTrackingServer": lambda p: mlflow(p) and p["AutoStart"] == "true",
+    "ListMlflowApps": mlflow,
+    "DescribeMlflowApp": mlflow,
+    "CreatePresignedMlflowAppUrl": mlflow,
 }
 # Operations SageMaker authorizes with the resource's tags in the role's conditions: denied on a
 # resource without the gate's tags, whatever the gate's code does.
 TAG_CONDITIONED = {"CreatePresignedNotebookInstanceUrl", "CreatePresignedDomainUrl", "StartNotebookInstance",
-                   "StopNotebookInstance"}
+                   "StopNotebookInstance", "CreatePresignedMlflowTrackingServerUrl", "StartMlflowTrackingServer",
+                   "CreatePresignedMlflowAppUrl"}
 # Operations on a space's app, authorized with the space's owner and sharing type
 # (sagemaker:OwnerUserProfileArn, sagemaker:SpaceSharingType): allowed on the apps of the domain's
 # owned spaces, private or shared; denied on a user profile's own app (no owner) and in another domain.
 SPACE_APP = {"DeleteApp"}
+# Operations on one domain's resources: allowed in the configured domains only.
+DOMAIN_SCOPED = {"DescribeDomain", "DescribeSpace", "CreatePresignedDomainUrl"}
 
 # The supported combinations: Studio on/off, auto-start, where URLs may be used (people's CIDRs with
 # the function's egress, VPC endpoints, both, neither), the function in a VPC or not. Those the
@@ -91,13 +117,21 @@ VPC = {"SubnetIds": "subnet-0abc1234", "SecurityGroupIds": "sg-0abc1234"}
 
 # What people may do besides opening (issue 14); an older template without the parameter has None.
 LIFECYCLES = ["start,stop", "start", "stop", "none"] if "Lifecycle" in DECLARED else [None]
+# Studio domains configured (issue 15: several through StudioDomainIds) and MLflow on / off; an
+# older template has neither parameter.
+DOMAIN_COUNTS = [0, 1, 2] if "StudioDomainIds" in DECLARED else [0, 1]
+MLFLOW = ["true", "false"] if "Mlflow" in DECLARED else [None]
 
 
 def combinations() -> list[tuple[str, dict]]:
     found = []
-    for studio, auto_start, lifecycle, network, in_vpc in itertools.product(
-            [False, True], [False, True], LIFECYCLES, NETWORKS, [False, True]):
-        params = {"StudioDomainId": DOMAIN if studio else "", "AutoStart": "true" if auto_start else "false",
+    for count, ml, auto_start, lifecycle, network, in_vpc in itertools.product(
+            DOMAIN_COUNTS, MLFLOW, [False, True], LIFECYCLES, NETWORKS, [False, True]):
+        if (count == 2 or ml == "false") and (network not in ("open", "both") or lifecycle not in (None, "start,stop")):
+            continue  # several domains and MLflow off with the main networks and lifecycles: enough
+        named = ([DOMAIN, OTHER_DOMAIN][:count])
+        params = {**({"StudioDomainIds": ",".join(named)} if count == 2 else {"StudioDomainId": ",".join(named)}),
+                  **({"Mlflow": ml} if ml else {}), "AutoStart": "true" if auto_start else "false",
                   **({"Lifecycle": lifecycle} if lifecycle else {}), **NETWORKS[network], **(VPC if in_vpc else {})}
         if not set(params) <= DECLARED:
             continue  # an older template without these options
@@ -107,7 +141,7 @@ def combinations() -> list[tuple[str, dict]]:
             if "would refuse" in str(error):
                 continue
             raise
-        found.append((f"studio={studio}-autostart={auto_start}-lifecycle={lifecycle}-{network}-"
+        found.append((f"domains={count}-mlflow={ml}-autostart={auto_start}-lifecycle={lifecycle}-{network}-"
                       f"{'vpc' if in_vpc else 'novpc'}", params))
     return found
 
@@ -165,17 +199,23 @@ def space(domain: str, name: str, owner: str | None, sharing: str = "Private") -
 
 def requests(operation: str, params: dict) -> list[tuple[str, str, str]]:
     """(what, resource, tag holder) for the calls the gate makes with `operation` under `params`."""
-    domain = params["StudioDomainId"] or DOMAIN
-    names = {"NotebookInstanceName": "alice-analysis", "DomainId": domain, "SpaceName": "alice-private",
-             "UserProfileName": "alice", "AppType": "JupyterLab", "AppName": "default"}
-    if operation == "ListTags":  # on notebook instances, and on the domain's user profiles with Studio
+    names = {"NotebookInstanceName": "alice-analysis", "SpaceName": "alice-private", "UserProfileName": "alice",
+             "AppType": "JupyterLab", "AppName": "default", "TrackingServerName": "alice-mlflow", "Arn": APP_ARN}
+    if operation == "ListTags":
+        # On notebook instances; on each configured domain's user profiles with Studio; on MLflow
+        # tracking servers and apps with MLflow.
         arns = [iam_sagemaker.arn("notebook-instance", "alice-analysis")]
-        if params["StudioDomainId"]:
-            arns.append(iam_sagemaker.arn("user-profile", domain, "alice"))
+        arns += [iam_sagemaker.arn("user-profile", d, "alice") for d in domains(params)]
+        if mlflow(params):
+            arns += [iam_sagemaker.arn("mlflow-tracking-server", "alice-mlflow"), APP_ARN]
         return [(f"ListTags on {a.split(':')[-1]}", a, a) for a in arns]
-    resource = iam_sagemaker.resource_of(operation, names)
-    assert resource, f"local/iam/sagemaker.py cannot name the resource of {operation}"
-    return [(operation, resource, resource)]
+    found = []
+    for domain in domains(params) or [DOMAIN]:  # each configured domain (a call in none is denied)
+        resource = iam_sagemaker.resource_of(operation, {**names, "DomainId": domain})
+        assert resource, f"local/iam/sagemaker.py cannot name the resource of {operation}"
+        if (operation, resource, resource) not in found:
+            found.append((operation, resource, resource))
+    return found
 
 
 def test_the_gates_operations_are_read_from_its_code():
@@ -188,7 +228,10 @@ def test_the_gates_operations_are_read_from_its_code():
 
 def test_every_supported_combination_was_rendered():
     assert COMBINATIONS, "no parameter combination renders"
-    assert any(p["StudioDomainId"] for _, p in COMBINATIONS) and any(not p["StudioDomainId"] for _, p in COMBINATIONS)
+    assert any(studio(p) for _, p in COMBINATIONS) and any(not studio(p) for _, p in COMBINATIONS)
+    if "StudioDomainIds" in DECLARED:
+        assert any(len(domains(p)) == 2 for _, p in COMBINATIONS)
+        assert any(not mlflow(p) for _, p in COMBINATIONS) and any(mlflow(p) for _, p in COMBINATIONS)
 
 
 def grant_problems(operations: list[str], params: dict, evaluator: Evaluator, role: "Role | None" = None) -> list[str]:
@@ -201,8 +244,8 @@ def grant_problems(operations: list[str], params: dict, evaluator: Evaluator, ro
         except iam_sagemaker.UnknownOperation:
             problems.append(f"{operation}: the stand-in has no IAM resource for it (local/iam/sagemaker.py)")
             continue
-        domain = params["StudioDomainId"] or DOMAIN
         for what, resource, _ in calls:
+            domain = resource.split("/")[1] if operation in SPACE_APP else DOMAIN
             owned = [space(domain, "alice-private", "alice"), space(domain, "team-shared", "alice", "Shared")] \
                 if operation in SPACE_APP else [None]
             for tags, in_space in itertools.product(
@@ -217,6 +260,11 @@ def grant_problems(operations: list[str], params: dict, evaluator: Evaluator, ro
                     problems.append(f"{what} is granted though the gate never calls it with these parameters")
             if operation in TAG_CONDITIONED and role.allows(operation, resource, {}):
                 problems.append(f"{what} is allowed on an untagged {resource}")
+            if operation in DOMAIN_SCOPED and studio(params):
+                # IAM per configured domain only: the same call in a domain not configured.
+                other = resource.replace(f"/{resource.split('/')[1]}", "/d-other99", 1)
+                if role.allows(operation, other, {OWNER_TAG: "sub-of-alice"}):
+                    problems.append(f"{what} is allowed in a domain not configured ({other})")
             if operation in SPACE_APP:
                 # A user profile's own app (no owner key), a space without an owner, another domain.
                 profile_app = iam_sagemaker.arn("app", domain, "alice", "JupyterServer", "default")
@@ -260,7 +308,7 @@ def test_stopping_a_space_app_unconditioned_or_a_notebook_untagged_is_caught(iam
     """The checks above fail for a role that lets DeleteApp reach any app of the domain, or stops
     notebook instances without the gate's tags."""
     import copy
-    params = next(p for _, p in COMBINATIONS if p["StudioDomainId"] and p.get("Lifecycle") == "start,stop")
+    params = next(p for _, p in COMBINATIONS if studio(p) and p.get("Lifecycle") == "start,stop")
     operations = sorted(set(OPERATIONS) | {"DeleteApp", "StopNotebookInstance", "ListApps"})
     role = Role(params, iam)
     assert grant_problems(operations, params, iam, role) == []
@@ -296,7 +344,8 @@ def test_the_role_has_no_managed_policies_as_the_readme_promises(iam):
         assert Role(params, iam).managed == [], name
 
 
-URL_OPENERS = {"CreatePresignedNotebookInstanceUrl": "notebook-instance", "CreatePresignedDomainUrl": "user-profile"}
+URL_OPENERS = {"CreatePresignedNotebookInstanceUrl": "notebook-instance", "CreatePresignedDomainUrl": "user-profile",
+               "CreatePresignedMlflowTrackingServerUrl": "mlflow-tracking-server", "CreatePresignedMlflowAppUrl": "mlflow-app"}
 
 
 RESTRICTED = [c for c in COMBINATIONS if NETWORK_KEYS & set(c[1])]
@@ -315,8 +364,9 @@ def test_urls_open_only_from_the_networks_the_parameters_name(name, params, iam)
     for operation, kind in URL_OPENERS.items():
         if not needed(operation, params):
             continue
-        resource = iam_sagemaker.arn(kind, "alice-analysis") if kind == "notebook-instance" else \
-            iam_sagemaker.arn(kind, params["StudioDomainId"], "alice")
+        resource = {"notebook-instance": iam_sagemaker.arn(kind, "alice-analysis"),
+                    "user-profile": iam_sagemaker.arn(kind, (domains(params) or [DOMAIN])[-1], "alice"),
+                    "mlflow-tracking-server": iam_sagemaker.arn(kind, "alice-mlflow"), "mlflow-app": APP_ARN}[kind]
         for source in inside:
             assert role.allows(operation, resource, tags, source), f"{operation} from {source} is refused"
         for source in outside:

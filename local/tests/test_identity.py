@@ -69,7 +69,7 @@ def test_the_person_opens_the_studio_profile_named_after_them(stack, jane):
     access = sign_in(stack, JANE["username"], JANE["password"])["AccessToken"]
     status, _, body = stack.get("/targets", access)
     assert status == 200, body
-    assert json.loads(body)["studio"]["userProfile"] == JANE["username"]
+    assert json.loads(body)["studioDomains"][0]["userProfile"] == JANE["username"]
     status, _, body = stack.get("/studio", access)
     assert status == 200, body
     status, page = stack.page(json.loads(body)["url"])

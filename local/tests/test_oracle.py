@@ -139,4 +139,4 @@ def test_targets_leave_out_and_count_a_notebook_whose_tags_cannot_be_read(stack)
     partial = json.loads(body)
     assert partial["uncheckedNotebookInstances"] == 1
     assert {n["name"] for n in partial["notebookInstances"]} == listed - {"alice-gpu"}
-    assert partial["studio"] == before["studio"]
+    assert partial["studioDomains"] == before["studioDomains"]

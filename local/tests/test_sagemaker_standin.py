@@ -482,3 +482,147 @@ def test_delete_app_is_authorized_with_the_spaces_owner_and_sharing_type(standin
         assert f"sagemaker:DeleteApp on resource: arn:aws:sagemaker:us-east-1:123456789012:app/d-unit/{owner}/" in message
     assert sm.describe_app(DomainId="d-unit", SpaceName="kim-shared", AppType="JupyterLab",
                            AppName="default")["Status"] == "InService"
+
+
+# --- MLflow (issue 15): tracking servers and MLflow apps ---------------------------------------
+
+MLFLOW_ROLE = "arn:aws:iam::123456789012:role/mlflow"
+SERVERS = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/"
+APPS = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/"
+
+
+def tracking_server(sm, name: str, **tags) -> str:
+    return sm.create_mlflow_tracking_server(TrackingServerName=name, ArtifactStoreUri="s3://bucket/mlflow",
+                                            RoleArn=MLFLOW_ROLE, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+                                            )["TrackingServerArn"]
+
+
+def mlflow_app(sm, name: str, **tags) -> str:
+    return sm.create_mlflow_app(Name=name, ArtifactStoreUri="s3://bucket/apps", RoleArn=MLFLOW_ROLE,
+                                Tags=[{"Key": k, "Value": v} for k, v in tags.items()])["Arn"]
+
+
+def test_tracking_servers_are_described_listed_in_pages_and_tagged(sm):
+    arn = tracking_server(sm, "ts-one", owner="a")
+    assert arn == SERVERS + "ts-one"
+    described = sm.describe_mlflow_tracking_server(TrackingServerName="ts-one")
+    assert described["TrackingServerStatus"] == "Created" and described["IsActive"] == "Active"
+    assert described["TrackingServerArn"] == arn and described["MlflowVersion"]
+    for i in range(5):
+        tracking_server(sm, f"ts-page-{i}")
+    pages = sm.get_paginator("list_mlflow_tracking_servers").paginate(PaginationConfig={"PageSize": 2})
+    names = [s["TrackingServerName"] for page in pages for s in page["TrackingServerSummaries"]]
+    assert len(names) == len(set(names)) and {"ts-one", *(f"ts-page-{i}" for i in range(5))} <= set(names)
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "owner", "Value": "a"}]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "owner", "Value": "b"}, {"Key": "team", "Value": "t"}])
+    assert sorted(t["Key"] + "=" + t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]) == ["owner=b", "team=t"]
+    assert error_of(sm.describe_mlflow_tracking_server, TrackingServerName="ghost")["Code"] == "ResourceNotFound"
+    assert error_of(sm.list_tags, ResourceArn=SERVERS + "ghost")["Code"] == "ResourceNotFound"
+    assert error_of(sm.describe_mlflow_tracking_server, TrackingServerName="bad_name")["Code"] == "ValidationException"
+    assert error_of(sm.list_mlflow_tracking_servers, MaxResults=101)["Code"] == "ValidationException"
+
+
+def test_a_tracking_server_stops_and_starts_on_the_clock_and_refuses_what_sagemaker_refuses(sm, standin, timing):
+    tracking_server(sm, "ts-cycle")
+    timing(mlflowStopSeconds=60, mlflowStartSeconds=600)
+
+    def status():
+        return sm.describe_mlflow_tracking_server(TrackingServerName="ts-cycle")["TrackingServerStatus"]
+
+    assert error_of(sm.start_mlflow_tracking_server, TrackingServerName="ts-cycle")["Code"] == "ConflictException"
+    sm.stop_mlflow_tracking_server(TrackingServerName="ts-cycle")
+    assert status() == "Stopping"
+    assert error_of(sm.stop_mlflow_tracking_server, TrackingServerName="ts-cycle")["Code"] == "ConflictException"
+    control(standin[1], "POST", "/_clock", {"advance": 61})
+    assert status() == "Stopped"
+    assert sm.start_mlflow_tracking_server(TrackingServerName="ts-cycle")["TrackingServerArn"] == SERVERS + "ts-cycle"
+    assert status() == "Starting"
+    listed = sm.list_mlflow_tracking_servers(TrackingServerStatus="Starting")["TrackingServerSummaries"]
+    assert [s["IsActive"] for s in listed if s["TrackingServerName"] == "ts-cycle"] == ["Inactive"]
+    control(standin[1], "POST", "/_clock", {"advance": 601})
+    assert status() == "Started"
+    assert error_of(sm.start_mlflow_tracking_server, TrackingServerName="ghost")["Code"] == "ResourceNotFound"
+
+
+def test_mlflow_urls_validate_like_sagemaker_and_open_once(sm, standin):
+    tracking_server(sm, "ts-url")
+    for bad in (dict(ExpiresInSeconds=4), dict(ExpiresInSeconds=301), dict(SessionExpirationDurationInSeconds=1799),
+                dict(SessionExpirationDurationInSeconds=43201)):
+        assert error_of(sm.create_presigned_mlflow_tracking_server_url, TrackingServerName="ts-url",
+                        **bad)["Code"] == "ValidationException"
+    assert error_of(sm.create_presigned_mlflow_tracking_server_url, TrackingServerName="ghost")["Code"] == \
+        "ResourceNotFound"
+    url = sm.create_presigned_mlflow_tracking_server_url(TrackingServerName="ts-url", ExpiresInSeconds=5,
+                                                         SessionExpirationDurationInSeconds=1800)["AuthorizedUrl"]
+    assert url.startswith(standin[1] + "/mlflow/tracking-servers/ts-url?authToken=")
+    assert open_page(url) == (200, {"opened": {"kind": "mlflow-tracking-server", "name": "ts-url",
+                                               "arn": SERVERS + "ts-url", "session": 1800}})
+    assert open_page(url) == (403, {"refused": "replayed"})
+    later = sm.create_presigned_mlflow_tracking_server_url(TrackingServerName="ts-url", ExpiresInSeconds=5)["AuthorizedUrl"]
+    control(standin[1], "POST", "/_clock", {"advance": 6})
+    assert open_page(later) == (403, {"refused": "expired"})
+
+    arn = mlflow_app(sm, "app-url", owner="a")
+    app_id = arn.rsplit("/", 1)[1]
+    assert arn.startswith(APPS + "app-")
+    url = sm.create_presigned_mlflow_app_url(Arn=arn)["AuthorizedUrl"]
+    assert url.startswith(f"{standin[1]}/mlflow/apps/{app_id}?authToken=")
+    assert open_page(url.replace(f"/apps/{app_id}?", "/tracking-servers/ts-url?"))[1] == {"refused": "unknown"}
+    status, body = open_page(url)
+    assert status == 200 and body["opened"] == {"kind": "mlflow-app", "name": "app-url", "arn": arn, "id": app_id,
+                                                "session": 43200}
+    assert open_page(url) == (403, {"refused": "replayed"})
+    for bad in (dict(ExpiresInSeconds=301), dict(SessionExpirationDurationInSeconds=100)):
+        assert error_of(sm.create_presigned_mlflow_app_url, Arn=arn, **bad)["Code"] == "ValidationException"
+    assert error_of(sm.create_presigned_mlflow_app_url, Arn=APPS + "app-ghost")["Code"] == "ResourceNotFound"
+    assert error_of(sm.create_presigned_mlflow_app_url, Arn="arn:aws:sagemaker:us-east-1:123456789012:app/x")["Code"] \
+        == "ValidationException"
+
+
+def test_mlflow_apps_are_described_listed_and_tagged(sm, standin):
+    arns = [mlflow_app(sm, f"listed-{i}", owner=str(i)) for i in range(3)]
+    described = sm.describe_mlflow_app(Arn=arns[0])
+    assert described["Name"] == "listed-0" and described["Status"] == "Created" and described["Arn"] == arns[0]
+    pages = list(sm.get_paginator("list_mlflow_apps").paginate(PaginationConfig={"PageSize": 1}))
+    listed = {s["Arn"]: s for page in pages for s in page["Summaries"]}
+    assert set(arns) <= set(listed) and len(pages) >= 3
+    assert set(listed[arns[1]]) == {"Arn", "Name", "CreationTime", "LastModifiedTime", "Status", "MlflowVersion"}
+    assert sm.list_tags(ResourceArn=arns[2])["Tags"] == [{"Key": "owner", "Value": "2"}]
+    sm.add_tags(ResourceArn=arns[2], Tags=[{"Key": "group", "Value": "g"}])
+    assert len(sm.list_tags(ResourceArn=arns[2])["Tags"]) == 2
+    assert error_of(sm.describe_mlflow_app, Arn=APPS + "app-none")["Code"] == "ResourceNotFound"
+    # A state no call reaches, set for a test: the app is then listed and described in it.
+    assert control(standin[1], "POST", "/_mlflow", {"app": arns[0].rsplit("/", 1)[1], "status": "Updating"}) == \
+        {"status": "Updating"}
+    assert sm.describe_mlflow_app(Arn=arns[0])["Status"] == "Updating"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        control(standin[1], "POST", "/_mlflow", {"app": arns[0].rsplit("/", 1)[1], "status": "Started"})
+    assert refused.value.code == 400
+
+
+def test_mlflow_calls_and_url_uses_are_authorized_with_the_resources_tags(standin, sm, iam):
+    owned_server, other_server = tracking_server(sm, "ts-iam-owned", owner="x"), tracking_server(sm, "ts-iam-other")
+    owned_app, other_app = mlflow_app(sm, "app-iam-owned", owner="x"), mlflow_app(sm, "app-iam-other")
+    tagged = {"Null": {"aws:ResourceTag/owner": "false"}}
+    iam(policy({"Effect": "Allow", "Action": ["sagemaker:CreatePresignedMlflowTrackingServerUrl",
+                                              "sagemaker:StartMlflowTrackingServer"],
+                "Resource": SERVERS + "*", "Condition": {**tagged, "IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
+               {"Effect": "Allow", "Action": "sagemaker:CreatePresignedMlflowAppUrl", "Resource": APPS + "*",
+                "Condition": {**tagged, "IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
+               {"Effect": "Allow", "Action": ["sagemaker:ListMlflowTrackingServers", "sagemaker:ListMlflowApps"],
+                "Resource": "*"}), source={"ip": "10.1.1.1"})
+    fn = function_client(standin[0])
+    assert fn.list_mlflow_tracking_servers()["TrackingServerSummaries"] and fn.list_mlflow_apps()["Summaries"]
+    assert denied(fn.describe_mlflow_tracking_server, TrackingServerName="ts-iam-owned")["Error"]["Code"] == \
+        "AccessDeniedException"
+    message = denied(fn.create_presigned_mlflow_tracking_server_url, TrackingServerName="ts-iam-other")["Error"]["Message"]
+    assert f"sagemaker:CreatePresignedMlflowTrackingServerUrl on resource: {other_server} because" in message
+    message = denied(fn.create_presigned_mlflow_app_url, Arn=other_app)["Error"]["Message"]
+    assert f"sagemaker:CreatePresignedMlflowAppUrl on resource: {other_app} because" in message
+    for url in (fn.create_presigned_mlflow_tracking_server_url(TrackingServerName="ts-iam-owned")["AuthorizedUrl"],
+                fn.create_presigned_mlflow_app_url(Arn=owned_app)["AuthorizedUrl"]):
+        assert open_page(url, **{"X-Local-Source-Ip": "192.0.2.7"}) == \
+            (403, {"refused": "insufficient-permissions", "message": "Auth token containing insufficient permissions"})
+        assert open_page(url, **{"X-Local-Source-Ip": "10.2.3.4"})[0] == 200
+        assert open_page(url, **{"X-Local-Source-Ip": "10.2.3.4"}) == (403, {"refused": "replayed"})
+    assert owned_server == SERVERS + "ts-iam-owned"

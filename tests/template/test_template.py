@@ -43,16 +43,30 @@ RESOURCE_TYPES = {
     "ListTags": ["notebook-instance", "user-profile"],  # optional types; these are the ones the gate tags
     # Lifecycle (issue 14): stopping a notebook instance, and a space's app (by deleting it).
     "StopNotebookInstance": ["notebook-instance"], "ListApps": [], "DeleteApp": ["app"],
+    # MLflow (issue 15).
+    "ListMlflowTrackingServers": [], "ListMlflowApps": [],
+    "DescribeMlflowTrackingServer": ["mlflow-tracking-server"], "StartMlflowTrackingServer": ["mlflow-tracking-server"],
+    "CreatePresignedMlflowTrackingServerUrl": ["mlflow-tracking-server"],
+    "DescribeMlflowApp": ["mlflow-app"], "CreatePresignedMlflowAppUrl": ["mlflow-app"],
 }
+# ListTags on the gate's resource types beyond the notebook and Studio ones above.
+LIST_TAGS_MLFLOW = ["mlflow-tracking-server", "mlflow-app"]
 SAMPLE_ARN = {
     "notebook-instance": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/jane-analysis",
     "user-profile": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:user-profile/{DOMAIN}/jane-doe",
     "space": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:space/{DOMAIN}/jane-private",
     "domain": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:domain/{DOMAIN}",
     "app": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:app/{DOMAIN}/jane-private/JupyterLab/default",
+    "mlflow-tracking-server": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/jane-mlflow",
+    "mlflow-app": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/app-abc123def456",
 }
-PRESIGN = {"sagemaker:CreatePresignedNotebookInstanceUrl", "sagemaker:CreatePresignedDomainUrl"}
-STATE_CHANGES = {"sagemaker:StartNotebookInstance", "sagemaker:StopNotebookInstance"}
+OTHER_DOMAIN = "d-def456"
+DOMAIN_TYPES = ("user-profile", "space", "domain", "app")
+MLFLOW_TYPES = ("mlflow-tracking-server", "mlflow-app")
+PRESIGN = {"sagemaker:CreatePresignedNotebookInstanceUrl", "sagemaker:CreatePresignedDomainUrl",
+           "sagemaker:CreatePresignedMlflowTrackingServerUrl", "sagemaker:CreatePresignedMlflowAppUrl"}
+STATE_CHANGES = {"sagemaker:StartNotebookInstance", "sagemaker:StopNotebookInstance",
+                 "sagemaker:StartMlflowTrackingServer"}
 EC2_FOR_LAMBDA_IN_VPC = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
                          "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
                          "ec2:UnassignPrivateIpAddresses"}
@@ -77,6 +91,23 @@ COMBINATIONS = [
 ]
 COMBINATION_IDS = [f"studio={d}-autostart={a}-lifecycle={lc}-{n}" for d, a, lc, n in
                    itertools.product(["no", "yes"], ["false", "true"], LIFECYCLES, NETWORKS)]
+# Issue 15: two domains through StudioDomainIds, one through it, and MLflow off, each with auto-start
+# on and off in the network designs.
+for _domains, _mlflow, _auto, _network in itertools.product(
+        [f"{DOMAIN},{OTHER_DOMAIN}", DOMAIN, ""], ["true", "false"], ["false", "true"], ["open", "both"]):
+    COMBINATIONS.append({**({"StudioDomainIds": _domains} if _domains else {}), "Mlflow": _mlflow,
+                         "AutoStart": _auto, **NETWORKS[_network]})
+    COMBINATION_IDS.append(f"domains={_domains.count(',') + 1 if _domains else 0}-mlflow={_mlflow}-autostart={_auto}-"
+                           f"{_network}")
+
+
+def domains(params: dict) -> list[str]:
+    """The configured Studio domains: StudioDomainIds, else StudioDomainId."""
+    return [d for d in (params.get("StudioDomainIds") or params.get("StudioDomainId") or "").split(",") if d]
+
+
+def mlflow(params: dict) -> bool:
+    return params.get("Mlflow", "true") == "true"
 
 
 def lifecycle(params: dict) -> set[str]:
@@ -86,9 +117,13 @@ def lifecycle(params: dict) -> set[str]:
 
 def granted_in(params: dict, action: str) -> bool:
     """Whether the gate calls `action` (a SageMaker operation) with these parameters."""
-    studio = bool(params.get("StudioDomainId"))
+    studio = bool(domains(params))
     if action in {"ListSpaces", "DescribeDomain", "DescribeSpace", "CreatePresignedDomainUrl", "ListApps"}:
         return studio
+    if action == "StartMlflowTrackingServer":  # auto-start only: there is no MLflow start route
+        return mlflow(params) and params.get("AutoStart") == "true"
+    if "Mlflow" in action:
+        return mlflow(params)
     if action == "StartNotebookInstance":
         return params.get("AutoStart") == "true" or "start" in lifecycle(params)
     if action == "StopNotebookInstance":
@@ -158,6 +193,9 @@ def test_parameter_defaults_match_the_documented_defaults():
         if variable == "CORS_ALLOWED_ORIGINS":
             assert value == "https://<PortalDistribution.DomainName>"  # the portal, not a default
             continue
+        if variable == "MLFLOW":  # off in the code, on in the template (its Mlflow parameter)
+            assert (default, value) == ("false", "true")
+            continue
         assert value == ("" if default == "unset" else default), variable
 
 
@@ -176,17 +214,24 @@ def test_every_call_the_gate_makes_is_granted_on_the_resource_type_iam_checks(pa
     """An action without a resource type is allowed only by a statement on "*" (issue 12 #1: a
     ListSpaces granted on the domain's ARNs is denied); one with a type only on that type's ARNs."""
     granted = statements(params)
-    studio = bool(params["StudioDomainId"])
+    studio = bool(domains(params))
     for action in gate_operations():
-        types = RESOURCE_TYPES[action]
+        types = RESOURCE_TYPES[action] + (LIST_TAGS_MLFLOW if action == "ListTags" else [])
         needed = granted_in(params, action)
         if not types:
             assert bool(allowed(granted, f"sagemaker:{action}", "*")) == needed, action
             continue
         for resource_type in types:
-            if resource_type in ("user-profile", "space", "domain", "app") and not studio:
+            if resource_type in DOMAIN_TYPES and not studio or resource_type in MLFLOW_TYPES and not mlflow(params):
                 assert not allowed(granted, f"sagemaker:{action}", SAMPLE_ARN[resource_type]), action
                 continue
+            if resource_type in DOMAIN_TYPES:
+                # Each configured domain, and no other.
+                for domain in domains(params):
+                    assert allowed(granted, f"sagemaker:{action}", SAMPLE_ARN[resource_type].replace(
+                        DOMAIN, domain)) or not needed, (action, domain)
+                assert not allowed(granted, f"sagemaker:{action}", SAMPLE_ARN[resource_type].replace(
+                    DOMAIN, "d-notconfigured")), (action, "a domain not configured")
             if not needed:
                 assert not allowed(granted, f"sagemaker:{action}", SAMPLE_ARN[resource_type]), action
                 continue
@@ -215,15 +260,17 @@ def test_the_role_grants_only_the_gates_actions_and_presigns_only_tagged_targets
                                                             ["aws:ResourceTag/notebook-gate:group"])
         for resource in as_list(statement["Resource"]):
             if ":space/" in resource or ":user-profile/" in resource or ":domain/" in resource or ":app/" in resource:
-                assert f"/{DOMAIN}" in resource, resource
+                assert resource.split("/")[1] in domains(params), resource
         if "sagemaker:DeleteApp" in as_list(statement["Action"]):
             # IAM sees the space's owner and sharing type; the role serves everyone, so it can only
-            # require an owner in the domain (a user profile's own app has none) and leave "the
-            # owner is the caller" to the gate.
+            # require an owner in a configured domain (a user profile's own app has none) and leave
+            # "the owner is the caller" to the gate. One pattern per configured domain (issue 15);
+            # CloudFormation cannot prefix list members with the region and account, so they are *.
             assert statement["Condition"] == {
-                "ArnLike": {"sagemaker:OwnerUserProfileArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:user-profile/{DOMAIN}/*"},
+                "ArnLike": {"sagemaker:OwnerUserProfileArn": [f"arn:*:sagemaker:*:*:user-profile/{d}/*"
+                                                              for d in domains(params)]},
                 "StringEquals": {"sagemaker:SpaceSharingType": ["Private", "Shared"]}}
-            assert as_list(statement["Resource"]) == [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:app/{DOMAIN}/*"]
+            assert as_list(statement["Resource"]) == [f"arn:*:sagemaker:*:*:app/{d}/*" for d in domains(params)]
 
 
 @pytest.mark.parametrize("params", COMBINATIONS, ids=COMBINATION_IDS)
@@ -266,7 +313,7 @@ def iam():
 def may_presign(iam, params: dict, source: Source, action: str = "sagemaker:CreatePresignedNotebookInstanceUrl",
                 tags: dict | None = None) -> bool:
     role = render(params).function_role()
-    resource = SAMPLE_ARN["user-profile" if action.endswith("DomainUrl") else "notebook-instance"]
+    resource = SAMPLE_ARN[RESOURCE_TYPES[action.split(":", 1)[1]][0]]
     policies = [{"name": p.name, "policy": p.document} for p in role.policies]
     context = request_context(role.arn, source, {"notebook-gate:owner": "sub-of-jane"} if tags is None else tags)
     return iam.evaluate(action, resource, session_arn(role.arn, "gate"), policies, context).allowed
@@ -434,7 +481,7 @@ def test_every_route_takes_only_access_tokens():
     """Team decision 1: a scope on every route; an ID token has no `scope` claim and gets 401.
     Hosted-UI access tokens carry `openid`, SRP ones `aws.cognito.signin.user.admin`."""
     found = routes()
-    assert len(found) == 8
+    assert len(found) == 12
     for (method, path), operation in found.items():
         scheme = "QueryToken" if path.startswith("/launch/") else "HeaderToken"
         assert method == ("X-AMAZON-APIGATEWAY-ANY-METHOD" if path in STATE_CHANGE_ROUTES else "GET"), path
@@ -453,7 +500,8 @@ def test_state_changes_take_the_header_token_only_and_reach_the_function_whateve
     for path, operation in state_changes.items():
         assert list(operation["security"][0]) == ["HeaderToken"], path
     query_token_paths = {path for (_, path), operation in found.items() if "QueryToken" in operation["security"][0]}
-    assert query_token_paths == {"/launch/notebook-instances/{name}", "/launch/studio"}
+    assert query_token_paths == {"/launch/notebook-instances/{name}", "/launch/studio",
+                                 "/launch/mlflow/tracking-servers/{name}", "/launch/mlflow/apps/{id}"}
 
 
 @pytest.mark.parametrize("lifecycle, variable", [("start,stop", "start,stop"), ("start", "start"), ("stop", "stop"),

@@ -15,6 +15,7 @@ use crate::claims::Claims;
 use crate::config::LifecycleAction;
 use crate::error::GateError;
 use crate::gate::{Calls, Changed, Gate, Opening, STARTING_RETRY_AFTER, Target};
+use crate::metrics::{Outcome, RequestMetrics};
 use crate::names::{NotebookName, SpaceName};
 use crate::sagemaker::SageMaker;
 
@@ -190,6 +191,15 @@ pub async fn handle<S: SageMaker>(
         Reply::Error(error) if negotiated.error_page => Reply::ErrorPage(error),
         other => other,
     };
+    // What the request came to, for its metrics line (src/metrics.rs).
+    let outcome = match &reply {
+        Reply::Error(error) | Reply::ErrorPage(error) => Outcome::of_error(error),
+        Reply::Json(..) if route == Some(Route::Targets) => Outcome::Listed,
+        Reply::Json(..) | Reply::Redirect(_) => Outcome::Opened,
+        Reply::Starting { .. } => Outcome::Starting,
+        Reply::Changed(_) => Outcome::Changed,
+        Reply::Preflight => Outcome::Preflight,
+    };
 
     let allowed_origin = allowed_origin(&request, &gate.config.cors_allowed_origins);
     let response = into_response(
@@ -215,6 +225,15 @@ pub async fn handle<S: SageMaker>(
         source_ip = source_ip.map(|ip| ip.to_string()).as_deref().unwrap_or("-"),
         "request served"
     );
+    RequestMetrics {
+        route: route.map_or("unknown", Route::template),
+        outcome,
+        latency: started.elapsed(),
+        sagemaker_time: calls.waited(),
+        sagemaker_calls: calls.made(),
+        request_id: &request_id,
+    }
+    .emit();
     Ok(response)
 }
 

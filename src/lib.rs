@@ -9,6 +9,7 @@ pub mod event;
 mod gate;
 mod http;
 pub mod logging;
+pub mod metrics;
 pub mod names;
 pub mod sagemaker;
 pub mod tls;

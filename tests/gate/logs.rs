@@ -8,7 +8,7 @@ use crate::helpers::*;
 use crate::stub::{Fault, URL_SECRET};
 
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -21,13 +21,13 @@ impl Write for Captured {
 }
 
 impl Captured {
-    fn text(&self) -> String {
+    pub fn text(&self) -> String {
         String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
 }
 
 /// Runs requests under the production subscriber at its most verbose level, returning the log.
-async fn logs_of(t: &TestGate, events: Vec<Value>) -> (String, Vec<u16>) {
+pub async fn logs_of(t: &TestGate, events: Vec<Value>) -> (String, Vec<u16>) {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber =
@@ -40,7 +40,7 @@ async fn logs_of(t: &TestGate, events: Vec<Value>) -> (String, Vec<u16>) {
     (captured.text(), statuses)
 }
 
-fn token_values(event: &Value) -> Vec<String> {
+pub fn token_values(event: &Value) -> Vec<String> {
     let mut secrets = Vec::new();
     for header in ["authorization", "Authorization"] {
         if let Some(v) = event["headers"][header].as_str() {

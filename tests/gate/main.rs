@@ -6,6 +6,7 @@ mod helpers;
 mod hostile;
 mod lifecycle;
 mod logs;
+mod metrics;
 mod notebook;
 mod stub;
 mod studio;

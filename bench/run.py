@@ -2,9 +2,12 @@
 
 Both functions run as Lambda runs them: a child process polling a Lambda Runtime API (the local
 stack's), calling the same SageMaker stand-in over HTTP, with the same API Gateway v2 events, in
-the same run, interleaved, after a discarded warm-up. Prints a table and writes a JSON file.
+the same run, interleaved, after a discarded warm-up. First cold starts, warm overhead, memory and
+size; then (bench/latency.py) opens and /targets with SageMaker's round trip injected. Prints the
+tables with issue 17's targets marked met or missed and writes a JSON file. About 4 minutes.
 
     python -m bench.run --binary target/release/notebook-gate [--spawns 30] [--invocations 2000]
+                        [--latencies 0,20,50] [--notebook-counts 1,10,40]
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ from pathlib import Path
 
 import jwt
 
+from bench import latency
 from local.gateway import FunctionHost, Invocation, http_api_event
-from local.stack import ROOT, aws_env, free_port, seed, start_standin, token
+from local.stack import ROOT, aws_env, client, free_port, seed, start_standin, token
 
 PYTHON_GATE = ROOT / "bench/python_gate"
 FLOOR_PROBE = ROOT / "target/release/examples/panic_probe"
+# What `sam build` deploys (scripts/sam-build): the arm64 bootstrap, when it has been built here.
+ARM64_BOOTSTRAP = ROOT / "target/sam/GateFunction/bootstrap"
 NOTEBOOK = "alice-analysis"
 # maxday/lambda-perf, August 2026, hello-world init duration (the published context, not ours).
 PUBLISHED_INIT_MS = {"rust": 14, "python": 73}
@@ -36,7 +42,7 @@ TARGETS = {
     "cold_speedup": 50,  # Python cold start / Rust cold start, at least
     "warm_overhead_p99_ms": 1.0,
     "peak_rss_mb": 12,  # MiB
-    "binary_mb": 7,  # MiB
+    "binary_mb": 7,  # MiB, the deployed arm64 bootstrap
 }
 
 
@@ -120,6 +126,7 @@ def sizes(binary: Path) -> dict:
                 bundled.append((path, str(file)))
                 unpacked += path.stat().st_size
     return {
+        "arm64_bootstrap_bytes": ARM64_BOOTSTRAP.stat().st_size if ARM64_BOOTSTRAP.is_file() else None,
         "rust_binary_bytes": binary.stat().st_size,
         "rust_zip_bytes": rust_zip,
         "python_app_zip_bytes": zipped_size(python_code),
@@ -134,8 +141,17 @@ def main(argv=None) -> int:
     parser.add_argument("--spawns", type=int, default=30, help="cold starts per function")
     parser.add_argument("--invocations", type=int, default=2000, help="warm invocations per function")
     parser.add_argument("--warmup", type=int, default=100, help="warm invocations discarded first")
+    parser.add_argument("--latencies", type=_numbers, default=[0, 20, 50],
+                        help="injected ms per SageMaker call, comma-separated (empty: skip that part)")
+    parser.add_argument("--latency-opens", type=int, default=100, help="notebook opens per latency per function")
+    parser.add_argument("--studio-opens", type=int, default=40, help="Studio opens per latency per function")
+    parser.add_argument("--targets-samples", type=int, default=12,
+                        help="/targets requests per notebook count, latency and function")
+    parser.add_argument("--notebook-counts", type=_numbers, default=[1, 10, 40],
+                        help="notebook instances in the account for /targets, ascending")
     parser.add_argument("--out", default=str(ROOT / "target/bench/results.json"))
     args = parser.parse_args(argv)
+    run_started = time.monotonic()
     binary = Path(args.binary)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -168,7 +184,8 @@ def main(argv=None) -> int:
             # The probe wraps app.handler, unchanged, to time it and its SageMaker calls.
             path = f"{PYTHON_GATE}:{PYTHON_GATE.parent}"
             return FunctionHost([sys.executable, "-m", "awslambdaric", handler],
-                                {**aws_env(moto), "LAMBDA_TASK_ROOT": str(PYTHON_GATE), "PYTHONPATH": path},
+                                {**aws_env(moto), "LAMBDA_TASK_ROOT": str(PYTHON_GATE), "PYTHONPATH": path,
+                                 "STUDIO_DOMAIN_ID": world["domain_id"]},
                                 logs / "python.log", cwd=str(PYTHON_GATE)).start()
 
         functions = {"rust": rust, "python": python}
@@ -248,8 +265,6 @@ def main(argv=None) -> int:
             runtime = start()
             runtimes.append(runtime)
             for route, route_event in routes.items():
-                if name == "python" and route != "notebook":
-                    continue
                 counts = []
                 for _ in range(2):
                     standin.clear()
@@ -259,7 +274,19 @@ def main(argv=None) -> int:
                     counts.append([c["operation"] for c in standin.calls()])
                 calls.setdefault(name, {})[route] = {"first": counts[0], "warm": counts[1]}
 
-        results = report(args, binary, cold, warm, rss_after, calls, floor_ms)
+        # Under SageMaker's latency: the warm processes again, opens and /targets (bench/latency.py).
+        under_latency = None
+        if args.latencies:
+            control = latency.Control(f"http://127.0.0.1:{page_port}")
+            latency_events = {"notebook": open_notebook, "studio": event("/studio", [("space", "alice-private")]),
+                              "targets": event("/targets")}
+            under_latency = latency.run(args, warm_runtimes, latency_events, control, client("sagemaker", moto),
+                                        world["subs"], invoke)
+        rss_peak = {name: runtime.memory_kb()["VmHWM"] for name, runtime in warm_runtimes.items()}
+
+        results = report(args, binary, cold, warm, rss_after, calls, floor_ms, under_latency, rss_peak)
+        results["seconds"] = time.monotonic() - run_started
+        print(f"the whole run took {results['seconds']:.0f} s")
         out.write_text(json.dumps(results, indent=2))
         print(f"\nJSON: {out}")
         return 0
@@ -294,7 +321,18 @@ def _header(result: dict, name: str) -> str:
     return ""
 
 
-def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms) -> dict:
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(x) if "." in x else int(x) for x in text.split(",") if x.strip()]
+
+
+def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms, under_latency, rss_peak) -> dict:
     size = sizes(binary)
     figures = {
         "cold_total_ms": {n: summary(v["total"]) for n, v in cold.items()},
@@ -307,6 +345,7 @@ def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms) -> dict:
         "invocations_per_second": {n: len(v["handler"]) / v["wall"] for n, v in warm.items()},
         "runtime_api_floor_ms": summary(floor_ms),
         "peak_rss_kb_after_1000": rss_after,
+        "peak_rss_kb_whole_run": rss_peak,
     }
     rows = [
         ("cold start, spawn -> 302 (median)", figures["cold_total_ms"], "p50", "ms"),
@@ -335,9 +374,15 @@ def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms) -> dict:
     rss = {n: v / 1024 for n, v in rss_after.items()}
     lines.append(f"{'peak RSS after 1,000 invocations':<44}{rss['rust']:>8.1f} MiB{rss['python']:>8.1f} MiB"
                  f"{rss['python'] / rss['rust']:>8.1f}x")
+    peak = {n: v / 1024 for n, v in rss_peak.items()}
+    lines.append(f"{'  peak over the whole run (/targets with 40)':<44}{peak['rust']:>8.1f} MiB"
+                 f"{peak['python']:>8.1f} MiB{peak['python'] / peak['rust']:>8.1f}x")
     mb = 1024 * 1024
-    lines.append(f"{'stripped binary / app.py':<44}{size['rust_binary_bytes'] / mb:>8.2f} MiB"
+    lines.append(f"{'stripped x86_64 binary / app.py':<44}{size['rust_binary_bytes'] / mb:>8.2f} MiB"
                  f"{os.path.getsize(PYTHON_GATE / 'app.py') / 1024:>9.1f} KB")
+    arm64 = size["arm64_bootstrap_bytes"]
+    lines.append(f"{'deployed arm64 bootstrap (scripts/sam-build)':<44}"
+                 + (f"{arm64 / mb:>8.2f} MiB" if arm64 else "     not built here"))
     lines.append(f"{'deployment zip (Python: with boto3 bundled)':<44}{size['rust_zip_bytes'] / mb:>8.2f} MiB"
                  f"{size['python_with_boto3_zip_bytes'] / mb:>8.2f} MiB"
                  f"{size['python_with_boto3_zip_bytes'] / size['rust_zip_bytes']:>8.1f}x")
@@ -345,12 +390,20 @@ def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms) -> dict:
                  f"{size['python_with_boto3_unpacked_bytes'] / mb:>8.2f} MiB"
                  f"{size['python_with_boto3_unpacked_bytes'] / size['rust_binary_bytes']:>8.1f}x")
     lines.append("")
-    lines.append("SageMaker calls per open (physical minimum: 1 presign), first request of a process / warm:")
+    lines.append("SageMaker calls per request (an open's physical minimum: 1 presign), a process's first / warm:")
     for name, routes in calls.items():
         for route, seen in routes.items():
             lines.append(f"  {name:<7}{route:<14}{len(seen['first']):>2} / {len(seen['warm'])}   "
                          f"{', '.join(seen['warm'])}")
     lines.append("")
+    if under_latency:
+        lines.append("")
+        lines.append("Under SageMaker latency: handler time in ms, warm, p50 / p99; round trips = p50 / injected "
+                     "latency [calls made in turn, from the stand-in's log]")
+        lines.extend(latency.table(under_latency))
+        lines.append(f"  ({args.latency_opens} notebook and {args.studio_opens} Studio opens, {args.targets_samples} "
+                     f"/targets per row and function; {under_latency['seconds']:.0f} s)")
+        lines.append("")
     lines.append(f"published context (maxday/lambda-perf, Aug 2026, hello-world init): "
                  f"Rust ~{PUBLISHED_INIT_MS['rust']} ms, Python 3.12 ~{PUBLISHED_INIT_MS['python']} ms")
     # The stand-in answers both functions' SageMaker calls equally slowly (moto is Python): the
@@ -367,13 +420,18 @@ def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms) -> dict:
          f"{figures['warm_overhead_ms']['rust']['p99']:.3f} ms seen from the Runtime API "
          f"(floor {floor['p99']:.3f} ms)"),
         (f"peak RSS < {TARGETS['peak_rss_mb']} MiB", rss["rust"] < TARGETS["peak_rss_mb"], f"{rss['rust']:.1f} MiB"),
-        (f"stripped binary < {TARGETS['binary_mb']} MiB", size["rust_binary_bytes"] < TARGETS["binary_mb"] * mb,
-         f"{size['rust_binary_bytes']:,} bytes = {size['rust_binary_bytes'] / mb:.2f} MiB"),
+        (f"peak RSS over the whole run < {TARGETS['peak_rss_mb']} MiB", peak["rust"] < TARGETS["peak_rss_mb"],
+         f"{peak['rust']:.1f} MiB"),
     ]
+    if arm64:
+        checks.append((f"deployed arm64 bootstrap < {TARGETS['binary_mb']} MiB", arm64 < TARGETS["binary_mb"] * mb,
+                       f"{arm64:,} bytes = {arm64 / mb:.2f} MiB (x86_64 here: {size['rust_binary_bytes'] / mb:.2f} MiB)"))
+    if under_latency:
+        checks.extend(latency.checks(under_latency))
     lines.append("targets:")
     for label, met, value in checks:
         lines.append(f"  {'met ' if met else 'MISS'}  {label}: {value}")
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}, " \
+    machine = f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}, " \
               f"Python {platform.python_version()}"
     lines.append(f"machine: {machine}; {args.spawns} spawns, {args.invocations} warm invocations per function")
     lines.append(f"cold start ratio with SageMaker calls: "
@@ -389,6 +447,7 @@ def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms) -> dict:
         "calls": calls,
         "targets": {label: {"met": met, "value": value} for label, met, value in checks},
         "published_init_ms": PUBLISHED_INIT_MS,
+        "under_latency": latency.as_json(under_latency) if under_latency else None,
     }
 
 

@@ -937,12 +937,15 @@ CALL_KEY = "standin.call"  # the WSGI environ key under which SageMakerFront lea
 
 
 class InjectedLatency:
-    """Stands in for the round trip to SageMaker in a region (tens of ms; moto answers in about
-    one): every SageMaker call signed with the function's access key (the gate's, and the
-    benchmark's Python peer's: both run with `local.stack.aws_env`) waits `ms` before it is
-    answered. Calls signed with any other key (seeding, tests' admin calls) are not slowed. The
-    server runs each request in its own thread, so calls a client makes together overlap here as
-    they would against SageMaker.
+    """Stands in for SageMaker's answer time in a region (tens of ms; moto answers in one to a few):
+    every SageMaker call signed with the function's access key (the gate's, and the benchmark's
+    Python peer's: both run with `local.stack.aws_env`) is answered `ms` after it arrived, or when
+    moto is done if that takes longer. The wait pads moto's own time rather than adding to it:
+    moto answers calls one at a time under the GIL, slower the more arrive together, while
+    SageMaker answers each in about the same time however many arrive; padding keeps the figure a
+    call's whole time, as a client in a region measures it. Calls signed with any other key
+    (seeding, tests' admin calls) are not slowed. The server runs each request in its own thread,
+    so calls a client makes together overlap here as they would against SageMaker.
 
     Every SageMaker call's log entry (`GET /_calls`) gets `started` and `ended`: seconds on this
     process's monotonic clock when the request arrived and when its answer was ready, so a test
@@ -955,9 +958,9 @@ class InjectedLatency:
 
     def __call__(self, environ, start_response):
         started = time.monotonic()
+        answer = b"".join(self.app(environ, start_response))
         if self.ms and access_key_of(environ.get("HTTP_AUTHORIZATION", "")) == self.access_key_id:
-            time.sleep(self.ms / 1000)
-        answer = b"".join(self.app(environ, start_response))  # its end is when the answer is ready
+            time.sleep(max(0.0, started + self.ms / 1000 - time.monotonic()))
         call = environ.get(CALL_KEY)
         if call is not None:
             call["started"], call["ended"] = started, time.monotonic()
@@ -978,7 +981,7 @@ def show_latency(request: Request) -> Response:
 
 
 def set_latency(request: Request) -> Response:
-    """{"ms": 20}: each of the function's SageMaker calls from now on takes 20 ms more."""
+    """{"ms": 20}: each of the function's SageMaker calls from now on takes 20 ms (at least)."""
     ms = _body(request).get("ms")
     if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not 0 <= ms <= 10000:
         return _json(400, {"message": "ms must be a number of milliseconds between 0 and 10000"})

@@ -199,7 +199,7 @@ def set_timing(page: str, args: argparse.Namespace):
 
 
 def set_latency(page: str, ms: float):
-    """The stand-in's injected round trip for the function's SageMaker calls (`POST /_latency`)."""
+    """How long each of the function's SageMaker calls takes in the stand-in (`POST /_latency`)."""
     request = urllib.request.Request(f"{page}/_latency", data=json.dumps({"ms": ms}).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -244,8 +244,8 @@ def main(argv=None):
                         help="how many of the two seeded Studio domains the function is configured with (research, "
                              "then platform; 0: no Studio)")
     parser.add_argument("--sagemaker-latency-ms", type=float, default=0.0,
-                        help="each of the function's SageMaker calls takes this much longer, as in a region "
-                             "(the stand-in's /_latency; seeding is never slowed)")
+                        help="each of the function's SageMaker calls takes this long (at least), as in a "
+                             "region (the stand-in's /_latency; seeding is never slowed)")
     parser.add_argument("--state", default=str(ROOT / ".local/stack.json"), help="where the stack's ports and ids go")
     parser.add_argument("--function-log", default=str(ROOT / ".local/function.log"))
     add_iam_arguments(parser)

@@ -1,5 +1,5 @@
-"""Concurrency, end to end (issue 17): with every SageMaker call taking 100 ms more, as in a region,
-the real binary behind the local API Gateway makes an open's two ownership reads together and the
+"""Concurrency, end to end (issue 17): with every SageMaker call taking 100 ms, as in a region, the
+real binary behind the local API Gateway makes an open's two ownership reads together and the
 presign only after both have answered, and lists 40 notebook instances in about 1 + ⌈40/8⌉ waves
 of calls rather than 41 calls in turn.
 
@@ -19,6 +19,7 @@ import urllib.request
 
 import pytest
 
+from local.call_log import max_in_flight, overlap, round_trips
 from local.stack import client
 from local.tests.conftest import module_stack
 
@@ -51,35 +52,6 @@ def named(log: list[dict], operation: str) -> list[dict]:
     return [c for c in log if c["operation"] == operation]
 
 
-def overlap(a: dict, b: dict) -> bool:
-    """Both were in flight at one moment: each arrived before the other's answer was ready."""
-    return a["started"] < b["ended"] and b["started"] < a["ended"]
-
-
-def max_in_flight(log: list[dict]) -> int:
-    """The most calls in flight at one moment (an answer ready at the instant another arrives is
-    counted as gone)."""
-    events = sorted([(c["started"], 1) for c in log] + [(c["ended"], -1) for c in log],
-                    key=lambda e: (e[0], e[1]))
-    most = now = 0
-    for _, change in events:
-        now += change
-        most = max(most, now)
-    return most
-
-
-def round_trips(log: list[dict]) -> int:
-    """The longest chain of calls in which each arrived only after the one before it had answered:
-    the number of SageMaker round trips one after the other, whatever their latency. Calls made
-    together count once; calls made in turn count each."""
-    depth: list[int] = []
-    ordered = sorted(log, key=lambda c: c["started"])
-    for i, call in enumerate(ordered):
-        before = [depth[j] for j in range(i) if ordered[j]["ended"] <= call["started"]]
-        depth.append(1 + max(before, default=0))
-    return max(depth, default=0)
-
-
 def get(stack, path: str, token: str) -> tuple[int, float]:
     """The status of a GET as a browser sends it (an open answers 302) and how long it took, seen
     from the client."""
@@ -92,6 +64,25 @@ def get(stack, path: str, token: str) -> tuple[int, float]:
 def no_faults(stack):
     yield
     stack.control("DELETE", "/_faults")
+
+
+# --- the measures themselves, on made-up intervals --------------------------------------------------
+
+
+def interval(started: float, ended: float) -> dict:
+    return {"operation": "X", "started": started, "ended": ended}
+
+
+def test_round_trips_count_calls_made_in_turn_and_calls_made_together_once():
+    together = [interval(0, 1), interval(0.1, 1.1)]
+    assert round_trips(together) == 1 and max_in_flight(together) == 2 and overlap(*together)
+    in_turn = [interval(0, 1), interval(1, 2), interval(2.5, 3)]
+    assert round_trips(in_turn) == 3 and max_in_flight(in_turn) == 1 and not overlap(in_turn[0], in_turn[1])
+    # An open: two reads together, then the presign once both answered.
+    assert round_trips([interval(0, 1), interval(0.2, 1.3), interval(1.4, 2)]) == 2
+    # A presign that started while a read was still in flight is not after it.
+    assert round_trips([interval(0, 1), interval(0.2, 1.3), interval(1.1, 2)]) == 2
+    assert round_trips([]) == 0
 
 
 # --- the stand-in's latency itself ----------------------------------------------------------------

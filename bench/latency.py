@@ -38,6 +38,9 @@ class Samples:
     ms: list[float] = field(default_factory=list)
     round_trips: list[int] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)
+    # The stand-in's view: first call arrived -> last answer ready. The handler time beyond it is
+    # the function's own work and the way to and from the stand-in.
+    span: list[float] = field(default_factory=list)
 
 
 class Control:
@@ -99,6 +102,7 @@ def measure(runtimes: dict, event: dict, samples: int, control: Control, invoke,
             results[name].ms.append((invocation.answered_at - invocation.handed_at) * 1000)
             results[name].round_trips.append(round_trips(log))
             results[name].calls.append(len(log))
+            results[name].span.append((max(c["ended"] for c in log) - min(c["started"] for c in log)) * 1000)
     return results
 
 
@@ -169,8 +173,12 @@ def checks(results: dict) -> list[tuple[str, bool, str]]:
     opens = results["opens"].get(TARGET_LATENCY_MS)
     if opens:
         rust, python = (_median(opens["notebook"][n].ms) for n in ("rust", "python"))
+        span = _median(opens["notebook"]["rust"].span)
         found.append((f"notebook open at {TARGET_LATENCY_MS} ms per call: p50 < 2 x {TARGET_LATENCY_MS} + 3 = "
-                      f"{OPEN_BUDGET_MS} ms", rust < OPEN_BUDGET_MS, f"{rust:.1f} ms"))
+                      f"{OPEN_BUDGET_MS} ms", rust < OPEN_BUDGET_MS,
+                      f"{rust:.1f} ms; the stand-in's span, first call in to last answer out, {span:.1f} ms "
+                      f"(its own HTTP handling beyond 2 x {TARGET_LATENCY_MS} ms: {span - 2 * TARGET_LATENCY_MS:.1f} ms), "
+                      f"outside it {rust - span:.1f} ms"))
         found.append((f"notebook open at {TARGET_LATENCY_MS} ms: >= {OPEN_SPEEDUP}x faster than Python (p50)",
                       python / rust >= OPEN_SPEEDUP, f"{python / rust:.2f}x ({python:.1f} ms vs {rust:.1f} ms)"))
     for ms, samples in results["targets"].get(TARGETS_NOTEBOOKS, {}).items():
@@ -190,7 +198,7 @@ def as_json(results: dict) -> dict:
     def figures(samples: Samples) -> dict:
         return {"n": len(samples.ms), "p50_ms": _median(samples.ms), "p99_ms": _p(samples.ms, 99),
                 "max_ms": max(samples.ms), "round_trips_in_turn_p50": _median(samples.round_trips),
-                "calls_p50": _median(samples.calls)}
+                "calls_p50": _median(samples.calls), "standin_span_p50_ms": _median(samples.span)}
 
     return {
         "opens": {str(ms): {route: {n: figures(s) for n, s in by_function.items()} for route, by_function in routes.items()}

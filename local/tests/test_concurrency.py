@@ -212,3 +212,24 @@ def test_targets_reads_forty_notebooks_tags_in_waves_of_eight(stack):
     assert round_trips([listing, *notebook_tags]) <= waves
     # In turn, 41+ calls would take over 4 s; in waves about 0.6 s. Loose: a loaded machine passes.
     assert elapsed < (waves + 3) * LATENCY + 1.5, f"/targets took {elapsed:.2f} s"
+
+
+def test_targets_reads_studio_beside_the_notebooks_not_after_them(stack):
+    admin = client("sagemaker", stack.state["moto"])
+    existing = admin.list_notebook_instances(MaxResults=100)["NotebookInstances"]
+    for i in range(NOTEBOOKS - len(existing)):  # the other /targets test may have made them
+        admin.create_notebook_instance(NotebookInstanceName=f"beside-{i:02}", InstanceType="ml.t3.medium",
+                                       RoleArn="arn:aws:iam::123456789012:role/notebook-demo")
+    alice = stack.token("alice")
+    assert get(stack, "/targets", alice)[0] == 200  # the process's first Studio reads, not measured
+    clear(stack)
+    assert get(stack, "/targets", alice)[0] == 200
+
+    log = calls(stack)
+    studio = [c for c in log if c["operation"] in ("ListSpaces", "ListApps")
+              or ":user-profile/" in c["input"].get("ResourceArn", "")]
+    assert studio, "no Studio reads: is Studio configured in this stack?"
+    (listing,) = named(log, "ListNotebookInstances")
+    assert any(overlap(listing, c) for c in studio), "Studio was read after the notebook instances"
+    waves = 1 + math.ceil(NOTEBOOKS / TAG_LOOKUPS_IN_FLIGHT)
+    assert round_trips(log) <= waves, f"{round_trips(log)} round trips in turn for {len(log)} calls"

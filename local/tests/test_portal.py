@@ -36,7 +36,8 @@ def grants(stack: Stack) -> list[dict]:
         return json.loads(response.read())
 
 
-# What the seeded world (local/stack.py) gives each person, and what is only the other's.
+# What the seeded world (local/stack.py) gives each person, and what is only the other's. The
+# stack's function has one Studio domain, "research" (test_portal_mlflow.py has both).
 SEEDED = {
     "alice": {"notebooks": ["alice-analysis", "alice-gpu", "ml-team-shared"], "spaces": ["alice-private", "team-shared"]},
     "bob": {"notebooks": ["bob-archive", "bob-reports"], "spaces": ["bob-private", "team-shared"]},
@@ -96,9 +97,10 @@ def test_open_lands_on_the_notebook_through_the_gate(visit):
 def test_studio_opens_the_chosen_app_and_a_space_in_its_own(visit):
     v = visit()
     v.sign_in("alice")
-    v.page.get_by_label("Open Studio in").select_option(label="Canvas")
+    research = v.page.get_by_role("region", name="research")  # the domain's card
+    research.get_by_label("Open Studio in").select_option(label="Canvas")
     with v.context.expect_page() as opened:
-        v.page.get_by_role("button", name="Open Studio").click()
+        research.get_by_role("button", name="Open Studio").click()
     home = opened.value.locator("#opened")
     expect(home).to_have_attribute("data-profile", "alice")
     expect(home).to_have_attribute("data-app", "app:Canvas:")
@@ -230,7 +232,7 @@ def test_an_expired_session_returns_to_sign_in_and_back_to_the_same_place(visit,
     v = visit()
     v.sign_in("alice", path="/")
     v.page.goto(stack.state["portal"] + "/#studio")
-    v.page.get_by_label("Open Studio in").select_option("codeeditor")
+    v.page.get_by_role("region", name="research").get_by_label("Open Studio in").select_option("codeeditor")
     # The session runs out: the access token has expired, the refresh token is no longer good,
     # and managed login's own session is over.
     v.rewrite_stored_user(expires_at=1, refresh_token="revoked")
@@ -239,7 +241,7 @@ def test_an_expired_session_returns_to_sign_in_and_back_to_the_same_place(visit,
     v.fill_sign_in("alice")
     expect(v.page.locator("#signed-in")).to_be_visible()
     assert v.page.url == stack.state["portal"] + "/#studio"
-    expect(v.page.get_by_label("Open Studio in")).to_have_value("codeeditor")
+    expect(v.page.get_by_role("region", name="research").get_by_label("Open Studio in")).to_have_value("codeeditor")
     eventually(v.page, lambda: v.page.evaluate("() => document.activeElement.id") == "studio")
 
 
@@ -250,7 +252,8 @@ def test_a_rejected_token_is_renewed_and_the_list_reloads(visit, stack):
     v.rewrite_stored_user(access_token="not.a.token")  # API Gateway answers 401 to this
     v.page.get_by_role("button", name="Refresh").click()
     eventually(v.page, lambda: (v.stored_user() or {}).get("access_token") not in (None, "not.a.token"))
-    expect(v.page.locator("#updated")).to_have_text(re.compile(r"^4 items · updated"))  # 2 notebooks, 2 spaces
+    # 2 notebooks, 2 spaces, an MLflow tracking server and an MLflow app
+    expect(v.page.locator("#updated")).to_have_text(re.compile(r"^6 items · updated"))
     expect(v.page.locator("#problem")).to_be_hidden()
     after = len([g for g in grants(stack) if g == {"grant_type": "refresh_token", "ok": True}])
     assert after == before + 1
@@ -346,6 +349,8 @@ def test_someone_with_nothing_is_told_what_to_ask_for(visit, stack):
     expect(v.page.get_by_role("heading", name="Nothing to open yet")).to_be_visible()
     expect(v.page.locator("#empty-user-id")).to_have_text(sub)
     expect(v.page.locator("#notebooks")).to_be_hidden()
+    expect(v.page.locator("#studio")).to_be_hidden()
+    expect(v.page.locator("#mlflow")).to_be_hidden()
     shot(v.page, "empty.png")
 
 

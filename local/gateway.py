@@ -30,7 +30,7 @@ from local.serve import Server
 
 RUNTIME_PREFIX = "/2018-06-01/runtime"
 INVOKE_TIMEOUT_SECONDS = 15  # the Lambda timeout the template sets
-API_ROUTES = ("/targets", "/studio", "/notebook-instances/", "/launch/")
+API_ROUTES = ("/targets", "/studio", "/notebook-instances/", "/mlflow/", "/launch/")
 # The template's AuthorizationScopes on every route: a token must hold one of them. Access tokens
 # from managed login carry `openid`, from the SRP / password API `aws.cognito.signin.user.admin`;
 # ID tokens carry no `scope` at all, so they open nothing.

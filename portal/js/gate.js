@@ -16,8 +16,9 @@ const WORDS = {
   unauthenticated: "Your session has ended. Sign in again to go on.",
   source_not_allowed:
     "Notebooks can only be opened from the company network. Connect to it (for example over the VPN) and try again.",
-  not_found: "That notebook is not yours, or it no longer exists. Refresh the list to see what you can open.",
-  not_running: "That notebook is not running. Refresh the list to see its state, or ask your admin to start it.",
+  // Said for any kind of target (notebook, Studio, space, MLflow): the words name none.
+  not_found: "What you opened is not yours, or it no longer exists. Refresh the list to see what you can open.",
+  not_running: "It is not running now. Refresh the list to see its state, or ask your admin to start it.",
   throttled: "SageMaker is busy right now. Wait a few seconds and try again.",
   upstream_error: "SageMaker could not answer. Try again in a minute; if it keeps happening, tell your admin.",
   upstream_timeout: "SageMaker took too long to answer. Try again in a minute.",

@@ -66,3 +66,9 @@ test("a network failure (or a CORS refusal) is 'unreachable'", async () => {
     (error) => error instanceof GateError && error.code === "unreachable",
   );
 });
+
+test("a refused open is said without naming a kind of target (notebooks, Studio and MLflow share it)", () => {
+  for (const code of ["not_found", "not_running"]) {
+    assert.doesNotMatch(describeError(new GateError({ code })).words, /notebook|studio|space|mlflow/i, code);
+  }
+});

@@ -212,13 +212,17 @@ def test_with_auto_start_open_starts_a_stopped_tracking_server(browser, auto_sta
         auto_start_stack.control("DELETE", "/_calls")
         with v.context.expect_page() as opened:
             button.click()
-        wait_page = opened.value
-        wait_page.wait_for_load_state()
-        assert "alice-mlflow-stopped" in wait_page.locator("body").inner_text()  # the gate's wait page
+        tab = opened.value
+        tab.wait_for_load_state()
+        assert "alice-mlflow-stopped" in tab.locator("body").inner_text()  # it says what it waits for
         expect(stopped.locator(".badge")).to_have_text("Starting…")
         # No Refresh pressed: the row looks again by itself and sees it running.
         expect(stopped.locator(".badge")).to_have_text("Running", timeout=SETTLES)
         expect(stopped.get_by_role("button", name="Open alice-mlflow-stopped")).to_be_enabled()
+        # The tab waited for it (the gate's Retry-After is 15 s) and then went into MLflow.
+        expect(tab.locator("#opened")).to_have_attribute("data-name", "alice-mlflow-stopped", timeout=45_000)
+        expect(tab.locator("#opened")).to_have_attribute("data-kind", "mlflow-tracking-server")
+        # Started once: asking again while it started, or once it ran, started nothing more.
         assert [c["input"] for c in sagemaker_calls(auto_start_stack, "StartMlflowTrackingServer")] == [
             {"TrackingServerName": "alice-mlflow-stopped"}]
         assert v.problems == [], v.problems

@@ -19,6 +19,8 @@ stack = module_stack("stack", "--studio-domains", "2")
 # Opening a stopped tracking server starts it (AUTO_START), and starting takes 3 s, as SageMaker's
 # takes minutes: long enough to see the row starting.
 auto_start_stack = module_stack("auto_start_stack", "--studio-domains", "2", "--auto-start", "--mlflow-start-seconds", "3")
+# A deployment with MLflow off (template parameter Mlflow=false) and one Studio domain.
+no_mlflow_stack = module_stack("no_mlflow_stack", "--param", "Mlflow=false")
 # The row looks again by itself at 5 s (portal/js/lifecycle.js): a 3 s start shows by then.
 SETTLES = 15_000
 
@@ -225,6 +227,23 @@ def test_with_auto_start_open_starts_a_stopped_tracking_server(browser, auto_sta
         # Started once: asking again while it started, or once it ran, started nothing more.
         assert [c["input"] for c in sagemaker_calls(auto_start_stack, "StartMlflowTrackingServer")] == [
             {"TrackingServerName": "alice-mlflow-stopped"}]
+        assert v.problems == [], v.problems
+    finally:
+        v.close()
+
+
+def test_without_mlflow_the_section_and_its_link_are_not_shown(browser, no_mlflow_stack):
+    v = Visit(browser, no_mlflow_stack)
+    try:
+        no_mlflow_stack.control("DELETE", "/_calls")
+        v.sign_in("bob")
+        expect(v.page.locator("#notebook-list .row")).to_have_count(2)
+        expect(v.page.locator("#mlflow")).to_be_hidden()
+        # The links name the two sections there are; one card, for the one domain configured.
+        expect(v.page.locator("#sections a:visible")).to_have_text(["Notebook instances", "Studio"])
+        expect(v.page.locator(".studio-domain .studio-title")).to_have_text(["research"])
+        expect(v.page.locator("#updated")).to_have_text(re.compile(r"^4 items · updated"))  # 2 notebooks, 2 spaces
+        assert not [c for c in no_mlflow_stack.control("GET", "/_calls") if "Mlflow" in c["operation"]]
         assert v.problems == [], v.problems
     finally:
         v.close()

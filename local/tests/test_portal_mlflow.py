@@ -106,8 +106,16 @@ def test_each_card_opens_studio_in_its_own_domain_with_its_own_app(visit, stack)
         domain_id(stack, "platform"), domain_id(stack, "research"), domain_id(stack, "platform")]
     # The choice is the tab's: a reload keeps it for that card only.
     v.page.reload()
-    expect(card(v.page, "platform").get_by_label("Open Studio in")).to_have_value("codeeditor")
+    chooser = card(v.page, "platform").get_by_label("Open Studio in")
+    expect(chooser).to_have_value("codeeditor")
     expect(card(v.page, "research").get_by_label("Open Studio in")).to_have_value("studio")
+    # A redraw (as the list's own looks at changing rows do; here a Refresh pressed from script,
+    # which leaves the focus where it is) keeps the card: its chooser keeps the focus.
+    chooser.focus()
+    with v.page.expect_response(lambda r: r.url.endswith("/targets")):
+        v.page.evaluate("() => document.getElementById('refresh').click()")
+    expect(v.page.locator("#updated")).to_have_text(re.compile(r"items · updated"))
+    assert v.page.evaluate("() => document.activeElement.id") == f"studio-app-{domain_id(stack, 'platform')}"
     assert v.problems == [], v.problems
 
 

@@ -26,6 +26,7 @@ import jwt
 from werkzeug.wrappers import Request, Response
 
 from local.emulation import function_command
+from local.private_api import ResourcePolicy, request_source, without_source_headers
 from local.serve import Server
 
 RUNTIME_PREFIX = "/2018-06-01/runtime"
@@ -163,7 +164,7 @@ def http_api_event(method, path, query, headers, source_ip, claims, raw_query: s
     return event
 
 
-def rest_api_event(method, path, query, headers, source_ip, claims) -> dict:
+def rest_api_event(method, path, query, headers, source_ip, claims, vpce: str = "") -> dict:
     now = datetime.now(timezone.utc)
     multi_query: dict[str, list[str]] = {}
     for key, value in query:
@@ -188,7 +189,9 @@ def rest_api_event(method, path, query, headers, source_ip, claims) -> dict:
             "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "requestTimeEpoch": int(now.timestamp() * 1000),
             "requestId": str(uuid.uuid4()),
-            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},
+            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", ""),
+                         # A private API's request names the endpoint it came through.
+                         **({"vpceId": vpce} if vpce else {})},
             "apiId": "local",
             "authorizer": {"claims": {k: _as_rest_api_claim(v) for k, v in claims.items()}}
             if claims is not None
@@ -337,15 +340,27 @@ def _json(status: int, body: bytes) -> Response:
     return ApiResponse(body, status, {"Content-Type": "application/json"})
 
 
-def gateway(function: Function, authorizer: Authorizer, payload: str):
-    """The API: the authorizer of `payload`'s API type, then the event to the function."""
+def gateway(function: Function, authorizer: Authorizer, payload: str, private: "ResourcePolicy | None" = None,
+            default_vpce: str = ""):
+    """The API: the authorizer of `payload`'s API type, then the event to the function. `private`:
+    the private REST API's resource policy and routes (local/private_api.py), checked first, with a
+    request that says nothing about where it comes from taken as through `default_vpce`."""
 
     def answer(request: Request) -> Response:
         # The request target as the client sent it (werkzeug's PATH_INFO is percent-decoded).
         split = urlsplit(request.environ["RAW_URI"].encode("latin-1").decode("utf-8"))
         path = split.path
         query = parse_qsl(split.query, keep_blank_values=True)
-        if not path.startswith(API_ROUTES):
+        headers = dict(request.headers.items())
+        vpce = ""
+        if private is not None:
+            source = request_source(request.headers, default_vpce)
+            headers = without_source_headers(headers)
+            refusal = private.refusal(request.method, path, source)
+            if refusal is not None:
+                return _json(*refusal)
+            vpce = source.get("aws:SourceVpce", "")
+        elif not path.startswith(API_ROUTES):
             return _json(404, b'{"message":"Not Found"}')
 
         claims = None
@@ -358,10 +373,9 @@ def gateway(function: Function, authorizer: Authorizer, payload: str):
                 # has none without gateway responses), so the portal has to cope with that.
                 return _json(401, b'{"message":"Unauthorized"}')
 
-        headers = dict(request.headers.items())
         source_ip = request.remote_addr
         if payload == "v1":
-            event = rest_api_event(request.method, path, query, headers, source_ip, claims)
+            event = rest_api_event(request.method, path, query, headers, source_ip, claims, vpce)
         else:
             event = http_api_event(request.method, path, query, headers, source_ip, claims, raw_query=split.query)
         try:
@@ -421,11 +435,11 @@ class LocalGateway:
     """The gateway and the Runtime API on their ports, with the function process behind them."""
 
     def __init__(self, *, port, runtime_port, binary, function_env, authorizer, payload="v2",
-                 log_path=Path("function.log")):
+                 log_path=Path("function.log"), private=None, default_vpce=""):
         # An arm64 bootstrap runs under qemu-aarch64 on an x86_64 machine (local/emulation.py).
         self.host = FunctionHost(function_command(binary), function_env, log_path, port=runtime_port)
         self.function = self.host.function
-        self.server = Server(gateway(self.function, authorizer, payload), port)
+        self.server = Server(gateway(self.function, authorizer, payload, private, default_vpce), port)
         self.url = self.server.url
 
     def start(self):

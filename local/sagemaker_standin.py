@@ -91,6 +91,9 @@ class IamSettings:
     principal: str  # the role's session ARN, as AccessDenied names it
     policies: list  # [{"name": ..., "policy": {...}}], the role's identity-based policies
     source: Source  # where the function's calls come from
+    # Where a browser that says nothing (no X-Local-Source-* header) uses URLs from: by default its
+    # own address; a private deployment's local stack says "through the Studio / notebook endpoint".
+    browser_source: Source | None = None
 
     @classmethod
     def parse(cls, body: dict) -> "IamSettings":
@@ -104,7 +107,8 @@ class IamSettings:
         session = str(body.get("sessionName") or "notebook-gate")
         return cls(str(body["accessKeyId"]), role_arn, iam_sagemaker.session_arn(role_arn, session),
                    [{"name": str(p.get("name") or f"policy{i}"), "policy": p["policy"]} for i, p in enumerate(policies)],
-                   Source.parse(body.get("source")))
+                   Source.parse(body.get("source")),
+                   Source.parse(body["browserSource"]) if body.get("browserSource") else None)
 
 
 @dataclass
@@ -1012,6 +1016,9 @@ def browser_source(request: Request) -> Source:
     vpce = request.headers.get("X-Local-Source-Vpce", "")
     if vpce:
         return Source(ip=request.headers.get("X-Local-Source-Ip", ""), vpce=vpce)
+    settings = REGISTRY.iam
+    if not request.headers.get("X-Local-Source-Ip") and settings is not None and settings.browser_source:
+        return settings.browser_source
     return Source(ip=request.headers.get("X-Local-Source-Ip") or request.remote_addr or "")
 
 

@@ -26,7 +26,9 @@ from local.gateway import MOTO_KEY_WARNING, Authorizer, LocalGateway
 from local.iam.stack import FUNCTION_ACCESS_KEY_ID, Deployment
 from local.iam.stack import add_arguments as add_iam_arguments
 from local.oidc import ManagedLoginServer, Provider
+from local.iam.evaluator import Evaluator
 from local.portal_site import PortalSite, content_security_policy
+from local.private_api import describe, local_gate, private_parameters
 from local.serve import Child
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -232,6 +234,9 @@ def main(argv=None):
     parser.add_argument("--portal-port", type=int, default=int(os.environ.get("PORTAL_PORT", 8081)))
     parser.add_argument("--login-port", type=int, default=int(os.environ.get("LOGIN_PORT", 0)))
     parser.add_argument("--payload", choices=["v1", "v2"], default="v2", help="v2: HTTP API (default); v1: REST API")
+    parser.add_argument("--private", action="store_true",
+                        help="as ApiVisibility=Private deploys it: the private REST API (v1 events, no /launch), "
+                             "its resource policy, the function and the URLs through VPC endpoints (local/private_api.py)")
     parser.add_argument("--auto-start", action="store_true")
     timing = parser.add_argument_group("timing", "how long SageMaker's state changes take in the stand-in "
                                                  "(0: at once; seeding is always at once)")
@@ -250,6 +255,9 @@ def main(argv=None):
     parser.add_argument("--function-log", default=str(ROOT / ".local/function.log"))
     add_iam_arguments(parser)
     args = parser.parse_args(argv)
+    if args.private:  # the private network's parameters, unless --param says otherwise
+        args.payload = "v1"
+        args.param = [f"{k}={v}" for k, v in private_parameters({}).items()] + args.param
 
     moto_port = args.moto_port or free_port()
     page_port = args.page_port or free_port()
@@ -270,6 +278,7 @@ def main(argv=None):
         deployment = Deployment.for_stack(args, world["domain_ids"][:args.studio_domains])
         iam_lines = deployment.enforce(f"http://127.0.0.1:{page_port}")
         authorizer = pool_authorizer(moto, world)
+        private = local_gate(deployment.rendered.parameters, deployment.rendered, Evaluator()) if args.private else {}
         api = f"http://127.0.0.1:{args.port}"
         login = ManagedLoginServer(
             Provider(cognito=client("cognito-idp", moto), region=REGION, pool_id=world["pool_id"],
@@ -279,7 +288,7 @@ def main(argv=None):
         Path(args.function_log).parent.mkdir(parents=True, exist_ok=True)
         gateway = LocalGateway(
             port=args.port, runtime_port=runtime_port, binary=args.binary, payload=args.payload,
-            authorizer=authorizer, log_path=Path(args.function_log),
+            authorizer=authorizer, log_path=Path(args.function_log), **private,
             function_env={
                 **deployment.function_environment(),
                 **aws_env(moto),
@@ -297,7 +306,8 @@ def main(argv=None):
         state = {
             "gateway": api, "portal": portal.url, "login": login.url,
             "moto": moto, "page": f"http://127.0.0.1:{page_port}", "runtime": f"http://127.0.0.1:{runtime_port}",
-            "payload": args.payload, **world, "studio_domain_ids": world["domain_ids"][:args.studio_domains],
+            "payload": args.payload, "private": describe(deployment.rendered.parameters) if args.private else None,
+            **world, "studio_domain_ids": world["domain_ids"][:args.studio_domains],
             # Which process answers: the binary, or qemu running it (local/emulation.py).
             "function": {"command": gateway.function.command, "pid": gateway.function.process.pid},
             "iam": {"enforced": deployment.enforced, "functionSource": deployment.source,
@@ -306,7 +316,10 @@ def main(argv=None):
         }
         Path(args.state).parent.mkdir(parents=True, exist_ok=True)
         Path(args.state).write_text(json.dumps(state, indent=2))
-        print(f"notebook-gate is up ({args.payload} events)", flush=True)
+        print(f"notebook-gate is up ({args.payload} events{', private API' if args.private else ''})", flush=True)
+        if args.private:
+            print(f"  private        requests come through {state['private']['executeApiVpce']} unless they say "
+                  "otherwise (X-Local-Source-Vpce / X-Local-Source-Ip); no /launch routes", flush=True)
         print(f"  portal         {portal.url}/   (open it in a browser and sign in)", flush=True)
         print(f"  API            {state['gateway']}   (e.g. GET /targets)", flush=True)
         print(f"  sign-in        {login.url}   (stands in for Cognito managed login)", flush=True)

@@ -100,9 +100,14 @@ class Deployment:
 
     def iam_settings(self) -> dict:
         role = self.rendered.function_role()
-        return {"accessKeyId": FUNCTION_ACCESS_KEY_ID, "roleArn": role.arn,
-                "policies": [{"name": p.name, "policy": p.document} for p in role.policies],
-                "source": self.source}
+        settings = {"accessKeyId": FUNCTION_ACCESS_KEY_ID, "roleArn": role.arn,
+                    "policies": [{"name": p.name, "policy": p.document} for p in role.policies],
+                    "source": self.source}
+        if self.parameters.get("ApiVisibility") == "Private":
+            # People's browsers are on the company network: they open URLs through the first
+            # Studio / notebook endpoint unless a request says otherwise.
+            settings["browserSource"] = {"vpce": self.parameters["SageMakerUrlVpcEndpointIds"].split(",")[0]}
+        return settings
 
     def enforce(self, page_url: str) -> list[str]:
         """Tells the stand-in to enforce the role; returns lines for the stack's output."""

@@ -1,7 +1,8 @@
-// The portal: sign in, list what the gate says is mine, open it in a new tab through `/launch/...`.
+// The portal: sign in, list what the gate says is mine, open it in a new tab (the presigned URL
+// from the gate's JSON route, asked for with the token in the header: no token in any URL).
 
 import { loadConfig } from "./config.js";
-import { describeError, fetchTargets, GateError, launchUrl, postAction } from "./gate.js";
+import { describeError, fetchTargets, GateError, openTarget, postAction } from "./gate.js";
 import { actionErrorWords, answerSettling, busyWords, resultWords, settleDelay, settledWords, stillWords } from "./lifecycle.js";
 import { currentPlace, displayName, isSignInReturn, Session } from "./session.js";
 import { isEmpty, mlflowAppRows, mlflowServerRows, notebookRows, statusBadge, studioCards, uncheckedMlflowNote, uncheckedNote } from "./targets.js";
@@ -201,30 +202,80 @@ async function accessToken() {
   }
 }
 
+// How long a tab waits for a starting notebook (or MLflow server): asks again after the gate's
+// Retry-After (at most a minute apart), for up to 20 minutes, then says to try again later.
+const OPEN_WAIT_MS = 20 * 60 * 1000;
+const MAX_ASK_AGAIN_SECONDS = 60;
+
 /**
- * Opens a target in a new tab. The tab is opened at once, inside the click (a tab opened after an
- * await is a pop-up that browsers block), then sent to the gate once a fresh token is at hand.
+ * Opens a target in a new tab, with no token in any URL (the tab's history, the browser's history
+ * database and every request URL stay free of it). The tab is opened at once, inside the click (a
+ * tab opened after an await is a pop-up that browsers block), on a blank page of this origin that
+ * says what is happening; the portal asks the target's JSON route for the presigned URL with the
+ * token in the Authorization header (what a private deployment's authorizer reads, and all it
+ * reads), then sends the tab there. While a notebook starts (202) the tab says so and the route is
+ * asked again after Retry-After. A refusal closes the tab and is said here in words. Every row
+ * (notebook, Studio, space, MLflow) opens through this one function.
  */
 function open(row) {
-  const tab = window.open("", "_blank");
+  const tab = window.open("about:blank", "_blank");
   if (!tab) {
     view.problem({ words: "Your browser blocked the new tab. Allow pop-ups for this site, then press Open again." });
     return;
   }
   tab.opener = null; // the notebook's page gets no handle on the portal
-  accessToken().then(
-    (token) => {
-      tab.location.replace(launchUrl(config.apiUrl, row.launch, token, { app: row.app }));
-      if (row.starts) {
-        view.markStarting(row.key);
-        followFrom(row);
-      }
-    },
-    () => {
-      tab.close();
-      session.signIn(currentPlace(window.location));
-    },
-  );
+  view.clearProblem();
+  tabSays(tab, `Opening ${row.name}…`, "The portal is asking for a link to it. This tab goes there by itself.");
+  openInto(tab, row, Date.now() + OPEN_WAIT_MS).catch((error) => {
+    tab.close();
+    if (error instanceof GateError && error.code === "unauthenticated") {
+      return session.signIn(currentPlace(window.location));
+    }
+    view.problem(describeError(error));
+  });
+}
+
+async function openInto(tab, row, giveUpAt) {
+  let marked = false;
+  for (;;) {
+    const answer = await withToken((token) => openTarget(config.apiUrl, row.open, token, { app: row.app }));
+    if (row.starts && !marked) {
+      marked = true;
+      view.markStarting(row.key);
+      followFrom(row);
+    }
+    if (answer.url) {
+      if (!tab.closed) tab.location.replace(answer.url); // replace: the blank page leaves no history entry
+      return;
+    }
+    if (tab.closed) return; // the person closed the tab: stop asking
+    const seconds = Math.min(answer.retryAfter, MAX_ASK_AGAIN_SECONDS);
+    if (Date.now() + seconds * 1000 > giveUpAt) {
+      tabSays(tab, `${row.name} is still starting.`, "Close this tab and press Open again in a few minutes.");
+      return;
+    }
+    tabSays(tab, `${row.name} is starting…`, `This tab opens it once it is running; it looks again every ${seconds} seconds.`);
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  }
+}
+
+/** Words in the waiting tab (a blank page of this origin: text only, nothing that runs). */
+function tabSays(tab, heading, words) {
+  try {
+    const page = tab.document;
+    page.title = heading;
+    const main = page.createElement("main");
+    main.id = "opening";
+    main.setAttribute("role", "status");
+    const title = page.createElement("h1");
+    title.textContent = heading;
+    const text = page.createElement("p");
+    text.textContent = words;
+    main.append(title, text);
+    page.body.replaceChildren(main);
+  } catch {
+    // The tab has left this origin (it is on its way to the notebook): nothing to say there.
+  }
 }
 
 main().catch((error) => {

@@ -44,8 +44,10 @@ export function gateUrl(apiUrl, route) {
 }
 
 /**
- * Where "Open" sends a new tab: the route's `/launch/...` path, which API Gateway authorizes from
- * `access_token` and the gate answers with a redirect into SageMaker.
+ * A `/launch/...` URL: the route API Gateway authorizes from `access_token` and the gate answers
+ * with a redirect into SageMaker, for what navigates without the portal (a bookmark, a link from
+ * another tool). The portal itself no longer uses it: a token in a URL stays in the tab's history
+ * (see `openTarget`). A private deployment has no `/launch/...` routes at all.
  */
 export function launchUrl(apiUrl, launchPath, accessToken, extra = {}) {
   const url = gateUrl(apiUrl, launchPath);
@@ -94,6 +96,29 @@ async function callGate(apiUrl, route, accessToken, method, fetchImpl) {
   }
   if (!response.ok) throw await errorFrom(response);
   return response.json();
+}
+
+/** A route with `extra` query parameters added (those with a value), e.g. `app`. */
+export function withQuery(route, extra = {}) {
+  const url = new URL(route, "https://gate.invalid");
+  for (const [key, value] of Object.entries(extra)) {
+    if (value) url.searchParams.set(key, value);
+  }
+  return url.pathname + url.search;
+}
+
+/**
+ * Asks an open route (`/notebook-instances/<name>`, `/studio?space=...`, an MLflow row's `open`)
+ * for its presigned URL as JSON, with the access token in the Authorization header, so no token
+ * is ever in a URL. Resolves to `{url, expiresAt, target}` (ready: send the tab to `url`) or, while
+ * a notebook starts, `{status: "starting", retryAfter, target}` (HTTP 202: ask again later);
+ * rejects with a GateError.
+ */
+export async function openTarget(apiUrl, openPath, accessToken, extra = {}, fetchImpl = fetch) {
+  const answer = await callGate(apiUrl, withQuery(openPath, extra), accessToken, "GET", fetchImpl);
+  if (answer && typeof answer.url === "string" && /^https?:\/\//.test(answer.url)) return answer;
+  if (answer && answer.status === "starting") return { ...answer, retryAfter: Number(answer.retryAfter) || 15 };
+  throw new GateError({ status: 200, code: "upstream_error", message: "the gate's answer had no URL" });
 }
 
 /** `GET /targets` with the access token; resolves to the gate's list or rejects with a GateError. */

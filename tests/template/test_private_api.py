@@ -224,3 +224,25 @@ def test_cfn_lint_reports_nothing_for_the_private_deployment(tmp_path):
     translated.write_text(json.dumps(render({**PRIVATE, "AutoStart": "true"}).template))
     result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(translated)], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
+
+
+# --- the portal's config for a private API (scripts/portal-config) ---------------------------------
+
+def test_portal_config_names_the_private_api_by_private_dns_or_through_the_endpoint(tmp_path):
+    from tests.template.test_portal_hosting import OUTPUTS, fake_aws, portal_config  # noqa: PLC0415
+    private_dns = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/api"
+    through = f"https://a1b2c3d4e5-{EXECUTE_API_VPCES[0]}.execute-api.eu-west-1.amazonaws.com/api"
+    env = fake_aws(tmp_path, {**OUTPUTS, "ApiUrl": private_dns, "ApiUrlThroughEndpoint": through})
+    for args, url in [((), private_dns), (("--through-endpoint",), through)]:
+        result, out = portal_config(tmp_path, env, *args)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(out.read_text())["apiUrl"] == url  # the stage path stays: the portal joins routes to it
+        index = (out.parent / "index.html").read_text()
+        origin = url.removesuffix("/api")
+        assert f"connect-src &#x27;self&#x27; {origin} " in index or f"connect-src 'self' {origin} " in index
+
+
+def test_through_endpoint_is_refused_for_a_public_stack(tmp_path):
+    from tests.template.test_portal_hosting import OUTPUTS, fake_aws, portal_config  # noqa: PLC0415
+    result, out = portal_config(tmp_path, fake_aws(tmp_path, OUTPUTS), "--through-endpoint")
+    assert result.returncode == 1 and "ApiVisibility=Private" in result.stderr and not out.exists()

@@ -1251,7 +1251,10 @@ def main(argv=None):
     global LATENCY
     LATENCY = InjectedLatency(SageMakerFront(DomainDispatcherApplication(create_backend_app)),
                               FUNCTION_ACCESS_KEY_ID)
-    moto = Server(LATENCY, args.port)
+    # Persistent connections, as an SDK keeps them to SageMaker: without them every call pays a
+    # new connection and a new server thread here, and /targets' 8 calls at once then queue for
+    # this one process (with 40 notebooks at 0 ms: 70 ms instead of 100-150 ms).
+    moto = Server(LATENCY, args.port, keep_alive=True)
     page = Server(page_app, args.page_port)
     REGISTRY.page_base = page.url
     moto.start()

@@ -814,6 +814,16 @@ def create_presigned_mlflow_app_url(self):
                            "sagemaker:CreatePresignedMlflowAppUrl", "mlflow/apps", {"id": app_id})
 
 
+_moto_describe_domain = SageMakerResponse.describe_domain
+
+
+def describe_domain(self):
+    """moto's, but a domain that does not exist is SageMaker's ResourceNotFound (DescribeDomain's
+    documented error), not moto's ValidationException."""
+    _domain(self.sagemaker_backend, self._get_param("DomainId"))
+    return _moto_describe_domain(self)
+
+
 _moto_add_tags = SageMakerResponse.add_tags
 
 
@@ -836,6 +846,7 @@ for _operation in (
     create_mlflow_tracking_server, describe_mlflow_tracking_server, list_mlflow_tracking_servers,
     start_mlflow_tracking_server, stop_mlflow_tracking_server, create_presigned_mlflow_tracking_server_url,
     create_mlflow_app, describe_mlflow_app, list_mlflow_apps, create_presigned_mlflow_app_url, add_tags,
+    describe_domain,
 ):
     setattr(SageMakerResponse, _operation.__name__, _operation)
 

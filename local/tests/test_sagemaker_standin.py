@@ -626,3 +626,25 @@ def test_mlflow_calls_and_url_uses_are_authorized_with_the_resources_tags(standi
         assert open_page(url, **{"X-Local-Source-Ip": "10.2.3.4"})[0] == 200
         assert open_page(url, **{"X-Local-Source-Ip": "10.2.3.4"}) == (403, {"refused": "replayed"})
     assert owned_server == SERVERS + "ts-iam-owned"
+
+
+def test_several_domains_keep_their_own_profiles_spaces_and_apps(sm):
+    """Issue 15: DescribeDomain gives each domain's name and ARN; the same profile and space names
+    live in two domains apart; a domain that does not exist is ResourceNotFound."""
+    sm.create_domain(DomainName="second", AuthMode="IAM", DefaultUserSettings={"ExecutionRole": ROLE},
+                     SubnetIds=["subnet-1"], VpcId="vpc-1")
+    second = next(d["DomainId"] for d in sm.list_domains()["Domains"] if d["DomainName"] == "second")
+    described = sm.describe_domain(DomainId=second)
+    assert described["DomainName"] == "second"
+    assert described["DomainArn"] == f"arn:aws:sagemaker:us-east-1:123456789012:domain/{second}"
+    assert sm.describe_domain(DomainId="d-unit")["DomainName"] == "unit"
+    assert error_of(sm.describe_domain, DomainId="d-nowhere")["Code"] == "ResourceNotFound"
+    sm.create_user_profile(DomainId=second, UserProfileName="jane", Tags=[{"Key": "owner", "Value": "j2"}])
+    sm.create_space(DomainId=second, SpaceName="jane-space", OwnershipSettings={"OwnerUserProfileName": "jane"})
+    assert sm.list_tags(ResourceArn=f"arn:aws:sagemaker:us-east-1:123456789012:user-profile/{second}/jane")["Tags"] \
+        == [{"Key": "owner", "Value": "j2"}]
+    assert [s["DomainId"] for s in sm.list_spaces(DomainIdEquals=second)["Spaces"]] == [second]
+    sm.create_app(DomainId=second, SpaceName="jane-space", AppType="JupyterLab", AppName="default")
+    assert [a["DomainId"] for a in sm.list_apps(DomainIdEquals=second)["Apps"]] == [second]
+    url = sm.create_presigned_domain_url(DomainId=second, UserProfileName="jane")["AuthorizedUrl"]
+    assert open_page(url)[1]["opened"]["domain"] == second

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 
-from local.iam.evaluator import ANONYMOUS
+from local.iam.evaluator import ANONYMOUS, InvalidRequest
 from local.iam.render import PrivateApi
 
 # The private network as the local stack deploys it: made-up ids in the template's patterns.
@@ -79,8 +79,15 @@ class ResourcePolicy:
         method or path it does not have (the `/launch/...` routes, say) with 403 "Missing
         Authentication Token"."""
         resource = self.api.method_arn(method, path)
-        decision = self.evaluator.evaluate("execute-api:Invoke", resource, ANONYMOUS, [], source,
-                                           resource_policy=self.api.policy)
+        try:
+            decision = self.evaluator.evaluate("execute-api:Invoke", resource, ANONYMOUS, [], source,
+                                               resource_policy=self.api.policy)
+        except InvalidRequest:
+            # The root path (`.../GET/`): AWS's authorization data has no ARN with an empty resource
+            # path. The policy names the whole API (`<api>/*`), so the decision is the same for any
+            # path under the stage: take one that has a segment.
+            decision = self.evaluator.evaluate("execute-api:Invoke", self.api.method_arn(method, "/-"), ANONYMOUS,
+                                               [], source, resource_policy=self.api.policy)
         if not decision.allowed:
             masked = re.sub(r":(\d{8})(\d{4}):", r":********\2:", resource)
             how = " with an explicit deny" if decision.result == "ExplicitlyDenied" else ""

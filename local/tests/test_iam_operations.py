@@ -371,3 +371,22 @@ def test_urls_open_only_from_the_networks_the_parameters_name(name, params, iam)
             assert role.allows(operation, resource, tags, source), f"{operation} from {source} is refused"
         for source in outside:
             assert not role.allows(operation, resource, tags, source), f"{operation} from {source} opens"
+
+
+@pytest.mark.skipif("StudioDomainIds" not in DECLARED, reason="a template without several domains")
+def test_a_studio_grant_widened_beyond_the_configured_domains_is_caught(iam):
+    """Issue 15, IAM per configured domain only: the checks above fail for a role whose Studio
+    statements reach a domain that is not configured."""
+    import copy
+    params = next(p for _, p in COMBINATIONS if len(domains(p)) == 2)
+    role = Role(params, iam)
+    assert grant_problems(OPERATIONS, params, iam, role) == []
+    role.policies = copy.deepcopy(role.policies)
+    for policy in role.policies:
+        for statement in policy["policy"]["Statement"]:
+            if statement.get("Sid") in ("DescribeTheDomainsSpaces", "OpenOwnedStudioProfiles"):
+                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                statement["Resource"] = [r.replace(DOMAIN, "*") for r in resources]
+    problems = grant_problems(OPERATIONS, params, iam, role)
+    assert any(p.startswith("DescribeSpace is allowed in a domain not configured") for p in problems), problems
+    assert any(p.startswith("CreatePresignedDomainUrl is allowed in a domain not configured") for p in problems), problems

@@ -341,10 +341,18 @@ def _json(status: int, body: bytes) -> Response:
 
 
 def gateway(function: Function, authorizer: Authorizer, payload: str, private: "ResourcePolicy | None" = None,
-            default_vpce: str = ""):
+            default_vpce: str = "", error_origin: str = ""):
     """The API: the authorizer of `payload`'s API type, then the event to the function. `private`:
     the private REST API's resource policy and routes (local/private_api.py), checked first, with a
-    request that says nothing about where it comes from taken as through `default_vpce`."""
+    request that says nothing about where it comes from taken as through `default_vpce`; its own
+    4xx carry `error_origin` as the template's gateway responses (DEFAULT_4XX) give the portal's."""
+
+    def refused(status: int, body: bytes) -> Response:
+        response = _json(status, body)
+        if private is not None and error_origin:
+            response.headers["Access-Control-Allow-Origin"] = error_origin
+            response.headers["Vary"] = "Origin"
+        return response
 
     def answer(request: Request) -> Response:
         # The request target as the client sent it (werkzeug's PATH_INFO is percent-decoded).
@@ -358,7 +366,7 @@ def gateway(function: Function, authorizer: Authorizer, payload: str, private: "
             headers = without_source_headers(headers)
             refusal = private.refusal(request.method, path, source)
             if refusal is not None:
-                return _json(*refusal)
+                return refused(*refusal)
             vpce = source.get("aws:SourceVpce", "")
         elif not path.startswith(API_ROUTES):
             return _json(404, b'{"message":"Not Found"}')
@@ -369,9 +377,10 @@ def gateway(function: Function, authorizer: Authorizer, payload: str, private: "
             check = authorizer.http_api if payload == "v2" else authorizer.rest_api
             claims = check(token) if token else None
             if claims is None:
-                # No CORS headers: the worst case of a real API Gateway (a REST API's authorizer 401
-                # has none without gateway responses), so the portal has to cope with that.
-                return _json(401, b'{"message":"Unauthorized"}')
+                # No CORS headers (but in private mode, whose template has gateway responses): the
+                # worst case of a real API Gateway (a REST API's authorizer 401 has none without
+                # gateway responses, an HTTP API's may lack them), so the portal has to cope with that.
+                return refused(401, b'{"message":"Unauthorized"}')
 
         source_ip = request.remote_addr
         if payload == "v1":
@@ -435,11 +444,11 @@ class LocalGateway:
     """The gateway and the Runtime API on their ports, with the function process behind them."""
 
     def __init__(self, *, port, runtime_port, binary, function_env, authorizer, payload="v2",
-                 log_path=Path("function.log"), private=None, default_vpce=""):
+                 log_path=Path("function.log"), private=None, default_vpce="", error_origin=""):
         # An arm64 bootstrap runs under qemu-aarch64 on an x86_64 machine (local/emulation.py).
         self.host = FunctionHost(function_command(binary), function_env, log_path, port=runtime_port)
         self.function = self.host.function
-        self.server = Server(gateway(self.function, authorizer, payload, private, default_vpce), port)
+        self.server = Server(gateway(self.function, authorizer, payload, private, default_vpce, error_origin), port)
         self.url = self.server.url
 
     def start(self):

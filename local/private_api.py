@@ -98,11 +98,13 @@ class ResourcePolicy:
         return None
 
 
-def local_gate(parameters: dict, rendered, evaluator) -> dict:
+def local_gate(parameters: dict, rendered, evaluator, portal_origin: str) -> dict:
     """LocalGateway's options for a private deployment rendered with `parameters`: the resource
-    policy, and the endpoint a request that says nothing comes through."""
+    policy, the endpoint a request that says nothing comes through, and the origin API Gateway's
+    own 4xx carry (the template's gateway responses name the portal's)."""
     return {"private": ResourcePolicy(rendered.private_api(), evaluator),
-            "default_vpce": first(",".join(parameters["ExecuteApiVpcEndpointIds"]))}
+            "default_vpce": first(",".join(parameters["ExecuteApiVpcEndpointIds"])),
+            "error_origin": portal_origin}
 
 
 def describe(parameters: dict) -> dict:

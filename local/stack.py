@@ -278,7 +278,8 @@ def main(argv=None):
         deployment = Deployment.for_stack(args, world["domain_ids"][:args.studio_domains])
         iam_lines = deployment.enforce(f"http://127.0.0.1:{page_port}")
         authorizer = pool_authorizer(moto, world)
-        private = local_gate(deployment.rendered.parameters, deployment.rendered, Evaluator()) if args.private else {}
+        private = local_gate(deployment.rendered.parameters, deployment.rendered, Evaluator(), portal.url) \
+            if args.private else {}
         api = f"http://127.0.0.1:{args.port}"
         login = ManagedLoginServer(
             Provider(cognito=client("cognito-idp", moto), region=REGION, pool_id=world["pool_id"],

@@ -170,8 +170,10 @@ def test_a_url_used_from_outside_the_endpoint_is_refused_by_the_page(browser, pr
 
 def test_the_authorizer_takes_access_tokens_and_refuses_id_tokens(private_stack):
     assert private_stack.get("/targets", private_stack.token("alice"))[0] == 200
-    status, _, body = private_stack.get("/targets", private_stack.token("alice", "IdToken"))
+    status, headers, body = private_stack.get("/targets", private_stack.token("alice", "IdToken"))
     assert (status, json.loads(body)) == (401, {"message": "Unauthorized"})
+    # The template's DEFAULT_4XX gateway response gives API Gateway's own 401 the portal's origin.
+    assert headers["Access-Control-Allow-Origin"] == private_stack.state["portal"]
     # An access token without the routes' scopes is refused too (the method's OAuth scopes).
     assert private_stack.get("/targets", private_stack.mint(scope="email"))[0] == 401
 

@@ -92,7 +92,7 @@ impl GateError {
             Self::NotFound => "Nothing here that you may open.".into(),
             Self::MethodNotAllowed(method) => format!("Only {method} is supported."),
             Self::NotRunning(state) => {
-                format!("The notebook is {state}; ask an administrator to start it.")
+                format!("It is {state}, not running; ask an administrator to start it.")
             }
             Self::ActionDisabled(action) => format!(
                 "This deployment does not let people {} notebooks themselves; ask an administrator.",

@@ -505,3 +505,124 @@ async fn the_audit_line_has_the_route_template_and_no_url() {
         assert!(!line["route"].as_str().unwrap().contains("alice"), "{line}");
     }
 }
+
+fn names(list: &Value) -> Vec<String> {
+    let mut names: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn targets_list_the_callers_own_and_group_tracking_servers_and_apps() {
+    let t = mlflow_gate(&[]).await;
+    let reply = t.send(event("http-targets")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(
+        names(&body["mlflowTrackingServers"]),
+        ["alice-mlflow", "team-mlflow"]
+    );
+    assert_eq!(names(&body["mlflowApps"]), ["alice-app", "team-app"]);
+    assert_eq!(body["uncheckedMlflow"], 0);
+    let server = body["mlflowTrackingServers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "alice-mlflow")
+        .unwrap();
+    assert_eq!(
+        *server,
+        json!({
+            "name": "alice-mlflow", "status": "Started", "mlflowVersion": "2.16.2",
+            "since": crate::stub::SINCE,
+            "open": "/mlflow/tracking-servers/alice-mlflow",
+            "launch": "/launch/mlflow/tracking-servers/alice-mlflow",
+        })
+    );
+    let app = body["mlflowApps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "app-alice")
+        .unwrap();
+    assert_eq!(
+        *app,
+        json!({
+            "id": "app-alice", "name": "alice-app", "status": "Created", "mlflowVersion": "2.16.2",
+            "since": crate::stub::SINCE,
+            "open": "/mlflow/apps/app-alice", "launch": "/launch/mlflow/apps/app-alice",
+        })
+    );
+    // One ListTags per tracking server and app, on the ARNs the lists gave; nothing presigned.
+    let calls = t.stub.calls();
+    let mut tagged: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.operation == "ListTags")
+        .filter_map(|c| c.input["ResourceArn"].as_str())
+        .filter(|arn| arn.contains(":mlflow-"))
+        .collect();
+    tagged.sort_unstable();
+    let mut expected: Vec<String> = ["alice-mlflow", "bob-mlflow", "team-mlflow"]
+        .iter()
+        .map(|n| format!("{TS_ARN}{n}"))
+        .chain(
+            ["app-alice", "app-bob", "app-team"]
+                .iter()
+                .map(|id| format!("{APP_ARN}{id}")),
+        )
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(tagged, expected);
+    assert!(
+        !t.stub
+            .operations()
+            .iter()
+            .any(|o| o.starts_with("CreatePresigned"))
+    );
+}
+
+#[tokio::test]
+async fn targets_leave_out_and_count_unreadable_mlflow_tags_and_fail_on_a_failing_list() {
+    let t = mlflow_gate(&[]).await;
+    t.stub.fault_matching(
+        "ListTags",
+        &format!("{TS_ARN}alice-mlflow\""),
+        Fault::Throttle,
+    );
+    t.stub
+        .fault_matching("ListTags", &format!("{APP_ARN}app-bob\""), Fault::Denied);
+    let body = t.send(event("http-targets")).await.json();
+    assert_eq!(names(&body["mlflowTrackingServers"]), ["team-mlflow"]);
+    assert_eq!(names(&body["mlflowApps"]), ["alice-app", "team-app"]);
+    assert_eq!(body["uncheckedMlflow"], 2);
+
+    t.stub.clear_faults();
+    t.stub.fault("ListMlflowApps", Fault::ServerError);
+    let reply = t.send(event("http-targets")).await;
+    assert_eq!(reply.status, 502, "{}", reply.body);
+    assert_eq!(reply.error_code(), "upstream_error");
+}
+
+#[tokio::test]
+async fn targets_follow_next_token_through_every_page() {
+    let t = mlflow_gate(&[]).await;
+    for i in 0..120 {
+        t.stub
+            .tracking_server(&format!("many-{i:03}"), "Stopped", &[(OWNER, ALICE)], None);
+    }
+    let body = t.send(event("http-targets")).await.json();
+    let listed = body["mlflowTrackingServers"].as_array().unwrap().len();
+    assert_eq!(listed, 122, "120 more plus alice-mlflow and team-mlflow");
+    let pages = t
+        .stub
+        .operations()
+        .iter()
+        .filter(|o| *o == "ListMlflowTrackingServers")
+        .count();
+    assert_eq!(pages, 2, "pages of 100");
+}

@@ -2,12 +2,15 @@
 
 use ipnet::IpNet;
 
+use crate::domains::StudioDomains;
+
 /// Everything the gate can be configured with. Variable names and defaults live here and nowhere
 /// else; `docs/configuration.md` and `template.yaml` repeat them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// `STUDIO_DOMAIN_ID`: the one Studio domain people may open; Studio routes 404 without it.
-    pub studio_domain_id: Option<String>,
+    /// `STUDIO_DOMAIN_IDS` (or the older single `STUDIO_DOMAIN_ID`): the Studio domains people may
+    /// open, in order; Studio routes 404 without one.
+    pub studio_domains: StudioDomains,
     /// `SESSION_SECONDS`: the default and the longest Studio / Jupyter session a caller may ask for.
     pub session_seconds: u32,
     /// `URL_EXPIRES_SECONDS`: how long a presigned Studio URL stays usable.
@@ -135,15 +138,10 @@ impl Config {
             Ok(value)
         };
 
-        let studio_domain_id = get("STUDIO_DOMAIN_ID")
-            .map(|id| {
-                if is_domain_id(&id) {
-                    Ok(id)
-                } else {
-                    Err(problem("STUDIO_DOMAIN_ID", "must look like d-xxxxxxxxxxxx"))
-                }
-            })
-            .transpose()?;
+        let studio_domains = StudioDomains::from_variables(
+            get("STUDIO_DOMAIN_IDS").as_deref(),
+            get("STUDIO_DOMAIN_ID").as_deref(),
+        )?;
 
         let session_seconds = number(
             &get,
@@ -232,7 +230,7 @@ impl Config {
         };
 
         Ok(Self {
-            studio_domain_id,
+            studio_domains,
             session_seconds,
             url_expires_seconds,
             auto_start,
@@ -306,22 +304,6 @@ fn cidr_or_address(raw: &str) -> Option<IpNet> {
         .map(|net| net.trunc())
 }
 
-/// SageMaker's domain id pattern: `d-(-*[a-z0-9]){1,61}`.
-fn is_domain_id(id: &str) -> bool {
-    let Some(rest) = id.strip_prefix("d-") else {
-        return false;
-    };
-    let alnum = rest
-        .bytes()
-        .filter(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        .count();
-    (1..=61).contains(&alnum)
-        && rest
-            .bytes()
-            .all(|b| b == b'-' || b.is_ascii_lowercase() || b.is_ascii_digit())
-        && !rest.ends_with('-')
-}
-
 /// An origin is a scheme and host with an optional port, nothing after it: browsers send exactly
 /// that in `Origin`, and comparing whole strings is what keeps `https://evil.example.com.attacker`
 /// from matching.
@@ -354,7 +336,7 @@ mod tests {
     #[test]
     fn defaults_match_the_documented_ones() {
         let c = Config::default();
-        assert_eq!(c.studio_domain_id, None);
+        assert!(c.studio_domains.ids().is_empty());
         assert_eq!(c.session_seconds, 43200);
         assert_eq!(c.url_expires_seconds, 60);
         assert!(!c.auto_start);
@@ -398,7 +380,9 @@ mod tests {
     fn blank_values_fall_back_to_defaults() {
         let c = config(&[("SESSION_SECONDS", ""), ("STUDIO_DOMAIN_ID", " ")]).unwrap();
         assert_eq!(c.session_seconds, 43200);
-        assert_eq!(c.studio_domain_id, None);
+        assert!(c.studio_domains.ids().is_empty());
+        let c = config(&[("STUDIO_DOMAIN_IDS", ""), ("STUDIO_DOMAIN_ID", "d-abc123")]).unwrap();
+        assert_eq!(c.studio_domains.ids()[0].as_str(), "d-abc123");
     }
 
     #[test]
@@ -412,6 +396,12 @@ mod tests {
             ("AUTO_START", "maybe"),
             ("STUDIO_DOMAIN_ID", "domain-1"),
             ("STUDIO_DOMAIN_ID", "d-UPPER"),
+            ("STUDIO_DOMAIN_IDS", "d-abc,domain-1"),
+            ("STUDIO_DOMAIN_IDS", "d-abc,d-abc"),
+            (
+                "STUDIO_DOMAIN_IDS",
+                "d-a0,d-a1,d-a2,d-a3,d-a4,d-a5,d-a6,d-a7,d-a8,d-a9,d-b0",
+            ),
             ("OWNER_TAG_KEY", "aws:owner"),
             ("ALLOWED_SOURCE_CIDRS", "10.0.0.0/33"),
             ("ALLOWED_SOURCE_CIDRS", "office"),
@@ -457,7 +447,8 @@ mod tests {
             ("PROFILE_NAME_CLAIM", "email"),
         ])
         .unwrap();
-        assert_eq!(c.studio_domain_id.as_deref(), Some("d-abc123def456"));
+        assert_eq!(c.studio_domains.ids().len(), 1);
+        assert_eq!(c.studio_domains.ids()[0].as_str(), "d-abc123def456");
         assert_eq!(c.session_seconds, 3600);
         assert_eq!(c.url_expires_seconds, 300);
         assert!(c.auto_start);

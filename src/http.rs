@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::access::{Caller, StudioApp, session_seconds, source_allowed};
 use crate::claims::Claims;
 use crate::config::LifecycleAction;
+use crate::domains::DomainId;
 use crate::error::GateError;
 use crate::gate::{Calls, Changed, Gate, Opening, STARTING_RETRY_AFTER, Target};
 use crate::metrics::{Outcome, RequestMetrics};
@@ -277,8 +278,10 @@ enum Wanted {
     Targets,
     Notebook(NotebookName),
     NotebookLifecycle(NotebookName, LifecycleAction),
-    SpaceStop(SpaceName),
+    /// The domain is `None` when it is well-formed but not configured: 404 after the source check.
+    SpaceStop(Option<DomainId>, SpaceName),
     Studio {
+        domain: Option<DomainId>,
         space: Option<SpaceName>,
         app: Option<StudioApp>,
     },
@@ -318,13 +321,17 @@ async fn serve<S: SageMaker>(
         Route::Targets => Wanted::Targets,
         Route::Notebook { name, .. } => Wanted::Notebook(NotebookName::parse(name)?),
         Route::Studio { .. } => Wanted::Studio {
+            domain: config.studio_domains.choose(param("domain"))?,
             space: param("space").map(SpaceName::parse).transpose()?,
             app: param("app").map(StudioApp::parse).transpose()?,
         },
         Route::NotebookLifecycle { name, action } => {
             Wanted::NotebookLifecycle(NotebookName::parse(name)?, action)
         }
-        Route::SpaceStop { space } => Wanted::SpaceStop(SpaceName::parse(space)?),
+        Route::SpaceStop { space } => Wanted::SpaceStop(
+            config.studio_domains.choose(param("domain"))?,
+            SpaceName::parse(space)?,
+        ),
     };
     source_allowed(source_ip, &config.allowed_source_cidrs)?;
 
@@ -341,13 +348,15 @@ async fn serve<S: SageMaker>(
             let changed = calls.notebook_lifecycle(caller, &name, action).await?;
             return Ok(changed_reply(changed, audit));
         }
-        Wanted::SpaceStop(space) => {
-            let changed = calls.stop_space(caller, &space).await?;
+        Wanted::SpaceStop(domain, space) => {
+            let domain = domain.ok_or(GateError::NotFound)?;
+            let changed = calls.stop_space(caller, &domain, &space).await?;
             return Ok(changed_reply(changed, audit));
         }
-        Wanted::Studio { space, app } => {
+        Wanted::Studio { domain, space, app } => {
+            let domain = domain.ok_or(GateError::NotFound)?;
             calls
-                .open_studio(caller, space.as_ref(), app, session)
+                .open_studio(caller, &domain, space.as_ref(), app, session)
                 .await?
         }
     };

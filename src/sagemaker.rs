@@ -35,6 +35,14 @@ pub struct App {
     pub since: Option<String>,
 }
 
+/// A Studio domain, as `DescribeDomain` reports it: what the gate keeps for the process's life.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Domain {
+    pub arn: String,
+    /// `DomainName`, the label a portal shows.
+    pub name: String,
+}
+
 /// A Studio space, as the gate needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Space {
@@ -95,8 +103,10 @@ pub trait SageMaker: Send + Sync {
         session_seconds: u32,
     ) -> impl Future<Output = Result<String, GateError>> + Send;
     fn list_tags(&self, arn: &str) -> impl Future<Output = Result<Vec<Tag>, GateError>> + Send;
-    fn domain_arn(&self, domain_id: &str)
-    -> impl Future<Output = Result<String, GateError>> + Send;
+    fn describe_domain(
+        &self,
+        domain_id: &str,
+    ) -> impl Future<Output = Result<Domain, GateError>> + Send;
     fn describe_space(
         &self,
         domain_id: &str,
@@ -383,7 +393,7 @@ impl SageMaker for aws_sdk_sagemaker::Client {
         Ok(tags)
     }
 
-    async fn domain_arn(&self, domain_id: &str) -> Result<String, GateError> {
+    async fn describe_domain(&self, domain_id: &str) -> Result<Domain, GateError> {
         const OP: &str = "DescribeDomain";
         let out = self
             .describe_domain()
@@ -391,7 +401,10 @@ impl SageMaker for aws_sdk_sagemaker::Client {
             .send()
             .await
             .map_err(|e| classify(OP, e))?;
-        out.domain_arn.ok_or_else(|| missing(OP, "DomainArn"))
+        let arn = out.domain_arn.ok_or_else(|| missing(OP, "DomainArn"))?;
+        // A portal labels the domain with its name; the id is a fair label without one.
+        let name = out.domain_name.unwrap_or_else(|| domain_id.to_owned());
+        Ok(Domain { arn, name })
     }
 
     async fn describe_space(

@@ -33,7 +33,10 @@ impl TestGate {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        if !vars.iter().any(|(k, _)| k == "STUDIO_DOMAIN_ID") {
+        if !vars
+            .iter()
+            .any(|(k, _)| k == "STUDIO_DOMAIN_ID" || k == "STUDIO_DOMAIN_IDS")
+        {
             vars.push(("STUDIO_DOMAIN_ID".into(), DOMAIN_ID.into()));
         }
         if !vars.iter().any(|(k, _)| k == "CORS_ALLOWED_ORIGINS") {

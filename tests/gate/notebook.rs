@@ -1,3 +1,5 @@
+use std::time::{Duration, Instant};
+
 use serde_json::json;
 
 use crate::helpers::*;
@@ -523,4 +525,36 @@ async fn a_described_arn_other_than_the_built_one_opens_nothing() {
         .await;
     assert_not_found(&reply);
     assert_eq!(t.stub.calls().len(), 2);
+}
+
+/// Issue 17: an open's two reads run at once and the presign waits for both, even when one is
+/// slow: two round trips, and nothing presigned before both ownership reads have answered.
+#[tokio::test]
+async fn an_open_is_two_round_trips_and_presigns_only_after_both_reads() {
+    let t = TestGate::new().await;
+    t.stub.latency(Duration::from_millis(100));
+    for slow in ["ListTags", "DescribeNotebookInstance"] {
+        t.stub.clear_faults();
+        t.stub.forget_calls();
+        t.stub.fault(slow, Fault::Delay(Duration::from_millis(50)));
+        let started = Instant::now();
+        let reply = t.send(event("http-notebook")).await;
+        let elapsed = started.elapsed();
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let calls = t.stub.calls();
+        let presign = call(&calls, "CreatePresignedNotebookInstanceUrl");
+        let slow_read = call(&calls, slow);
+        for read in ["ListTags", "DescribeNotebookInstance"] {
+            let read = call(&calls, read);
+            assert!(read.ended.unwrap() <= presign.started, "{slow}: {read:?}");
+            assert!(
+                read.started < slow_read.ended.unwrap(),
+                "{slow}: the reads overlap"
+            );
+        }
+        assert_eq!(t.stub.max_in_flight(), 2, "{slow}");
+        // Reads (100 + 50 ms), then the presign (100 ms); one read after the other would be 350.
+        assert!(elapsed >= Duration::from_millis(250), "{slow}: {elapsed:?}");
+        assert!(elapsed < Duration::from_millis(330), "{slow}: {elapsed:?}");
+    }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_sagemaker::config::SharedHttpClient;
 use aws_sdk_sagemaker::config::http::{HttpRequest, HttpResponse};
@@ -19,6 +19,8 @@ use serde_json::{Value, json};
 const REGION: &str = "us-east-1";
 const ACCOUNT: &str = "123456789012";
 pub const DOMAIN_ID: &str = "d-demo0000001";
+/// `DescribeDomain`'s `DomainName` for `DOMAIN_ID`.
+pub const DOMAIN_NAME: &str = "demo";
 /// Marks the secret part of every URL the stub hands out, so tests can look for leaks.
 pub const URL_SECRET: &str = "authToken=PRESIGNED-SECRET";
 
@@ -39,6 +41,7 @@ pub const SINCE: &str = "2023-11-14T22:13:20Z";
 /// A Studio app in a space.
 #[derive(Clone, Debug)]
 pub struct StubApp {
+    pub domain: String,
     pub space: String,
     pub app_type: String,
     pub app_name: String,
@@ -47,8 +50,17 @@ pub struct StubApp {
     pub created: i64,
 }
 
+/// A Studio user profile in a domain.
+#[derive(Clone, Debug)]
+pub struct StubProfile {
+    pub domain: String,
+    pub name: String,
+    pub tags: Vec<(String, String)>,
+}
+
 #[derive(Clone, Debug)]
 pub struct StubSpace {
+    pub domain: String,
     pub name: String,
     pub owner: Option<String>,
     pub shared: bool,
@@ -70,18 +82,28 @@ pub enum Fault {
 pub struct Call {
     pub operation: String,
     pub input: Value,
+    /// When the call reached the stub and when its answer left (`None` while in flight, or when
+    /// the SDK gave up on it).
+    pub started: Instant,
+    pub ended: Option<Instant>,
 }
 
 #[derive(Default)]
 struct State {
     notebooks: Vec<Notebook>,
-    profiles: Vec<(String, Vec<(String, String)>)>,
+    profiles: Vec<StubProfile>,
+    /// Domains besides `DOMAIN_ID`: (id, name).
+    domains: Vec<(String, String)>,
     spaces: Vec<StubSpace>,
     apps: Vec<StubApp>,
     faults: HashMap<String, Fault>,
     /// Faults met only by calls whose JSON input contains the text (the stand-in's `"match"`).
     matched_faults: Vec<(String, String, Fault)>,
     calls: Vec<Call>,
+    /// Added to every call, as a region's SageMaker answers in tens of milliseconds.
+    latency: Duration,
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 #[derive(Clone, Default)]
@@ -122,16 +144,35 @@ impl Stub {
     }
 
     pub fn profile(&self, name: &str, tags: &[(&str, &str)]) -> &Self {
+        self.profile_in(DOMAIN_ID, name, tags)
+    }
+
+    /// A Studio domain besides `DOMAIN_ID`, with its `DomainName`.
+    pub fn domain(&self, id: &str, name: &str) -> &Self {
         self.state
             .lock()
             .unwrap()
-            .profiles
-            .push((name.into(), owned(tags)));
+            .domains
+            .push((id.into(), name.into()));
+        self
+    }
+
+    pub fn profile_in(&self, domain: &str, name: &str, tags: &[(&str, &str)]) -> &Self {
+        self.state.lock().unwrap().profiles.push(StubProfile {
+            domain: domain.into(),
+            name: name.into(),
+            tags: owned(tags),
+        });
         self
     }
 
     pub fn space(&self, name: &str, owner: Option<&str>, shared: bool) -> &Self {
+        self.space_in(DOMAIN_ID, name, owner, shared)
+    }
+
+    pub fn space_in(&self, domain: &str, name: &str, owner: Option<&str>, shared: bool) -> &Self {
         self.state.lock().unwrap().spaces.push(StubSpace {
+            domain: domain.into(),
             name: name.into(),
             owner: owner.map(str::to_owned),
             shared,
@@ -149,14 +190,37 @@ impl Stub {
         instance_type: &str,
         age_offset: i64,
     ) -> &Self {
+        self.app_in(DOMAIN_ID, space, app_type, app_name, status, instance_type)
+            .age(age_offset)
+    }
+
+    /// A running app in a space of `domain`, created `SINCE`.
+    pub fn app_in(
+        &self,
+        domain: &str,
+        space: &str,
+        app_type: &str,
+        app_name: &str,
+        status: &str,
+        instance_type: &str,
+    ) -> &Self {
         self.state.lock().unwrap().apps.push(StubApp {
+            domain: domain.into(),
             space: space.into(),
             app_type: app_type.into(),
             app_name: app_name.into(),
             status: status.into(),
             instance_type: instance_type.into(),
-            created: SINCE_EPOCH + age_offset,
+            created: SINCE_EPOCH,
         });
+        self
+    }
+
+    /// The last app added was created `SINCE` plus `offset` seconds.
+    fn age(&self, offset: i64) -> &Self {
+        if let Some(app) = self.state.lock().unwrap().apps.last_mut() {
+            app.created = SINCE_EPOCH + offset;
+        }
         self
     }
 
@@ -214,7 +278,19 @@ impl Stub {
     }
 
     pub fn forget_calls(&self) {
-        self.state.lock().unwrap().calls.clear();
+        let mut state = self.state.lock().unwrap();
+        state.calls.clear();
+        state.max_in_flight = state.in_flight;
+    }
+
+    /// Every call from now on takes this long to answer.
+    pub fn latency(&self, latency: Duration) {
+        self.state.lock().unwrap().latency = latency;
+    }
+
+    /// The most calls in flight at once since the stub was made or its calls forgotten.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.lock().unwrap().max_in_flight
     }
 
     /// Forgets every notebook instance and call (the property tests build a new world per case).
@@ -250,8 +326,24 @@ fn notebook_arn(name: &str) -> String {
     )
 }
 
-fn profile_arn(name: &str) -> String {
-    format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:user-profile/{DOMAIN_ID}/{name}")
+fn profile_arn(domain: &str, name: &str) -> String {
+    format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:user-profile/{domain}/{name}")
+}
+
+/// Ends a call's time in flight when its answer leaves, or when the SDK drops it (a timeout).
+struct InFlight {
+    state: Arc<Mutex<State>>,
+    index: usize,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut state = self.state.lock().unwrap();
+        state.in_flight -= 1;
+        if let Some(call) = state.calls.get_mut(self.index) {
+            call.ended = Some(Instant::now());
+        }
+    }
 }
 
 fn tags_json(tags: &[(String, String)]) -> Value {
@@ -286,20 +378,32 @@ impl HttpConnector for StubConnector {
             .and_then(|body| serde_json::from_slice(body).ok())
             .unwrap_or(Value::Null);
         HttpConnectorFuture::new(async move {
-            let fault = {
-                let mut state = state.lock().unwrap();
-                state.calls.push(Call {
+            let (fault, latency, _in_flight) = {
+                let mut world = state.lock().unwrap();
+                world.calls.push(Call {
                     operation: operation.clone(),
                     input: input.clone(),
+                    started: Instant::now(),
+                    ended: None,
                 });
+                world.in_flight += 1;
+                world.max_in_flight = world.max_in_flight.max(world.in_flight);
+                let in_flight = InFlight {
+                    state: state.clone(),
+                    index: world.calls.len() - 1,
+                };
                 let text = input.to_string();
-                state
+                let fault = world
                     .matched_faults
                     .iter()
                     .find(|(op, needle, _)| *op == operation && text.contains(needle.as_str()))
                     .map(|(_, _, fault)| *fault)
-                    .or_else(|| state.faults.get(&operation).copied())
+                    .or_else(|| world.faults.get(&operation).copied());
+                (fault, world.latency, in_flight)
             };
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
             let (status, reply) = match fault {
                 // What a connection closed before its answer looks like to the SDK: an I/O error
                 // on dispatch, which its retry policy treats as transient.
@@ -386,8 +490,8 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
                     state
                         .profiles
                         .iter()
-                        .find(|(p, _)| profile_arn(p) == arn)
-                        .map(|(_, t)| t.clone())
+                        .find(|p| profile_arn(&p.domain, &p.name) == arn)
+                        .map(|p| p.tags.clone())
                 });
             match tags {
                 Some(tags) => (200, json!({"Tags": tags_json(&tags)})),
@@ -428,11 +532,11 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
         // Pages of MaxResults, NextToken being the index of the next app.
         "ListApps" => {
             let space = input["SpaceNameEquals"].as_str();
-            let in_domain = text("DomainIdEquals") == DOMAIN_ID;
+            let domain = text("DomainIdEquals");
             let matching: Vec<&StubApp> = state
                 .apps
                 .iter()
-                .filter(|_| in_domain)
+                .filter(|a| a.domain == domain)
                 .filter(|a| space.is_none_or(|s| a.space == s))
                 .collect();
             let start: usize = text("NextToken").parse().unwrap_or(0);
@@ -442,7 +546,7 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
                 .iter()
                 .map(|a| {
                     json!({
-                        "DomainId": DOMAIN_ID,
+                        "DomainId": a.domain,
                         "SpaceName": a.space,
                         "AppType": a.app_type,
                         "AppName": a.app_name,
@@ -460,7 +564,7 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
         }
         "DeleteApp" => {
             let found = state.apps.iter_mut().find(|a| {
-                text("DomainId") == DOMAIN_ID
+                text("DomainId") == a.domain
                     && a.space == text("SpaceName")
                     && a.app_type == text("AppType")
                     && a.app_name == text("AppName")
@@ -486,18 +590,35 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
                 json!({"AuthorizedUrl": format!("https://{name}.notebook.{REGION}.sagemaker.aws?{URL_SECRET}-{name}")}),
             )
         }
-        "DescribeDomain" => (
-            200,
-            json!({
-                "DomainId": text("DomainId"),
-                "DomainArn": format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:domain/{}", text("DomainId")),
-            }),
-        ),
-        "DescribeSpace" => match state.spaces.iter().find(|s| s.name == text("SpaceName")) {
+        "DescribeDomain" => {
+            let id = text("DomainId");
+            let name = if id == DOMAIN_ID {
+                Some(DOMAIN_NAME.to_owned())
+            } else {
+                let known = state.domains.iter().find(|(d, _)| *d == id);
+                known.map(|(_, name)| name.clone())
+            };
+            match name {
+                Some(name) => (
+                    200,
+                    json!({
+                        "DomainId": id,
+                        "DomainName": name,
+                        "DomainArn": format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:domain/{id}"),
+                    }),
+                ),
+                None => error(400, "ResourceNotFound", "Domain not found"),
+            }
+        }
+        "DescribeSpace" => match state
+            .spaces
+            .iter()
+            .find(|s| s.domain == text("DomainId") && s.name == text("SpaceName"))
+        {
             Some(s) => (
                 200,
                 json!({
-                    "DomainId": DOMAIN_ID,
+                    "DomainId": s.domain,
                     "SpaceName": s.name,
                     "Status": "InService",
                     "OwnershipSettings": s.owner.as_ref().map(|o| json!({"OwnerUserProfileName": o})),
@@ -510,8 +631,8 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
         "ListSpaces" => (
             200,
             json!({
-                "Spaces": state.spaces.iter().map(|s| json!({
-                    "DomainId": DOMAIN_ID,
+                "Spaces": state.spaces.iter().filter(|s| s.domain == text("DomainIdEquals")).map(|s| json!({
+                    "DomainId": s.domain,
                     "SpaceName": s.name,
                     "Status": "InService",
                     "OwnershipSettingsSummary": s.owner.as_ref().map(|o| json!({"OwnerUserProfileName": o})),

@@ -1,3 +1,5 @@
+use std::time::{Duration, Instant};
+
 use serde_json::json;
 
 use crate::helpers::*;
@@ -214,4 +216,231 @@ async fn a_missing_and_a_foreign_space_cost_the_same_and_fail_alike() {
         );
         assert_eq!(answers[0].0, status, "{operation} {fault:?}");
     }
+}
+
+/// A second configured domain ("platform"), where Bob has a profile and a space, and where a
+/// profile named `alice` exists but is not Alice's.
+pub(crate) const OTHER_DOMAIN: &str = "d-other000002";
+
+pub(crate) async fn two_domains() -> TestGate {
+    let t =
+        TestGate::with_env(&[("STUDIO_DOMAIN_IDS", &format!("{DOMAIN_ID},{OTHER_DOMAIN}"))]).await;
+    t.stub
+        .domain(OTHER_DOMAIN, "platform")
+        .profile_in(OTHER_DOMAIN, "alice", &[(OWNER, BOB)])
+        .profile_in(OTHER_DOMAIN, "bob", &[(OWNER, BOB)])
+        .space_in(OTHER_DOMAIN, "bob-platform", Some("bob"), false)
+        .app_in(
+            OTHER_DOMAIN,
+            "bob-platform",
+            "CodeEditor",
+            "default",
+            "InService",
+            "ml.t3.large",
+        );
+    t
+}
+
+fn studio_in(domain: &str, pairs: &[(&str, &str)]) -> serde_json::Value {
+    let mut query = vec![("domain", domain)];
+    query.extend_from_slice(pairs);
+    with_query(event("http-studio"), &query)
+}
+
+#[tokio::test]
+async fn with_several_domains_each_open_goes_to_the_chosen_one() {
+    let t = two_domains().await;
+    let reply = t
+        .send(as_bob(studio_in(
+            OTHER_DOMAIN,
+            &[("space", "bob-platform")],
+        )))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.json()["target"],
+        json!({"type": "studio", "domainId": OTHER_DOMAIN, "userProfile": "bob", "space": "bob-platform"})
+    );
+    let calls = t.stub.calls();
+    assert_eq!(
+        call(&calls, "DescribeDomain").input["DomainId"],
+        OTHER_DOMAIN
+    );
+    assert_eq!(
+        call(&calls, "ListTags").input["ResourceArn"],
+        format!("arn:aws:sagemaker:us-east-1:123456789012:user-profile/{OTHER_DOMAIN}/bob")
+    );
+    assert_eq!(
+        call(&calls, "DescribeSpace").input["DomainId"],
+        OTHER_DOMAIN
+    );
+    assert_eq!(
+        call(&calls, "CreatePresignedDomainUrl").input["DomainId"],
+        OTHER_DOMAIN
+    );
+    // The same caller in the first domain: its own profile there.
+    let reply = t
+        .send(as_bob(studio_in(DOMAIN_ID, &[("space", "bob-space")])))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["target"]["domainId"], DOMAIN_ID);
+    // A space is looked for in the chosen domain only.
+    assert_not_found(
+        &t.send(as_bob(studio_in(OTHER_DOMAIN, &[("space", "bob-space")])))
+            .await,
+    );
+}
+
+#[tokio::test]
+async fn a_profile_owned_in_one_domain_opens_nothing_in_another() {
+    let t = two_domains().await;
+    // Alice owns `alice` in the first domain; the `alice` profile of the second carries Bob's tag.
+    assert_eq!(
+        t.send(studio_in(DOMAIN_ID, &[])).await.status,
+        200,
+        "her own domain"
+    );
+    t.stub.forget_calls();
+    let reply = t.send(studio_in(OTHER_DOMAIN, &[])).await;
+    assert_not_found(&reply);
+    assert!(!t.stub.called("CreatePresignedDomainUrl"));
+    // Not even a shared space or a space stop gets past the profile's owner tag.
+    assert_not_found(
+        &t.send(studio_in(OTHER_DOMAIN, &[("space", "bob-platform")]))
+            .await,
+    );
+    let stop = with_query(
+        with_path(event("rest-stop-space"), "/studio/spaces/bob-platform/stop"),
+        &[("domain", OTHER_DOMAIN)],
+    );
+    assert_not_found(&t.send(stop).await);
+    assert!(!t.stub.called("CreatePresignedDomainUrl") && !t.stub.called("DeleteApp"));
+}
+
+#[tokio::test]
+async fn several_domains_and_no_choice_is_400_naming_domain_without_any_call() {
+    let t = two_domains().await;
+    let launch = with_header(event("http-launch-studio"), "accept", "application/json");
+    let stop = with_path(event("rest-stop-space"), "/studio/spaces/bob-platform/stop");
+    for request in [with_query(event("http-studio"), &[]), launch, as_bob(stop)] {
+        let reply = t.send(request).await;
+        assert_eq!(reply.status, 400, "{}", reply.body);
+        assert_eq!(reply.error_code(), "invalid_request");
+        let message = reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.starts_with("domain "), "{message}");
+    }
+    assert!(t.stub.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_malformed_domain_is_400_and_an_unconfigured_one_404_without_any_call() {
+    for t in [TestGate::new().await, two_domains().await] {
+        for bad in [
+            "",
+            "D-DEMO0000001",
+            "demo",
+            "d-demo0000001,d-other000002",
+            "d-x_y",
+        ] {
+            let reply = t.send(studio_in(bad, &[])).await;
+            assert_eq!(reply.status, 400, "{bad:?}: {}", reply.body);
+            assert_eq!(reply.error_code(), "invalid_request");
+        }
+        // Well-formed, not configured: what a missing profile gets, on every Studio route.
+        let missing_profile = {
+            let mut nobody = studio_in(DOMAIN_ID, &[]);
+            claims(&mut nobody).insert("cognito:username".into(), json!("nobody"));
+            t.send(nobody).await
+        };
+        assert_not_found(&missing_profile);
+        t.stub.forget_calls();
+        let unconfigured = t.send(studio_in("d-nowhere00009", &[])).await;
+        assert_eq!(unconfigured.body, missing_profile.body);
+        let launch = with_query(event("http-launch-studio"), &[("domain", "d-nowhere00009")]);
+        assert_eq!(t.send(launch).await.status, 404);
+        let stop = with_query(event("rest-stop-space"), &[("domain", "d-nowhere00009")]);
+        assert_not_found(&t.send(stop).await);
+        assert!(t.stub.calls().is_empty(), "{:?}", t.stub.operations());
+    }
+}
+
+#[tokio::test]
+async fn with_one_domain_the_parameter_may_name_it_or_be_left_out() {
+    let t = TestGate::new().await;
+    let named = t
+        .send(studio_in(DOMAIN_ID, &[("space", "alice-space")]))
+        .await;
+    assert_eq!(named.status, 200, "{}", named.body);
+    let left_out = t
+        .send(with_query(
+            event("http-studio"),
+            &[("space", "alice-space")],
+        ))
+        .await;
+    assert_eq!(left_out.status, 200, "{}", left_out.body);
+    assert_eq!(named.json()["target"], left_out.json()["target"]);
+    let stop = with_query(event("rest-stop-space"), &[("domain", DOMAIN_ID)]);
+    assert_eq!(t.send(stop).await.status, 202);
+}
+
+#[tokio::test]
+async fn each_domain_is_described_once_per_process() {
+    let t = two_domains().await;
+    for _ in 0..3 {
+        assert_eq!(t.send(studio_in(DOMAIN_ID, &[])).await.status, 200);
+        assert_eq!(
+            t.send(as_bob(studio_in(OTHER_DOMAIN, &[]))).await.status,
+            200
+        );
+        assert_eq!(t.send(event("http-targets")).await.status, 200);
+        assert_eq!(t.send(as_bob(event("http-targets"))).await.status, 200);
+    }
+    let described: Vec<String> = t
+        .stub
+        .calls()
+        .iter()
+        .filter(|c| c.operation == "DescribeDomain")
+        .map(|c| c.input["DomainId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(sorted(described), sorted([DOMAIN_ID, OTHER_DOMAIN]));
+}
+
+/// Issue 17: the profile's tags, the space and (on a domain's first request) the domain are read
+/// at once, and the presign waits for all of them: two round trips, never a presign before both
+/// ownership reads have answered.
+#[tokio::test]
+async fn a_studio_open_is_two_round_trips_and_presigns_only_after_its_reads() {
+    let t = TestGate::new().await;
+    t.stub.latency(Duration::from_millis(100));
+    // The space read is slower than the others: the presign must still wait for it.
+    t.stub
+        .fault("DescribeSpace", Fault::Delay(Duration::from_millis(50)));
+    let started = Instant::now();
+    let reply = t.send(event("http-studio")).await;
+    let elapsed = started.elapsed();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let calls = t.stub.calls();
+    let presign = call(&calls, "CreatePresignedDomainUrl");
+    for read in ["DescribeDomain", "ListTags", "DescribeSpace"] {
+        let read = call(&calls, read);
+        assert!(
+            read.ended.unwrap() <= presign.started,
+            "{} ended after the presign began",
+            read.operation
+        );
+        // The reads overlap: each began before the slowest one ended.
+        assert!(read.started < call(&calls, "DescribeSpace").ended.unwrap());
+    }
+    assert_eq!(
+        t.stub.max_in_flight(),
+        3,
+        "DescribeDomain, ListTags and DescribeSpace at once"
+    );
+    // Two waves: the reads (100 + 50 ms) and the presign (100 ms); reading the domain first, as
+    // before issue 17, would take 350 ms.
+    assert!(elapsed >= Duration::from_millis(250), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(330), "{elapsed:?}");
 }

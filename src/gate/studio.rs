@@ -1,0 +1,353 @@
+//! Studio: the caller's owned profile in one of the configured domains, opening it or one of its
+//! spaces, stopping a space's app, and each domain's part of `GET /targets`.
+
+use serde::Serialize;
+
+use super::{AppRef, Calls, Changed, Opening, SageMakerArns, Target, both};
+use crate::access::{
+    AppStatus, Caller, LifecyclePlan, SpaceAccess, StudioApp, is_owned_by, may_open_space,
+    may_stop_space_app, space_stop_plan,
+};
+use crate::config::{Lifecycle, LifecycleAction};
+use crate::domains::DomainId;
+use crate::error::GateError;
+use crate::names::{ProfileName, SpaceName};
+use crate::sagemaker::{App, Domain, DomainUrlRequest, SageMaker, Space};
+
+impl SageMakerArns {
+    /// `…:domain/<id>`, what `DescribeDomain` must answer for a domain in this account.
+    pub(crate) fn domain(&self, domain: &DomainId) -> String {
+        format!("{}:domain/{domain}", self.0)
+    }
+
+    /// `…:user-profile/<domain>/<name>`: known before SageMaker is asked, so the profile's tags
+    /// are read at the same time as the domain (on its first request) and the space.
+    pub(crate) fn user_profile(&self, domain: &DomainId, profile: &ProfileName) -> String {
+        format!("{}:user-profile/{domain}/{profile}", self.0)
+    }
+}
+
+impl<S: SageMaker> Calls<'_, S> {
+    /// The domain's ARN and name: one `DescribeDomain` per domain per process, then kept.
+    async fn domain(&self, id: &DomainId) -> Result<&Domain, GateError> {
+        let (_, cell) = self
+            .gate
+            .domains
+            .iter()
+            .find(|(configured, _)| configured == id)
+            .ok_or(GateError::NotFound)?;
+        cell.get_or_try_init(|| self.call(|sagemaker| sagemaker.describe_domain(id.as_str())))
+            .await
+    }
+
+    /// The caller's profile in `domain`, once its owner tag says it is theirs: `ListTags` on the
+    /// profile ARN built from the function's own, together with `DescribeDomain` on the domain's
+    /// first request. Every way this can fail looks the same to the caller; nothing about
+    /// ownership is kept.
+    async fn owned_profile<'c>(
+        &self,
+        caller: &'c Caller,
+        domain_id: &DomainId,
+    ) -> Result<(&Domain, &'c ProfileName), GateError> {
+        let profile_name = caller.profile_name.as_ref().ok_or(GateError::NotFound)?;
+        let arns = self
+            .arns
+            .as_ref()
+            .ok_or_else(|| GateError::Upstream("no function ARN in the Lambda context".into()))?;
+        let profile_arn = arns.user_profile(domain_id, profile_name);
+        let (domain, tags) = tokio::join!(
+            self.domain(domain_id),
+            self.call(|sagemaker| sagemaker.list_tags(&profile_arn)),
+        );
+        let (domain, tags) = both(domain, tags)?;
+        if domain.arn != arns.domain(domain_id) {
+            // The profile ARN was built for another account or region than the domain's: the tags
+            // read are not this domain's profile's, so nothing opens.
+            tracing::warn!(
+                expected = %arns.domain(domain_id),
+                described = %domain.arn,
+                "Studio domain ARN differs from the one built from the function's ARN"
+            );
+            return Err(GateError::NotFound);
+        }
+        if !is_owned_by(&tags, caller, self.config()) {
+            return Err(GateError::NotFound);
+        }
+        Ok((domain, profile_name))
+    }
+
+    /// The owned profile's reads and, when a space is asked for, `DescribeSpace`, together. As for
+    /// notebooks, both reads are made and awaited whatever either finds.
+    async fn callers_profile_and_space<'c>(
+        &self,
+        caller: &'c Caller,
+        domain_id: &DomainId,
+        space_name: Option<&SpaceName>,
+    ) -> Result<(&'c ProfileName, Option<Space>), GateError> {
+        let space = async {
+            match space_name {
+                Some(space_name) => self
+                    .call(|sagemaker| sagemaker.describe_space(domain_id.as_str(), space_name))
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        let (profile, space) = tokio::join!(self.owned_profile(caller, domain_id), space);
+        let ((_, profile_name), space) = both(profile, space)?;
+        Ok((profile_name, space))
+    }
+
+    /// The reads of `callers_profile_and_space` together, then the presign: 2 round trips, with
+    /// a domain's one `DescribeDomain` riding in the first.
+    pub(crate) async fn open_studio(
+        &self,
+        caller: &Caller,
+        domain_id: &DomainId,
+        space_name: Option<&SpaceName>,
+        app: Option<StudioApp>,
+        session_seconds: u32,
+    ) -> Result<Opening, GateError> {
+        let (profile_name, space) = self
+            .callers_profile_and_space(caller, domain_id, space_name)
+            .await?;
+        if let Some(space) = space
+            && !may_open_space(&space_access(&space), profile_name)
+        {
+            return Err(GateError::NotFound);
+        }
+        let request = DomainUrlRequest {
+            domain_id: domain_id.as_str(),
+            profile_name,
+            space_name,
+            landing_uri: app.map(StudioApp::landing_uri),
+            expires_in_seconds: self.config().url_expires_seconds,
+            session_seconds,
+        };
+        let url = self
+            .call(|sagemaker| sagemaker.presign_domain(request))
+            .await?;
+        Ok(Opening::Ready {
+            url,
+            valid_seconds: self.config().url_expires_seconds,
+            target: Target::Studio {
+                domain_id: domain_id.to_string(),
+                user_profile: profile_name.to_string(),
+                space: space_name.map(SpaceName::to_string),
+                app,
+            },
+        })
+    }
+
+    /// Stops a space's app(s): the profile's reads and `DescribeSpace` together (as an open), the
+    /// owner check, `ListApps` for the space, then one `DeleteApp` per app `InService` or
+    /// `Pending`, together. The space and its storage stay.
+    pub(crate) async fn stop_space(
+        &self,
+        caller: &Caller,
+        domain_id: &DomainId,
+        space_name: &SpaceName,
+    ) -> Result<Changed, GateError> {
+        let (profile_name, space) = self
+            .callers_profile_and_space(caller, domain_id, Some(space_name))
+            .await?;
+        let space = space.ok_or(GateError::NotFound)?;
+        may_stop_space_app(&space_access(&space), profile_name)?;
+        let domain = domain_id.as_str();
+        let apps: Vec<App> = self
+            .call(|sagemaker| sagemaker.list_apps(domain, Some(space_name)))
+            .await?
+            .into_iter()
+            .filter(|a| a.space_name.as_deref() == Some(space_name.as_str()))
+            .collect();
+        let target = Target::Studio {
+            domain_id: domain_id.to_string(),
+            user_profile: profile_name.to_string(),
+            space: Some(space_name.to_string()),
+            app: None,
+        };
+        let plan = space_stop_plan(apps.iter().map(|a| &a.status));
+        let (result, status, underway, stopped) = match plan {
+            LifecyclePlan::Act => {
+                let running: Vec<&App> = apps.iter().filter(|a| a.status.is_running()).collect();
+                let deleted = futures_util::future::join_all(running.iter().map(|app| {
+                    self.call(|sagemaker| {
+                        sagemaker.delete_app(domain, space_name, &app.app_type, &app.app_name)
+                    })
+                }))
+                .await;
+                deleted
+                    .into_iter()
+                    .collect::<Result<Vec<()>, GateError>>()?;
+                tracing::info!(space = %space_name, apps = running.len(), "stopping a space's apps");
+                let stopped = running.into_iter().map(AppRef::from).collect();
+                ("stopping", Some(AppStatus::Deleting), true, stopped)
+            }
+            LifecyclePlan::Underway(result) => (result, Some(AppStatus::Deleting), true, vec![]),
+            LifecyclePlan::Settled(result) => {
+                let latest = space_app(&apps, space_name.as_str()).map(|a| a.status.clone());
+                (result, latest, false, vec![])
+            }
+        };
+        Ok(Changed {
+            result,
+            status: status.map(|s| s.as_str().to_owned()),
+            underway,
+            target,
+            apps: Some(stopped),
+        })
+    }
+
+    /// Every configured domain at once; a domain where the caller owns no profile is left out,
+    /// and any other failure of any domain fails the answer.
+    pub(super) async fn studio_targets(
+        &self,
+        caller: &Caller,
+    ) -> Result<Vec<StudioDomainTarget>, GateError> {
+        let domains = self.config().studio_domains.ids();
+        let per_domain = futures_util::future::join_all(
+            domains
+                .iter()
+                .map(|domain| self.studio_domain_target(caller, domain)),
+        )
+        .await;
+        per_domain
+            .into_iter()
+            .filter_map(Result::transpose)
+            .collect()
+    }
+
+    /// One domain: the owned profile's reads, then `ListSpaces` ‖ one domain-wide `ListApps` (no
+    /// call per space). `None` when the caller owns no profile there.
+    async fn studio_domain_target(
+        &self,
+        caller: &Caller,
+        domain_id: &DomainId,
+    ) -> Result<Option<StudioDomainTarget>, GateError> {
+        let (domain, profile_name) = match self.owned_profile(caller, domain_id).await {
+            Ok(owned) => owned,
+            Err(GateError::NotFound) => return Ok(None),
+            Err(other) => return Err(other),
+        };
+        let id = domain_id.as_str();
+        let (spaces, apps) = tokio::join!(
+            self.call(|sagemaker| sagemaker.list_spaces(id)),
+            self.call(|sagemaker| sagemaker.list_apps(id, None)),
+        );
+        let (spaces, apps) = both(spaces, apps)?;
+        let lifecycle = self.config().lifecycle;
+        Ok(Some(StudioDomainTarget {
+            domain_id: id.to_owned(),
+            domain_name: domain.name.clone(),
+            user_profile: profile_name.to_string(),
+            open: format!("/studio?domain={id}"),
+            launch: format!("/launch/studio?domain={id}"),
+            spaces: spaces
+                .into_iter()
+                .filter(|s| may_open_space(&space_access(s), profile_name))
+                .map(|s| {
+                    let app = space_app(&apps, &s.name).map(AppTarget::from);
+                    SpaceTarget::new(domain_id, s, app, lifecycle, profile_name)
+                })
+                .collect(),
+        }))
+    }
+}
+
+fn space_access(space: &Space) -> SpaceAccess<'_> {
+    SpaceAccess {
+        owner_profile: space.owner_profile.as_deref(),
+        shared: space.shared,
+    }
+}
+
+/// The app a space is shown with: one running or starting, else the most recently created.
+fn space_app<'a>(apps: &'a [App], space: &str) -> Option<&'a App> {
+    let (running, others): (Vec<&App>, Vec<&App>) = apps
+        .iter()
+        .filter(|a| a.space_name.as_deref() == Some(space))
+        .partition(|a| a.status.is_running());
+    running
+        .into_iter()
+        .next()
+        .or_else(|| others.into_iter().max_by(|a, b| a.since.cmp(&b.since)))
+}
+
+/// One domain in `GET /targets`: the caller's profile there and the spaces it may open.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StudioDomainTarget {
+    pub domain_id: String,
+    /// `DomainName`, the label a portal gives the domain's card.
+    pub domain_name: String,
+    pub user_profile: String,
+    pub open: String,
+    pub launch: String,
+    pub spaces: Vec<SpaceTarget>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpaceTarget {
+    pub name: String,
+    pub owner_profile: Option<String>,
+    pub shared: bool,
+    pub status: Option<String>,
+    pub app_type: Option<String>,
+    /// Its running app (or the most recent one), from the domain's one `ListApps`.
+    pub app: Option<AppTarget>,
+    pub open: String,
+    pub launch: String,
+    /// The route that stops its app: only when stopping is allowed and the caller owns the space.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<String>,
+}
+
+impl SpaceTarget {
+    fn new(
+        domain: &DomainId,
+        space: Space,
+        app: Option<AppTarget>,
+        lifecycle: Lifecycle,
+        profile_name: &ProfileName,
+    ) -> Self {
+        let stoppable = lifecycle.allows(LifecycleAction::Stop)
+            && may_stop_space_app(&space_access(&space), profile_name).is_ok();
+        let name = &space.name;
+        Self {
+            open: format!("/studio?domain={domain}&space={name}"),
+            launch: format!("/launch/studio?domain={domain}&space={name}"),
+            stop: stoppable.then(|| format!("/studio/spaces/{name}/stop?domain={domain}")),
+            name: space.name,
+            owner_profile: space.owner_profile,
+            shared: space.shared,
+            status: space.status,
+            app_type: space.app_type,
+            app,
+        }
+    }
+}
+
+/// A space's app in `GET /targets`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppTarget {
+    pub app_type: String,
+    pub app_name: String,
+    pub status: AppStatus,
+    pub instance_type: Option<String>,
+    /// `CreationTime`, RFC 3339.
+    pub since: Option<String>,
+}
+
+impl From<&App> for AppTarget {
+    fn from(app: &App) -> Self {
+        Self {
+            app_type: app.app_type.clone(),
+            app_name: app.app_name.clone(),
+            status: app.status.clone(),
+            instance_type: app.instance_type.clone(),
+            since: app.since.clone(),
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! `GET /targets`: everything the caller may open, read side by side.
+
+use futures_util::{StreamExt, stream};
+use serde::Serialize;
+
+use super::studio::StudioDomainTarget;
+use super::{Calls, TAG_LOOKUPS_IN_FLIGHT};
+use crate::access::{Caller, NotebookStatus, may_open_notebook};
+use crate::config::{Lifecycle, LifecycleAction};
+use crate::error::GateError;
+use crate::mlflow::MlflowTargets;
+use crate::sagemaker::{NotebookInstance, SageMaker};
+
+impl<S: SageMaker> Calls<'_, S> {
+    /// The notebook side, every configured Studio domain and the MLflow side, all at once: the
+    /// answer takes as long as the slowest side, not their sum (with N notebook instances about
+    /// 1 + ⌈N/8⌉ round trips). Any side's failure fails the answer, as a failing list call always
+    /// has; a resource whose tags cannot be read is left out and counted instead. Every item
+    /// listed passed its ownership check in this request.
+    pub(crate) async fn list_targets(&self, caller: &Caller) -> Result<Targets, GateError> {
+        let (notebooks, studio_domains, mlflow) = tokio::join!(
+            self.notebook_targets(caller),
+            self.studio_targets(caller),
+            self.mlflow_targets(caller),
+        );
+        let (notebook_instances, unchecked_notebook_instances) = notebooks?;
+        let config = self.config();
+        Ok(Targets {
+            notebook_instances,
+            unchecked_notebook_instances,
+            studio_domains: studio_domains?,
+            mlflow: mlflow?,
+            auto_start: config.auto_start,
+            lifecycle: config.lifecycle.actions(),
+            long_running_seconds: config.long_running_seconds,
+        })
+    }
+
+    /// `ListNotebookInstances`, then one `ListTags` per instance, `TAG_LOOKUPS_IN_FLIGHT` at once.
+    /// Only the list call failing fails this side; an instance whose tags cannot be read is left
+    /// out and counted.
+    async fn notebook_targets(
+        &self,
+        caller: &Caller,
+    ) -> Result<(Vec<NotebookTarget>, u32), GateError> {
+        let instances = self
+            .call(|sagemaker| sagemaker.list_notebook_instances())
+            .await?;
+        let tagged: Vec<_> = stream::iter(instances)
+            .map(|instance| async move {
+                let tags = self
+                    .call(|sagemaker| sagemaker.list_tags(&instance.arn))
+                    .await;
+                (instance, tags)
+            })
+            .buffered(TAG_LOOKUPS_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut listed = Vec::new();
+        let mut unchecked = 0;
+        for (instance, tags) in tagged {
+            match tags {
+                Ok(tags) if may_open_notebook(&tags, caller, self.config()) => {
+                    listed.push(NotebookTarget::new(instance, self.config().lifecycle))
+                }
+                Ok(_) | Err(GateError::NotFound) => {} // not theirs, or deleted meanwhile
+                // One unreadable notebook must not hide everyone's list; it is never listed,
+                // only counted, and the reason stays in the log.
+                Err(error) => {
+                    tracing::warn!(
+                        notebook = %instance.name,
+                        %error,
+                        "tags unreadable; left out of the list"
+                    );
+                    unchecked += 1;
+                }
+            }
+        }
+        Ok((listed, unchecked))
+    }
+}
+
+/// The answer of `GET /targets`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Targets {
+    pub notebook_instances: Vec<NotebookTarget>,
+    /// Notebook instances whose tags could not be read (throttled, failed, denied): never listed,
+    /// since nobody can say whose they are; a portal says the list may be incomplete.
+    pub unchecked_notebook_instances: u32,
+    /// Each configured domain where the caller owns a profile, in the configured order.
+    pub studio_domains: Vec<StudioDomainTarget>,
+    /// `mlflowTrackingServers`, `mlflowApps` and `uncheckedMlflow` (empty with `MLFLOW=false`).
+    #[serde(flatten)]
+    pub mlflow: MlflowTargets,
+    /// Whether opening a stopped notebook instance starts it, so a portal can say what its
+    /// button will do.
+    pub auto_start: bool,
+    /// The lifecycle actions this deployment allows (`LIFECYCLE`).
+    pub lifecycle: Vec<LifecycleAction>,
+    /// Past this, a portal marks a running target as left on (`LONG_RUNNING_HOURS`).
+    pub long_running_seconds: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotebookTarget {
+    pub name: String,
+    pub status: NotebookStatus,
+    pub instance_type: Option<String>,
+    /// Since when it is in its status (`LastModifiedTime`, RFC 3339).
+    pub since: Option<String>,
+    /// The route that opens it (JSON or 302) and the one a browser navigates to.
+    pub open: String,
+    pub launch: String,
+    /// The routes that start and stop it, when the deployment allows that.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<String>,
+}
+
+impl NotebookTarget {
+    fn new(instance: NotebookInstance, lifecycle: Lifecycle) -> Self {
+        let route = |action: LifecycleAction| {
+            lifecycle
+                .allows(action)
+                .then(|| format!("/notebook-instances/{}/{}", instance.name, action.as_str()))
+        };
+        Self {
+            open: format!("/notebook-instances/{}", instance.name),
+            launch: format!("/launch/notebook-instances/{}", instance.name),
+            start: route(LifecycleAction::Start),
+            stop: route(LifecycleAction::Stop),
+            name: instance.name.to_string(),
+            status: instance.status,
+            instance_type: instance.instance_type,
+            since: instance.since,
+        }
+    }
+}

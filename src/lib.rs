@@ -4,6 +4,7 @@
 mod access;
 mod claims;
 pub mod config;
+pub mod domains;
 mod error;
 pub mod event;
 mod gate;

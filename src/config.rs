@@ -33,6 +33,9 @@ pub struct Config {
     pub lifecycle: Lifecycle,
     /// `LONG_RUNNING_HOURS`, in seconds: past this, a portal marks a running target as left on.
     pub long_running_seconds: u32,
+    /// `MLFLOW`: list and open the caller's MLflow tracking servers and apps; when false the gate
+    /// never calls an MLflow operation and the MLflow routes answer 404.
+    pub mlflow: bool,
 }
 
 /// Starting or stopping a target: the actions `LIFECYCLE` turns on or off.
@@ -162,6 +165,12 @@ impl Config {
             Some(_) => return Err(problem("AUTO_START", "must be true or false")),
         };
 
+        let mlflow = match get("MLFLOW").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Err(problem("MLFLOW", "must be true or false")),
+        };
+
         let owner_claim = text("OWNER_CLAIM", "sub")?;
         let owner_tag_key = tag_key(
             "OWNER_TAG_KEY",
@@ -242,6 +251,7 @@ impl Config {
             cors_allowed_origins,
             lifecycle,
             long_running_seconds,
+            mlflow,
         })
     }
 }

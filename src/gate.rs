@@ -14,7 +14,7 @@ use crate::access::{
 use crate::config::{Config, LifecycleAction};
 use crate::domains::DomainId;
 use crate::error::GateError;
-use crate::names::NotebookName;
+use crate::names::{MlflowAppId, NotebookName, TrackingServerName};
 use crate::sagemaker::{App, Domain, NotebookInstance, SageMaker};
 
 mod studio;
@@ -25,7 +25,7 @@ pub const NOTEBOOK_URL_SECONDS: u32 = 300;
 /// How long a caller waiting for a notebook to start is asked to wait before asking again.
 pub const STARTING_RETRY_AFTER: u32 = 15;
 /// `ListTags` calls in flight at once while listing targets.
-const TAG_LOOKUPS_IN_FLIGHT: usize = 8;
+pub(crate) const TAG_LOOKUPS_IN_FLIGHT: usize = 8;
 
 /// The configured gate: configuration and the SageMaker client, built once per process.
 pub struct Gate<S> {
@@ -103,6 +103,16 @@ impl SageMakerArns {
             name.as_str().to_ascii_lowercase()
         )
     }
+
+    /// `…:mlflow-tracking-server/<name>`, the name as given (see `docs/routes.md`).
+    pub(crate) fn mlflow_tracking_server(&self, name: &TrackingServerName) -> String {
+        format!("{}:mlflow-tracking-server/{name}", self.0)
+    }
+
+    /// `…:mlflow-app/<id>`: apps are addressed by ARN, built here from the id in the path.
+    pub(crate) fn mlflow_app(&self, id: &MlflowAppId) -> String {
+        format!("{}:mlflow-app/{id}", self.0)
+    }
 }
 
 /// One request's use of the gate; every SageMaker call goes through `call()`, which counts it and
@@ -151,7 +161,7 @@ impl Drop for InFlight<'_> {
 
 impl<S: SageMaker> Calls<'_, S> {
     /// The only way to SageMaker: every call is counted and timed.
-    async fn call<'s, F, T>(&'s self, operation: impl FnOnce(&'s S) -> F) -> T
+    pub(crate) async fn call<'s, F, T>(&'s self, operation: impl FnOnce(&'s S) -> F) -> T
     where
         F: Future<Output = T> + 's,
     {
@@ -172,6 +182,13 @@ impl<S: SageMaker> Calls<'_, S> {
 
     pub(crate) fn config(&self) -> &Config {
         &self.gate.config
+    }
+
+    /// The ARN builder from the invoked function's ARN; without one, nothing can be checked.
+    pub(crate) fn arns(&self) -> Result<&SageMakerArns, GateError> {
+        self.arns
+            .as_ref()
+            .ok_or_else(|| GateError::Upstream("no function ARN in the Lambda context".into()))
     }
 
     /// `DescribeNotebookInstance` and `ListTags` together, judged: the instance, once its tags say
@@ -289,7 +306,7 @@ impl<S: SageMaker> Calls<'_, S> {
 /// nothing: a failure of either (throttled, timed out, denied, broken) wins over "not found" from
 /// the other, so while SageMaker fails, a missing name and someone else's get the same error. When
 /// both fail, the first one's error is the answer.
-fn both<A, B>(
+pub(crate) fn both<A, B>(
     first: Result<A, GateError>,
     second: Result<B, GateError>,
 ) -> Result<(A, B), GateError> {
@@ -360,6 +377,13 @@ pub enum Target {
         #[serde(skip_serializing_if = "Option::is_none")]
         app: Option<StudioApp>,
     },
+    MlflowTrackingServer {
+        name: String,
+    },
+    MlflowApp {
+        id: String,
+        name: String,
+    },
 }
 
 impl Target {
@@ -376,6 +400,8 @@ impl Target {
                 Some(space) => format!("studio/{domain_id}/{user_profile}/{space}"),
                 None => format!("studio/{domain_id}/{user_profile}"),
             },
+            Self::MlflowTrackingServer { name } => format!("mlflow-tracking-server/{name}"),
+            Self::MlflowApp { id, .. } => format!("mlflow-app/{id}"),
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::domains::DomainId;
 use crate::error::GateError;
 use crate::gate::{Calls, Changed, Gate, Opening, STARTING_RETRY_AFTER, Target};
 use crate::metrics::{Outcome, RequestMetrics};
-use crate::names::{NotebookName, SpaceName};
+use crate::names::{MlflowAppId, NotebookName, SpaceName, TrackingServerName};
 use crate::sagemaker::SageMaker;
 
 /// The routes the gate serves; `launch` routes answer a browser's navigation (a redirect, the wait
@@ -41,6 +41,16 @@ enum Route<'a> {
     SpaceStop {
         space: &'a str,
     },
+    /// `GET [/launch]/mlflow/tracking-servers/{name}`.
+    MlflowTrackingServer {
+        name: &'a str,
+        launch: bool,
+    },
+    /// `GET [/launch]/mlflow/apps/{id}`.
+    MlflowApp {
+        id: &'a str,
+        launch: bool,
+    },
 }
 
 impl<'a> Route<'a> {
@@ -49,6 +59,12 @@ impl<'a> Route<'a> {
             Some(rest) if rest.starts_with('/') => (true, rest),
             _ => (false, path),
         };
+        if let Some(name) = rest.strip_prefix("/mlflow/tracking-servers/") {
+            return (!name.contains('/')).then_some(Self::MlflowTrackingServer { name, launch });
+        }
+        if let Some(id) = rest.strip_prefix("/mlflow/apps/") {
+            return (!id.contains('/')).then_some(Self::MlflowApp { id, launch });
+        }
         match rest {
             "/targets" if !launch => Some(Self::Targets),
             "/studio" => Some(Self::Studio { launch }),
@@ -114,13 +130,29 @@ impl<'a> Route<'a> {
                 ..
             } => "/notebook-instances/{name}/stop",
             Self::SpaceStop { .. } => "/studio/spaces/{space}/stop",
+            Self::MlflowTrackingServer { launch: false, .. } => "/mlflow/tracking-servers/{name}",
+            Self::MlflowTrackingServer { launch: true, .. } => {
+                "/launch/mlflow/tracking-servers/{name}"
+            }
+            Self::MlflowApp { launch: false, .. } => "/mlflow/apps/{id}",
+            Self::MlflowApp { launch: true, .. } => "/launch/mlflow/apps/{id}",
         }
     }
 
     fn is_launch(self) -> bool {
         matches!(
             self,
-            Self::Notebook { launch: true, .. } | Self::Studio { launch: true }
+            Self::Notebook { launch: true, .. }
+                | Self::Studio { launch: true }
+                | Self::MlflowTrackingServer { launch: true, .. }
+                | Self::MlflowApp { launch: true, .. }
+        )
+    }
+
+    fn is_mlflow(self) -> bool {
+        matches!(
+            self,
+            Self::MlflowTrackingServer { .. } | Self::MlflowApp { .. }
         )
     }
 }
@@ -165,7 +197,9 @@ pub async fn handle<S: SageMaker>(
     );
 
     let path = route_path(&request);
-    let route = Route::parse(path);
+    // With MLFLOW=false the MLflow routes do not exist: the same 404 as any unknown path, before
+    // anything else is looked at.
+    let route = Route::parse(path).filter(|r| gate.config.mlflow || !r.is_mlflow());
     let negotiated = negotiate(route, &request);
     let mut audit = Audit::default();
     let reply = match route {
@@ -285,6 +319,8 @@ enum Wanted {
         space: Option<SpaceName>,
         app: Option<StudioApp>,
     },
+    TrackingServer(TrackingServerName),
+    MlflowApp(MlflowAppId),
 }
 
 /// Identity, input and source checks, in that order and all before SageMaker is called.
@@ -312,9 +348,10 @@ async fn serve<S: SageMaker>(
     let query = request.query_string_parameters_ref();
     let param = |name: &str| query.and_then(|q| q.first(name));
     let session = match route {
-        Route::Notebook { .. } | Route::Studio { .. } => {
-            Some(session_seconds(param("session"), config)?)
-        }
+        Route::Notebook { .. }
+        | Route::Studio { .. }
+        | Route::MlflowTrackingServer { .. }
+        | Route::MlflowApp { .. } => Some(session_seconds(param("session"), config)?),
         _ => None,
     };
     let wanted = match route {
@@ -332,6 +369,10 @@ async fn serve<S: SageMaker>(
             config.studio_domains.choose(param("domain"))?,
             SpaceName::parse(space)?,
         ),
+        Route::MlflowTrackingServer { name, .. } => {
+            Wanted::TrackingServer(TrackingServerName::parse(name)?)
+        }
+        Route::MlflowApp { id, .. } => Wanted::MlflowApp(MlflowAppId::parse(id)?),
     };
     source_allowed(source_ip, &config.allowed_source_cidrs)?;
 
@@ -359,6 +400,8 @@ async fn serve<S: SageMaker>(
                 .open_studio(caller, &domain, space.as_ref(), app, session)
                 .await?
         }
+        Wanted::TrackingServer(name) => calls.open_tracking_server(caller, &name, session).await?,
+        Wanted::MlflowApp(id) => calls.open_mlflow_app(caller, &id, session).await?,
     };
     Ok(match opening {
         Opening::Ready {
@@ -505,19 +548,26 @@ fn into_response(
 /// The page a browser sees while its notebook starts: it reloads itself (no script, so the strict
 /// CSP holds) and the reload lands in Jupyter once the notebook is in service.
 fn wait_page(target: &Target) -> String {
-    let name = match target {
-        Target::NotebookInstance { name } => name.as_str(),
-        Target::Studio { user_profile, .. } => user_profile.as_str(),
+    let (name, what, opens) = match target {
+        Target::NotebookInstance { name } => (name.as_str(), "notebook instance", "the notebook"),
+        Target::Studio { user_profile, .. } => {
+            (user_profile.as_str(), "notebook instance", "the notebook")
+        }
+        Target::MlflowTrackingServer { name } => {
+            (name.as_str(), "MLflow tracking server", "MLflow")
+        }
+        Target::MlflowApp { name, .. } => (name.as_str(), "MLflow app", "MLflow"),
     };
-    // `name` passed SageMaker's name pattern (letters, digits, hyphens): nothing to escape.
+    // An MLflow app's name is free text; the others passed a name pattern.
+    let name = escape_html(name);
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta http-equiv=\"refresh\" content=\"{STARTING_RETRY_AFTER}\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>Starting {name}</title></head>\
 <body><main><h1>Starting {name}&hellip;</h1>\
-<p>SageMaker is starting this notebook instance. This page checks again every \
-{STARTING_RETRY_AFTER} seconds and opens the notebook when it is ready; that usually takes a few minutes.</p>\
+<p>SageMaker is starting this {what}. This page checks again every \
+{STARTING_RETRY_AFTER} seconds and opens {opens} when it is ready; that usually takes a few minutes.</p>\
 </main></body></html>\n"
     )
 }
@@ -528,7 +578,7 @@ fn error_page(error: &GateError, request_id: &str) -> String {
         StatusCode::NOT_FOUND => "Nothing to open here",
         StatusCode::UNAUTHORIZED => "Sign in again",
         StatusCode::FORBIDDEN => "Not from this network",
-        StatusCode::CONFLICT => "The notebook is not running",
+        StatusCode::CONFLICT => "It is not running",
         StatusCode::BAD_REQUEST => "This link is not valid",
         _ => "SageMaker did not answer",
     };
@@ -659,6 +709,29 @@ mod tests {
             Route::parse("/studio/spaces/team/stop"),
             Some(Route::SpaceStop { space: "team" })
         );
+        assert_eq!(
+            Route::parse("/mlflow/tracking-servers/ts-1"),
+            Some(Route::MlflowTrackingServer {
+                name: "ts-1",
+                launch: false
+            })
+        );
+        assert_eq!(
+            Route::parse("/launch/mlflow/apps/app-1"),
+            Some(Route::MlflowApp {
+                id: "app-1",
+                launch: true
+            })
+        );
+        for unknown in [
+            "/mlflow/tracking-servers/a/b",
+            "/mlflow/apps/a/open",
+            "/mlflow/tracking-servers",
+            "/mlflow/apps",
+            "/launch/mlflow",
+        ] {
+            assert_eq!(Route::parse(unknown), None, "{unknown}");
+        }
         for unknown in [
             "/",
             "",

@@ -11,6 +11,7 @@ mod gate;
 mod http;
 pub mod logging;
 pub mod metrics;
+pub mod mlflow;
 pub mod names;
 pub mod sagemaker;
 pub mod tls;

@@ -7,6 +7,7 @@ mod hostile;
 mod lifecycle;
 mod logs;
 mod metrics;
+mod mlflow;
 mod notebook;
 mod stub;
 mod studio;

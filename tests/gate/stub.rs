@@ -66,6 +66,33 @@ pub struct StubSpace {
     pub shared: bool,
 }
 
+/// An MLflow tracking server or app (the stub keeps both alike; an app's `name` is its id).
+#[derive(Clone, Debug)]
+pub struct StubMlflow {
+    pub name: String,
+    /// An app's display name; `None` for a tracking server.
+    pub app_name: Option<String>,
+    pub status: String,
+    pub tags: Vec<(String, String)>,
+    /// The ARN the Describe call answers, when not the resource's own.
+    pub described_arn: Option<String>,
+}
+
+impl StubMlflow {
+    pub fn arn(&self) -> String {
+        match self.app_name {
+            None => format!(
+                "arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/{}",
+                self.name
+            ),
+            Some(_) => format!(
+                "arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/{}",
+                self.name
+            ),
+        }
+    }
+}
+
 /// A fault the next calls of one operation meet.
 #[derive(Clone, Copy, Debug)]
 pub enum Fault {
@@ -96,6 +123,8 @@ struct State {
     domains: Vec<(String, String)>,
     spaces: Vec<StubSpace>,
     apps: Vec<StubApp>,
+    tracking_servers: Vec<StubMlflow>,
+    mlflow_apps: Vec<StubMlflow>,
     faults: HashMap<String, Fault>,
     /// Faults met only by calls whose JSON input contains the text (the stand-in's `"match"`).
     matched_faults: Vec<(String, String, Fault)>,
@@ -222,6 +251,46 @@ impl Stub {
             app.created = SINCE_EPOCH + offset;
         }
         self
+    }
+
+    /// An MLflow tracking server; `described_arn` set makes its Describe name another ARN.
+    pub fn tracking_server(
+        &self,
+        name: &str,
+        status: &str,
+        tags: &[(&str, &str)],
+        described_arn: Option<&str>,
+    ) -> &Self {
+        self.state
+            .lock()
+            .unwrap()
+            .tracking_servers
+            .push(StubMlflow {
+                name: name.into(),
+                app_name: None,
+                status: status.into(),
+                tags: owned(tags),
+                described_arn: described_arn.map(str::to_owned),
+            });
+        self
+    }
+
+    /// An MLflow app: `id` is the last segment of its ARN.
+    pub fn mlflow_app(&self, id: &str, name: &str, status: &str, tags: &[(&str, &str)]) -> &Self {
+        self.state.lock().unwrap().mlflow_apps.push(StubMlflow {
+            name: id.into(),
+            app_name: Some(name.into()),
+            status: status.into(),
+            tags: owned(tags),
+            described_arn: None,
+        });
+        self
+    }
+
+    pub fn tracking_server_status(&self, name: &str) -> String {
+        let state = self.state.lock().unwrap();
+        let server = state.tracking_servers.iter().find(|s| s.name == name);
+        server.unwrap().status.clone()
     }
 
     /// Forgets every app (the property tests build a new world per case).
@@ -492,6 +561,10 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
                         .iter()
                         .find(|p| profile_arn(&p.domain, &p.name) == arn)
                         .map(|p| p.tags.clone())
+                })
+                .or_else(|| {
+                    let mut mlflow = state.tracking_servers.iter().chain(&state.mlflow_apps);
+                    mlflow.find(|m| m.arn() == arn).map(|m| m.tags.clone())
                 });
             match tags {
                 Some(tags) => (200, json!({"Tags": tags_json(&tags)})),
@@ -650,6 +723,108 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
                 )
             }),
         ),
+        other if other.contains("Mlflow") => mlflow_answer(&mut state, other, input),
+        other => error(400, "UnknownOperationException", other),
+    }
+}
+
+/// SageMaker's MLflow operations over the stub's tracking servers and apps, with the presign
+/// calls' validation of their lifetimes as AWS documents it.
+fn mlflow_answer(state: &mut State, operation: &str, input: &Value) -> (u16, Value) {
+    let text = |name: &str| input[name].as_str().unwrap_or_default().to_owned();
+    let summary = |m: &StubMlflow| {
+        let mut summary = json!({
+            "Status": m.status,
+            "MlflowVersion": "2.16.2",
+            "CreationTime": SINCE_EPOCH,
+            "LastModifiedTime": SINCE_EPOCH,
+        });
+        match &m.app_name {
+            Some(name) => {
+                summary["Arn"] = json!(m.described_arn.clone().unwrap_or_else(|| m.arn()));
+                summary["Name"] = json!(name);
+            }
+            None => {
+                summary["TrackingServerArn"] =
+                    json!(m.described_arn.clone().unwrap_or_else(|| m.arn()));
+                summary["TrackingServerName"] = json!(m.name);
+                summary["TrackingServerStatus"] = json!(m.status);
+            }
+        }
+        summary
+    };
+    let lifetimes_valid = || {
+        let expires = input["ExpiresInSeconds"].as_i64().unwrap_or(300);
+        let session = input["SessionExpirationDurationInSeconds"]
+            .as_i64()
+            .unwrap_or(43200);
+        (5..=300).contains(&expires) && (1800..=43200).contains(&session)
+    };
+    let server = |name: &str| state.tracking_servers.iter().position(|s| s.name == name);
+    let app = |arn: &str| state.mlflow_apps.iter().position(|a| a.arn() == arn);
+    let not_found = || error(400, "ResourceNotFound", "Resource not found");
+    // Pages of MaxResults, NextToken being the index of the next resource.
+    let page = |key: &str, all: Vec<Value>| {
+        let start: usize = text("NextToken").parse().unwrap_or(0);
+        let size = input["MaxResults"].as_u64().unwrap_or(10) as usize;
+        let end = (start + size).min(all.len());
+        let mut reply = json!({key: all[start.min(end)..end]});
+        if end < all.len() {
+            reply["NextToken"] = json!(end.to_string());
+        }
+        (200, reply)
+    };
+    match operation {
+        "DescribeMlflowTrackingServer" => match server(&text("TrackingServerName")) {
+            Some(i) => (200, summary(&state.tracking_servers[i])),
+            None => not_found(),
+        },
+        "ListMlflowTrackingServers" => page(
+            "TrackingServerSummaries",
+            state.tracking_servers.iter().map(summary).collect(),
+        ),
+        "StartMlflowTrackingServer" => match server(&text("TrackingServerName")) {
+            Some(i) if state.tracking_servers[i].status == "Stopped" => {
+                state.tracking_servers[i].status = "Starting".into();
+                (
+                    200,
+                    json!({"TrackingServerArn": state.tracking_servers[i].arn()}),
+                )
+            }
+            Some(i) => error(
+                400,
+                "ConflictException",
+                &format!("Tracking server is {}", state.tracking_servers[i].status),
+            ),
+            None => not_found(),
+        },
+        "CreatePresignedMlflowTrackingServerUrl" => match server(&text("TrackingServerName")) {
+            _ if !lifetimes_valid() => error(400, "ValidationException", "invalid lifetimes"),
+            Some(i) => (
+                200,
+                json!({"AuthorizedUrl": format!(
+                    "https://t-{0}.{REGION}.experiments.sagemaker.aws/auth?{URL_SECRET}-{0}",
+                    state.tracking_servers[i].name
+                )}),
+            ),
+            None => not_found(),
+        },
+        "DescribeMlflowApp" => match app(&text("Arn")) {
+            Some(i) => (200, summary(&state.mlflow_apps[i])),
+            None => not_found(),
+        },
+        "ListMlflowApps" => page("Summaries", state.mlflow_apps.iter().map(summary).collect()),
+        "CreatePresignedMlflowAppUrl" => match app(&text("Arn")) {
+            _ if !lifetimes_valid() => error(400, "ValidationException", "invalid lifetimes"),
+            Some(i) => (
+                200,
+                json!({"AuthorizedUrl": format!(
+                    "https://app-{0}.{REGION}.experiments.sagemaker.aws/auth?{URL_SECRET}-{0}",
+                    state.mlflow_apps[i].name
+                )}),
+            ),
+            None => not_found(),
+        },
         other => error(400, "UnknownOperationException", other),
     }
 }

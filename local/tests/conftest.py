@@ -92,6 +92,16 @@ class Stack:
             return json.loads(text) if text else None
 
 
+def history(page) -> list[str]:
+    """Every entry of a tab's session history as Chromium keeps it (DevTools protocol), which a
+    page's own script cannot read: where a token left in a URL would stay."""
+    session = page.context.new_cdp_session(page)
+    try:
+        return [entry["url"] for entry in session.send("Page.getNavigationHistory")["entries"]]
+    finally:
+        session.detach()
+
+
 def open_page(url: str, **headers: str) -> tuple[int, dict]:
     """Opens a presigned URL on the stand-in notebook page, as the browser would: its status and
     what the page says it opened (or why it refused). `headers` may say where the browser is

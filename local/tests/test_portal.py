@@ -24,7 +24,7 @@ from local.iam.render import PSEUDO, render
 from local.oidc import pkce_challenge
 from local.portal_site import PortalSite
 from local.stack import DEMO_USERS, ROOT, client
-from local.tests.conftest import LOW_CONTRAST, NoRedirect, Stack, Visit, eventually, module_stack, shot, visits
+from local.tests.conftest import LOW_CONTRAST, NoRedirect, Stack, Visit, eventually, history, module_stack, shot, visits
 
 # HTTP API (v2): /launch takes its token from the query string only there; a REST API (v1)
 # authorizer reads only the Authorization header, which a new tab cannot send.
@@ -94,7 +94,9 @@ def test_open_lands_on_the_notebook_through_the_gate(visit):
     assert f"{v.stack.state['gateway']}/notebook-instances/alice-analysis" in v.requests
     assert not [u for u in v.requests if "/launch/" in u or "access_token" in u]
     user = v.stored_user()
-    assert not [u for u in v.requests if user["access_token"] in u or user["id_token"] in u]
+    visited = v.requests + history(tab) + history(v.page)
+    assert not [u for u in visited if user["access_token"] in u or user["id_token"] in u or "access_token" in u]
+    assert [u.split("?")[0] for u in history(tab)] == [v.stack.state["page"] + "/notebook/alice-analysis"]
 
 
 def test_studio_opens_the_chosen_app_and_a_space_in_its_own(visit):

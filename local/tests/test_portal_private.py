@@ -17,7 +17,7 @@ import jwt
 import pytest
 from playwright.sync_api import expect
 
-from local.tests.conftest import Stack, Visit, eventually, module_stack, open_page, visits
+from local.tests.conftest import Stack, Visit, eventually, history, module_stack, open_page, shot, visits
 
 # Auto-start, and a start that takes 3 s, so that Open on a stopped notebook waits in its tab.
 private_stack = module_stack("private_stack", "--private", "--auto-start", "--notebook-start-seconds", "3")
@@ -32,15 +32,6 @@ def visit(browser, private_stack):
 def tokens_of(v: Visit) -> list[str]:
     user = v.stored_user()
     return [user[k] for k in ("access_token", "id_token", "refresh_token") if user.get(k)]
-
-
-def history(page) -> list[str]:
-    """Every entry of the tab's session history, as Chromium keeps it (DevTools protocol)."""
-    session = page.context.new_cdp_session(page)
-    try:
-        return [entry["url"] for entry in session.send("Page.getNavigationHistory")["entries"]]
-    finally:
-        session.detach()
 
 
 def assert_no_token_in(urls: list[str], tokens: list[str]):
@@ -123,6 +114,7 @@ def test_a_stopped_notebook_is_started_and_its_tab_waits_then_lands(visit, priva
     tab = opened.value
     # The gate started it and answered 202: the tab (a blank page of the portal's origin) says so.
     expect(tab.locator("#opening h1")).to_have_text("bob-archive is starting…")
+    shot(tab, "private-opening.png")
     expect(row.locator(".badge")).to_have_text("Starting…")
     # It asks again after Retry-After (15 s); the stand-in's start takes 3 s.
     expect(tab.locator("#opened")).to_have_attribute("data-name", "bob-archive", timeout=30_000)

@@ -264,8 +264,14 @@ function tabSays(tab, heading, words) {
   try {
     const page = tab.document;
     page.title = heading;
+    if (!page.querySelector("link[rel=stylesheet]")) {
+      // The portal's own stylesheet (the blank page shares its origin and its policy).
+      page.documentElement.lang = "en";
+      page.head.append(Object.assign(page.createElement("link"), { rel: "stylesheet", href: new URL("style.css", window.location.href).href }));
+    }
     const main = page.createElement("main");
     main.id = "opening";
+    main.className = "panel";
     main.setAttribute("role", "status");
     const title = page.createElement("h1");
     title.textContent = heading;

@@ -552,3 +552,133 @@ fn no_hostile_request_changes_a_state_for_anyone_but_whose_it_is() {
         assert!(seen * 100 >= cases, "only {seen} of {cases} cases {what}");
     }
 }
+
+/// The second domain the domain property configures.
+const OTHER_DOMAIN: &str = "d-other000002";
+
+/// SageMaker's domain id pattern, `d-(-*[a-z0-9]){1,61}`, written again here so the property does
+/// not take the gate's word for it.
+fn is_domain_id(value: &str) -> bool {
+    let Some(rest) = value.strip_prefix("d-") else {
+        return false;
+    };
+    let alnum = rest
+        .bytes()
+        .filter(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        .count();
+    (1..=61).contains(&alnum)
+        && rest
+            .bytes()
+            .all(|b| b == b'-' || b.is_ascii_lowercase() || b.is_ascii_digit())
+        && !rest.ends_with('-')
+}
+
+/// A `domain` parameter: left out, a configured domain, a well-formed other one, a near miss or
+/// anything at all.
+fn domain_param() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        2 => Just(None),
+        3 => Just(Some(helpers_domain().to_owned())),
+        3 => Just(Some(OTHER_DOMAIN.to_owned())),
+        2 => "d-[a-z0-9-]{0,14}".prop_map(Some),
+        1 => Just(Some(format!("{OTHER_DOMAIN},{}", helpers_domain()))),
+        1 => Just(Some(OTHER_DOMAIN.to_uppercase())),
+        2 => hostile_text().prop_map(Some),
+    ]
+}
+
+fn helpers_domain() -> &'static str {
+    stub::DOMAIN_ID
+}
+
+/// Issue 15: with two domains configured, whatever `domain` a request names on any Studio route,
+/// SageMaker is only ever asked about a configured domain; a missing `domain` is 400, a malformed
+/// one 400, a well-formed unconfigured one 404, each with no call at all.
+#[test]
+fn no_request_reaches_a_domain_that_is_not_configured() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let domains = format!("{},{OTHER_DOMAIN}", helpers_domain());
+    let gate = runtime.block_on(TestGate::with_env(&[(
+        "STUDIO_DOMAIN_IDS",
+        domains.as_str(),
+    )]));
+    gate.stub
+        .domain(OTHER_DOMAIN, "platform")
+        .profile_in(OTHER_DOMAIN, "alice", &[(OWNER, ALICE)])
+        .space_in(OTHER_DOMAIN, "alice-space", Some("alice"), false);
+    let configured = [helpers_domain(), OTHER_DOMAIN];
+    let mut runner = TestRunner::new(Config {
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let statuses = std::cell::RefCell::new(std::collections::BTreeMap::<u16, u32>::new());
+    let route = prop_oneof![
+        Just(("rest-studio", "/studio", "GET")),
+        Just(("rest-studio", "/launch/studio", "GET")),
+        Just(("rest-stop-space", "/studio/spaces/alice-space/stop", "POST")),
+    ];
+    let result = runner.run(
+        &(domain_param(), route),
+        |(domain, (base, path, method))| {
+            gate.stub.forget_calls();
+            let mut request = helpers::with_method(with_path(event(base), path), method);
+            request = helpers::with_header(request, "Accept", "application/json");
+            let mut query = vec![("space", "alice-space")];
+            if let Some(domain) = &domain {
+                query.push(("domain", domain.as_str()));
+            }
+            request = with_query(request, &query);
+            let reply = runtime.block_on(gate.send(request));
+            *statuses.borrow_mut().entry(reply.status).or_default() += 1;
+            let calls = gate.stub.calls();
+            match domain.as_deref() {
+                Some(d) if configured.contains(&d) => {
+                    // Opened (a launch route redirects), or a stop done or under way.
+                    prop_assert!(
+                        [200, 202, 302].contains(&reply.status),
+                        "{d}: {}",
+                        reply.body
+                    );
+                }
+                Some(d) if is_domain_id(d) => {
+                    prop_assert_eq!(reply.status, 404, "{}", reply.body);
+                    prop_assert!(calls.is_empty(), "{calls:?}");
+                }
+                _ => {
+                    prop_assert_eq!(reply.status, 400, "{:?}: {}", domain, reply.body);
+                    prop_assert!(calls.is_empty(), "{calls:?}");
+                }
+            }
+            for call in &calls {
+                let input = &call.input;
+                for named in [&input["DomainId"], &input["DomainIdEquals"]] {
+                    if let Some(d) = named.as_str() {
+                        prop_assert!(configured.contains(&d), "{} in {d}", call.operation);
+                    }
+                }
+                if let Some(arn) = input["ResourceArn"].as_str() {
+                    prop_assert!(
+                        configured
+                            .iter()
+                            .any(|d| arn.contains(&format!(":user-profile/{d}/"))),
+                        "{arn}"
+                    );
+                }
+            }
+            Ok(())
+        },
+    );
+    if let Err(error) = result {
+        panic!("{error}");
+    }
+    let statuses = statuses.into_inner();
+    let cases: u32 = statuses.values().sum();
+    eprintln!("{cases} cases, answers by status: {statuses:?}");
+    for status in [200, 400, 404] {
+        let seen = statuses.get(&status).copied().unwrap_or(0);
+        assert!(seen * 20 >= cases, "only {seen} of {cases} cases {status}");
+    }
+}

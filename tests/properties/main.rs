@@ -6,7 +6,8 @@
 //! tags, and an event lambda_http cannot read is refused before any call. On the start and stop
 //! routes (issue 14), with any claims, name and method, no state change is sent for a notebook
 //! whose tags do not match the caller, nor for a space's app but by its owner, nor by anything
-//! but a POST.
+//! but a POST. With two Studio domains (issue 15), whatever `domain` a Studio request names,
+//! SageMaker is asked about configured domains only.
 //!
 //! `cargo test --release --test properties` runs 256 cases per property; set `PROPTEST_CASES`
 //! for a long run (e.g. `PROPTEST_CASES=20000`).

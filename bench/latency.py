@@ -163,7 +163,7 @@ def table(results: dict) -> list[str]:
         row(ms, "notebook open", routes["notebook"])
         row(ms, "Studio open (a space)", routes["studio"])
         for count, by_latency in results["targets"].items():
-            row(ms, f"/targets, {count} notebooks", by_latency[ms])
+            row(ms, f"/targets, {count} notebook{'' if count == 1 else 's'}", by_latency[ms])
     return lines
 
 

@@ -50,10 +50,7 @@ impl<S: SageMaker> Calls<'_, S> {
         domain_id: &DomainId,
     ) -> Result<(&Domain, &'c ProfileName), GateError> {
         let profile_name = caller.profile_name.as_ref().ok_or(GateError::NotFound)?;
-        let arns = self
-            .arns
-            .as_ref()
-            .ok_or_else(|| GateError::Upstream("no function ARN in the Lambda context".into()))?;
+        let arns = self.arns()?;
         let profile_arn = arns.user_profile(domain_id, profile_name);
         let (domain, tags) = tokio::join!(
             self.domain(domain_id),

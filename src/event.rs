@@ -19,6 +19,7 @@
 //! with `invalid_request`.
 
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use lambda_http::http::uri::Authority;
@@ -30,6 +31,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::GateError;
+use crate::metrics::{Outcome, RequestMetrics};
 
 /// What the runtime sends back for one event: `lambda_http`'s own response, or our refusal.
 #[derive(Debug, Serialize)]
@@ -66,7 +68,8 @@ pub struct Refused {
 }
 
 impl Refused {
-    fn new(request_id: &str, reason: &'static str) -> Self {
+    /// Writes the refusal's audit line and, like every answered request, its metrics line.
+    fn new(request_id: &str, reason: &'static str, started: Instant) -> Self {
         tracing::info!(
             target: "audit",
             request_id = %request_id,
@@ -76,6 +79,15 @@ impl Refused {
             sagemaker_calls = 0,
             "request refused before routing"
         );
+        RequestMetrics {
+            route: "unknown",
+            outcome: Outcome::ClientError,
+            latency: started.elapsed(),
+            sagemaker_time: Duration::ZERO,
+            sagemaker_calls: 0,
+            request_id,
+        }
+        .emit();
         Self {
             request_id: request_id.to_owned(),
             reason,
@@ -110,6 +122,7 @@ impl Refused {
 
 /// The event as `lambda_http` will read it, or why it cannot be.
 pub fn admit(event: Value) -> Result<LambdaRequest, Refused> {
+    let started = Instant::now();
     // API Gateway's own id, kept to what an id holds: it is echoed in the answer and the log.
     let request_id: String = event["requestContext"]["requestId"]
         .as_str()
@@ -125,6 +138,7 @@ pub fn admit(event: Value) -> Result<LambdaRequest, Refused> {
             return Err(Refused::new(
                 &request_id,
                 "headers or event shape not readable",
+                started,
             ));
         }
     };
@@ -133,12 +147,14 @@ pub fn admit(event: Value) -> Result<LambdaRequest, Refused> {
         return Err(Refused::new(
             &request_id,
             "host, scheme or path not valid in a URI",
+            started,
         ));
     }
     if !body_decodes(&request) {
         return Err(Refused::new(
             &request_id,
             "body marked base64 does not decode",
+            started,
         ));
     }
     Ok(request)

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use notebook_gate::metrics::{self, Outcome};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use tracing_subscriber::filter::LevelFilter;
 
 use crate::helpers::*;
@@ -320,6 +320,13 @@ async fn every_request_writes_one_emf_line_that_the_specification_accepts() {
             "/notebook-instances/{name}/start",
             "client_error",
         ),
+        // Refused before routing (src/event.rs): answered, so counted like any other answer.
+        (
+            with_header(event("http-notebook"), "host", "a b"),
+            400,
+            "unknown",
+            "client_error",
+        ),
     ];
     let events: Vec<Value> = cases.iter().map(|c| c.0.clone()).collect();
     let (log, statuses) = logs_of(&t, events).await;
@@ -348,6 +355,44 @@ async fn every_request_writes_one_emf_line_that_the_specification_accepts() {
         lines[10]["SageMakerCalls"], 0,
         "an unknown route calls nothing"
     );
+}
+
+#[tokio::test]
+async fn every_event_refused_before_routing_writes_one_client_error_line() {
+    let t = TestGate::new().await;
+    let mut bad_body = event("rest-notebook");
+    bad_body["isBase64Encoded"] = json!(true);
+    bad_body["body"] = json!("not base64!");
+    // One per reason `admit` has: an unreadable header, a host no URI holds, a body that does
+    // not decode; in both event shapes.
+    let events = vec![
+        with_header(event("http-notebook"), "user-agent", "Zq9\u{0}header"),
+        with_header(event("rest-notebook"), "host", "Zq9 host"),
+        with_header(event("http-notebook"), "x-forwarded-proto", "ht tp"),
+        bad_body,
+    ];
+    let (log, statuses) = logs_of(&t, events.clone()).await;
+    assert_eq!(statuses, [400, 400, 400, 400]);
+    assert!(t.stub.calls().is_empty());
+    let lines = emf_lines(&log);
+    let audit = audit_lines(&log);
+    assert_eq!(
+        lines.len(),
+        events.len(),
+        "one metrics line per answer: {log}"
+    );
+    assert_eq!(audit.len(), events.len());
+    for ((doc, audit), event) in lines.iter().zip(&audit).zip(&events) {
+        assert_gate_line(doc);
+        assert_eq!(doc["Route"], "unknown");
+        assert_eq!(doc["Route"], audit["route"]);
+        assert_eq!(doc["Outcome"], "client_error");
+        assert_eq!(doc["SageMakerCalls"], 0);
+        assert_eq!(doc["SageMakerTime"], 0.0);
+        assert_eq!(doc["requestId"], event["requestContext"]["requestId"]);
+        assert_eq!(doc["requestId"], audit["request_id"]);
+        assert!(!Value::Object(doc.clone()).to_string().contains("Zq9"));
+    }
 }
 
 #[tokio::test]

@@ -36,6 +36,10 @@ pub struct Config {
     /// `MLFLOW`: list and open the caller's MLflow tracking servers and apps; when false the gate
     /// never calls an MLflow operation and the MLflow routes answer 404.
     pub mlflow: bool,
+    /// `LAUNCH_ROUTES`: serve the `/launch/...` routes a browser navigates to and list them in
+    /// `GET /targets`. The private mode sets it false: a navigation carries no `Authorization`
+    /// header, so its REST API has no launch route, and a portal must not be offered one.
+    pub launch_routes: bool,
 }
 
 /// Starting or stopping a target: the actions `LIFECYCLE` turns on or off.
@@ -171,6 +175,15 @@ impl Config {
             Some(_) => return Err(problem("MLFLOW", "must be true or false")),
         };
 
+        let launch_routes = match get("LAUNCH_ROUTES")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(_) => return Err(problem("LAUNCH_ROUTES", "must be true or false")),
+        };
+
         let owner_claim = text("OWNER_CLAIM", "sub")?;
         let owner_tag_key = tag_key(
             "OWNER_TAG_KEY",
@@ -252,6 +265,7 @@ impl Config {
             lifecycle,
             long_running_seconds,
             mlflow,
+            launch_routes,
         })
     }
 }
@@ -361,6 +375,15 @@ mod tests {
             [LifecycleAction::Start, LifecycleAction::Stop]
         );
         assert_eq!(c.long_running_seconds, 8 * 3600);
+        assert!(c.launch_routes);
+    }
+
+    #[test]
+    fn launch_routes_turn_off_with_false_only() {
+        assert!(!config(&[("LAUNCH_ROUTES", "false")]).unwrap().launch_routes);
+        assert!(!config(&[("LAUNCH_ROUTES", "FALSE")]).unwrap().launch_routes);
+        assert!(config(&[("LAUNCH_ROUTES", "true")]).unwrap().launch_routes);
+        assert!(config(&[("LAUNCH_ROUTES", "")]).unwrap().launch_routes);
     }
 
     #[test]
@@ -404,6 +427,7 @@ mod tests {
             ("URL_EXPIRES_SECONDS", "4"),
             ("URL_EXPIRES_SECONDS", "301"),
             ("AUTO_START", "maybe"),
+            ("LAUNCH_ROUTES", "no"),
             ("STUDIO_DOMAIN_ID", "domain-1"),
             ("STUDIO_DOMAIN_ID", "d-UPPER"),
             ("STUDIO_DOMAIN_IDS", "d-abc,domain-1"),

@@ -197,9 +197,11 @@ pub async fn handle<S: SageMaker>(
     );
 
     let path = route_path(&request);
-    // With MLFLOW=false the MLflow routes do not exist: the same 404 as any unknown path, before
-    // anything else is looked at.
-    let route = Route::parse(path).filter(|r| gate.config.mlflow || !r.is_mlflow());
+    // With MLFLOW=false the MLflow routes do not exist, nor the launch routes with
+    // LAUNCH_ROUTES=false: the same 404 as any unknown path, before anything else is looked at.
+    let route = Route::parse(path)
+        .filter(|r| gate.config.mlflow || !r.is_mlflow())
+        .filter(|r| gate.config.launch_routes || !r.is_launch());
     let negotiated = negotiate(route, &request);
     let mut audit = Audit::default();
     let reply = match route {

@@ -40,14 +40,16 @@ pub struct TrackingServerTarget {
     /// Since when it is in its status (`LastModifiedTime`, RFC 3339).
     pub since: Option<String>,
     pub open: String,
-    pub launch: String,
+    /// Absent with `LAUNCH_ROUTES=false` (see `Targets::without_launch_routes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch: Option<String>,
 }
 
 impl From<TrackingServer> for TrackingServerTarget {
     fn from(server: TrackingServer) -> Self {
         Self {
             open: format!("/mlflow/tracking-servers/{}", server.name),
-            launch: format!("/launch/mlflow/tracking-servers/{}", server.name),
+            launch: Some(format!("/launch/mlflow/tracking-servers/{}", server.name)),
             name: server.name.to_string(),
             status: server.status,
             mlflow_version: server.mlflow_version,
@@ -66,14 +68,16 @@ pub struct MlflowAppTarget {
     /// Since when it is in its status (`LastModifiedTime`, RFC 3339).
     pub since: Option<String>,
     pub open: String,
-    pub launch: String,
+    /// Absent with `LAUNCH_ROUTES=false` (see `Targets::without_launch_routes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch: Option<String>,
 }
 
 impl From<MlflowApp> for MlflowAppTarget {
     fn from(app: MlflowApp) -> Self {
         Self {
             open: format!("/mlflow/apps/{}", app.id),
-            launch: format!("/launch/mlflow/apps/{}", app.id),
+            launch: Some(format!("/launch/mlflow/apps/{}", app.id)),
             id: app.id.to_string(),
             name: app.name,
             status: app.status,

@@ -204,6 +204,33 @@ def test_there_are_no_launch_routes(private_stack, path):
     assert (status, json.loads(body)) == (403, {"message": "Missing Authentication Token"})
 
 
+def test_targets_list_no_launch_link_and_every_item_an_open_route(private_stack):
+    """The template's LAUNCH_ROUTES=false, as the local stack renders it for the private mode."""
+    status, _, body = private_stack.get("/targets", private_stack.token("alice"))
+    assert status == 200, body
+    targets = json.loads(body)
+    assert "/launch/" not in body
+
+    def items(node, where=""):
+        if isinstance(node, dict):
+            if "open" in node:
+                yield where, node
+            for key, value in node.items():
+                yield from items(value, key)
+        elif isinstance(node, list):
+            for value in node:
+                yield from items(value, where)
+
+    listed = list(items(targets))
+    kinds = {where for where, _ in listed}
+    assert {"notebookInstances", "studioDomains", "spaces"} <= kinds, kinds
+    if targets["mlflowTrackingServers"] or targets["mlflowApps"]:
+        assert kinds & {"mlflowTrackingServers", "mlflowApps"}
+    for where, item in listed:
+        assert "launch" not in item, (where, item)
+        assert item["open"].startswith("/") and not item["open"].startswith("/launch"), (where, item)
+
+
 def test_the_function_presigns_through_the_sagemaker_api_endpoint(private_stack):
     network = private_stack.state["private"]
     assert private_stack.state["iam"]["functionSource"] == {"vpce": network["sageMakerApiVpce"]}

@@ -238,7 +238,7 @@ impl<S: SageMaker> Calls<'_, S> {
             domain_name: domain.name.clone(),
             user_profile: profile_name.to_string(),
             open: format!("/studio?domain={id}"),
-            launch: format!("/launch/studio?domain={id}"),
+            launch: Some(format!("/launch/studio?domain={id}")),
             spaces: spaces
                 .into_iter()
                 .filter(|s| may_open_space(&space_access(s), profile_name))
@@ -279,7 +279,9 @@ pub struct StudioDomainTarget {
     pub domain_name: String,
     pub user_profile: String,
     pub open: String,
-    pub launch: String,
+    /// Absent with `LAUNCH_ROUTES=false` (see `Targets::without_launch_routes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch: Option<String>,
     pub spaces: Vec<SpaceTarget>,
 }
 
@@ -294,7 +296,9 @@ pub struct SpaceTarget {
     /// Its running app (or the most recent one), from the domain's one `ListApps`.
     pub app: Option<AppTarget>,
     pub open: String,
-    pub launch: String,
+    /// Absent with `LAUNCH_ROUTES=false` (see `Targets::without_launch_routes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch: Option<String>,
     /// The route that stops its app: only when stopping is allowed and the caller owns the space.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop: Option<String>,
@@ -313,7 +317,7 @@ impl SpaceTarget {
         let name = &space.name;
         Self {
             open: format!("/studio?domain={domain}&space={name}"),
-            launch: format!("/launch/studio?domain={domain}&space={name}"),
+            launch: Some(format!("/launch/studio?domain={domain}&space={name}")),
             stop: stoppable.then(|| format!("/studio/spaces/{name}/stop?domain={domain}")),
             name: space.name,
             owner_profile: space.owner_profile,

@@ -25,7 +25,7 @@ impl<S: SageMaker> Calls<'_, S> {
         );
         let (notebook_instances, unchecked_notebook_instances) = notebooks?;
         let config = self.config();
-        Ok(Targets {
+        let targets = Targets {
             notebook_instances,
             unchecked_notebook_instances,
             studio_domains: studio_domains?,
@@ -33,6 +33,11 @@ impl<S: SageMaker> Calls<'_, S> {
             auto_start: config.auto_start,
             lifecycle: config.lifecycle.actions(),
             long_running_seconds: config.long_running_seconds,
+        };
+        Ok(if config.launch_routes {
+            targets
+        } else {
+            targets.without_launch_routes()
         })
     }
 
@@ -102,6 +107,29 @@ pub struct Targets {
     pub long_running_seconds: u32,
 }
 
+impl Targets {
+    /// Every item without its `launch` route: with `LAUNCH_ROUTES=false` (the private mode) those
+    /// routes answer 404, so a portal or script must not be handed one.
+    fn without_launch_routes(mut self) -> Self {
+        for notebook in &mut self.notebook_instances {
+            notebook.launch = None;
+        }
+        for domain in &mut self.studio_domains {
+            domain.launch = None;
+            for space in &mut domain.spaces {
+                space.launch = None;
+            }
+        }
+        for server in &mut self.mlflow.mlflow_tracking_servers {
+            server.launch = None;
+        }
+        for app in &mut self.mlflow.mlflow_apps {
+            app.launch = None;
+        }
+        self
+    }
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotebookTarget {
@@ -112,7 +140,9 @@ pub struct NotebookTarget {
     pub since: Option<String>,
     /// The route that opens it (JSON or 302) and the one a browser navigates to.
     pub open: String,
-    pub launch: String,
+    /// Absent with `LAUNCH_ROUTES=false` (see `Targets::without_launch_routes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch: Option<String>,
     /// The routes that start and stop it, when the deployment allows that.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,
@@ -129,7 +159,7 @@ impl NotebookTarget {
         };
         Self {
             open: format!("/notebook-instances/{}", instance.name),
-            launch: format!("/launch/notebook-instances/{}", instance.name),
+            launch: Some(format!("/launch/notebook-instances/{}", instance.name)),
             start: route(LifecycleAction::Start),
             stop: route(LifecycleAction::Stop),
             name: instance.name.to_string(),

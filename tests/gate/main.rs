@@ -4,6 +4,7 @@
 mod edge;
 mod helpers;
 mod hostile;
+mod launch_routes;
 mod lifecycle;
 mod logs;
 mod metrics;

@@ -65,6 +65,12 @@ def test_exactly_one_api_answers_in_each_mode():
     assert private.private_api().logical_id == "PrivateGateApi"
 
 
+def test_the_function_neither_serves_nor_lists_launch_routes_in_private_mode():
+    variables = lambda params: render(params).properties("GateFunction")["Environment"]["Variables"]
+    assert variables(PRIVATE)["LAUNCH_ROUTES"] == "false"
+    assert variables({"StudioDomainId": DOMAIN})["LAUNCH_ROUTES"] == "true"
+
+
 def test_the_private_api_has_every_public_route_but_launch():
     """Compared with the HTTP API's own routes, so a route added there (MLflow, say) and not here fails."""
     api = render(PRIVATE).private_api()

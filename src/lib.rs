@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod mlflow;
 pub mod names;
 pub mod sagemaker;
+pub mod sdk_config;
 pub mod tls;
 
 pub use access::{Caller, Tag};

@@ -1,6 +1,5 @@
-use aws_config::BehaviorVersion;
 use lambda_http::{Adapter, Error, LambdaEvent, service_fn};
-use notebook_gate::{Config, Gate, event, handle, logging, sagemaker, tls};
+use notebook_gate::{Config, Gate, event, handle, logging, sagemaker, sdk_config, tls};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
@@ -8,10 +7,10 @@ async fn main() -> Result<(), Error> {
     logging::init();
     let config = Config::from_env()
         .inspect_err(|error| tracing::error!(%error, "configuration rejected; not starting"))?;
-    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(tls::https_client()?)
-        .load()
-        .await;
+    // Credentials, region and endpoint from the variables Lambda sets, not the SDK's default
+    // chains: see sdk_config.rs.
+    let sdk_config = sdk_config::from_env(tls::https_client()?)
+        .inspect_err(|error| tracing::error!(%error, "AWS environment incomplete; not starting"))?;
     let gate = Gate::new(config, sagemaker::client(&sdk_config));
     let gate = &gate;
     // lambda_http::run, with the event admitted (repaired or refused) before lambda_http turns it

@@ -192,8 +192,9 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The SDK client, configured with the gate's timeouts. The endpoint comes from the SDK's own
-/// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_SAGEMAKER`, so an emulator needs no code path here.
+/// The SDK client, configured with the gate's timeouts. The endpoint comes from
+/// `AWS_ENDPOINT_URL_SAGEMAKER` / `AWS_ENDPOINT_URL` (`sdk_config.rs`), so an emulator needs no
+/// code path here.
 pub fn client(sdk_config: &aws_config::SdkConfig) -> aws_sdk_sagemaker::Client {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)

@@ -399,7 +399,8 @@ def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms, under_lat
     if under_latency:
         lines.append("")
         lines.append("Under SageMaker latency: handler time in ms, warm, p50 / p99; round trips = p50 / injected "
-                     "latency [calls made in turn, from the stand-in's log]")
+                     "latency [calls made in turn, from the stand-in's log]; own = handler time minus the stand-in's "
+                     "critical path (its calls made in turn, first byte in to answer written), p50")
         lines.extend(latency.table(under_latency))
         lines.append(f"  ({args.latency_opens} notebook and {args.studio_opens} Studio opens, {args.targets_samples} "
                      f"/targets per row and function; {under_latency['seconds']:.0f} s)")

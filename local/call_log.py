@@ -1,6 +1,6 @@
 """Reading the SageMaker stand-in's call log (`GET /_calls`) for concurrency: each call there
-carries `started` and `ended`, the stand-in's own clock when the request arrived and when its
-answer was ready (local/sagemaker_standin.py, InjectedLatency). The e2e tests and the benchmark
+carries `started` and `ended`, the stand-in's own clock when the request's first byte arrived and
+when its answer was written (local/sagemaker_standin.py, InjectedLatency). The e2e tests and the benchmark
 both judge a route's SageMaker round trips with these."""
 
 from __future__ import annotations
@@ -32,3 +32,17 @@ def round_trips(calls: list[dict]) -> int:
         before = [depth[j] for j in range(i) if ordered[j]["ended"] <= call["started"]]
         depth.append(1 + max(before, default=0))
     return max(depth, default=0)
+
+
+def critical_path(calls: list[dict]) -> float:
+    """Seconds a request spent waiting on SageMaker calls made one after the other: over every
+    chain of calls in which each arrived only after the one before it had answered, the largest
+    sum of their times (first byte in to answer written). A request's latency minus this is the
+    caller's own share: its work before, between and after the calls, and the way to and from
+    the stand-in."""
+    ordered = sorted(calls, key=lambda c: c["started"])
+    longest: list[float] = []
+    for i, call in enumerate(ordered):
+        before = [longest[j] for j in range(i) if ordered[j]["ended"] <= call["started"]]
+        longest.append(call["ended"] - call["started"] + max(before, default=0.0))
+    return max(longest, default=0.0)

@@ -73,6 +73,7 @@ from local.iam import sagemaker as iam_sagemaker
 from local.iam.evaluator import Evaluator
 from local.iam.sagemaker import ACCOUNT, REGION, Source
 from local.iam.stack import FUNCTION_ACCESS_KEY_ID
+from local import serve
 from local.serve import Server
 
 NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -954,16 +955,23 @@ CALL_KEY = "standin.call"  # the WSGI environ key under which SageMakerFront lea
 class InjectedLatency:
     """Stands in for SageMaker's answer time in a region (tens of ms; moto answers in one to a few):
     every SageMaker call signed with the function's access key (the gate's, and the benchmark's
-    Python peer's: both run with `local.stack.aws_env`) is answered `ms` after it arrived, or when
-    moto is done if that takes longer. The wait pads moto's own time rather than adding to it:
-    moto answers calls one at a time under the GIL, slower the more arrive together, while
-    SageMaker answers each in about the same time however many arrive; padding keeps the figure a
-    call's whole time, as a client in a region measures it. Calls signed with any other key
-    (seeding, tests' admin calls) are not slowed. The server runs each request in its own thread,
-    so calls a client makes together overlap here as they would against SageMaker.
+    Python peer's: both run with `local.stack.aws_env`) takes `ms` from the moment its request's
+    first byte reached the server to the moment its answer is written back, or longer when moto
+    takes longer. The wait pads moto's own time rather than adding to it: moto answers calls one
+    at a time under the GIL, slower the more arrive together, while SageMaker answers each in
+    about the same time however many arrive; padding keeps the figure a call's whole time, as a
+    client in a region measures it. Calls signed with any other key (seeding, tests' admin calls)
+    are not slowed. The server runs each request in its own thread, so calls a client makes
+    together overlap here as they would against SageMaker.
+
+    The clock is the server's (`local.serve.KeepAliveHandler`, which the stand-in runs on): it
+    starts before the request is parsed and the wait ends just before the answer's one write, so
+    the server's own HTTP work (about 1.2 ms a call here: parsing 0.25, building the environ and
+    the answer 0.2, the write and waking up 0.2 to 0.7) is inside `ms`, not added to it. Under
+    another server the clock starts and the wait ends at this app, as before.
 
     Every SageMaker call's log entry (`GET /_calls`) gets `started` and `ended`: seconds on this
-    process's monotonic clock when the request arrived and when its answer was ready, so a test
+    process's monotonic clock when the request arrived and when its answer was written, so a test
     can see which calls overlapped and that one began only after others had ended."""
 
     def __init__(self, app, access_key_id: str):
@@ -972,13 +980,22 @@ class InjectedLatency:
         self.ms = 0.0
 
     def __call__(self, environ, start_response):
-        started = time.monotonic()
+        arrived = environ.get(serve.ARRIVED)
+        started = arrived if arrived is not None else time.monotonic()
         answer = b"".join(self.app(environ, start_response))
-        if self.ms and access_key_of(environ.get("HTTP_AUTHORIZATION", "")) == self.access_key_id:
-            time.sleep(max(0.0, started + self.ms / 1000 - time.monotonic()))
+        padded = self.ms and access_key_of(environ.get("HTTP_AUTHORIZATION", "")) == self.access_key_id
         call = environ.get(CALL_KEY)
+        if arrived is None:
+            if padded:
+                time.sleep(max(0.0, started + self.ms / 1000 - time.monotonic()))
+            if call is not None:
+                call["started"], call["ended"] = started, time.monotonic()
+            return [answer]
+        if padded:
+            environ[serve.ANSWER_AT] = started + self.ms / 1000
         if call is not None:
-            call["started"], call["ended"] = started, time.monotonic()
+            call["started"] = started
+            environ[serve.ON_WRITTEN] = lambda at: call.__setitem__("ended", at)
         return [answer]
 
 

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
 
-from local.call_log import max_in_flight, overlap, round_trips
+from local.call_log import critical_path, max_in_flight, overlap, round_trips
+from local.iam.stack import FUNCTION_ACCESS_KEY_ID
 from local.stack import client
 from local.tests.conftest import module_stack
 
@@ -85,6 +88,16 @@ def test_round_trips_count_calls_made_in_turn_and_calls_made_together_once():
     assert round_trips([]) == 0
 
 
+def test_the_critical_path_is_the_longest_time_spent_in_calls_made_in_turn():
+    # An open: the slower read (1.3), then the presign (0.6); the gap between them is the caller's.
+    assert critical_path([interval(0, 1), interval(0.2, 1.5), interval(1.6, 2.2)]) == pytest.approx(1.9)
+    # Calls made together count once, by the longest of them.
+    assert critical_path([interval(0, 1), interval(0.1, 0.4)]) == pytest.approx(1.0)
+    # A longer chain of short calls beats one long call beside it.
+    assert critical_path([interval(0, 2.5), interval(0, 1), interval(1.1, 2.1), interval(2.2, 3)]) == pytest.approx(2.8)
+    assert critical_path([]) == 0
+
+
 # --- the stand-in's latency itself ----------------------------------------------------------------
 
 
@@ -101,6 +114,49 @@ def test_the_stack_option_sets_the_latency_and_only_the_functions_calls_wait(sta
     log = calls(stack)
     assert len(log) == 3
     assert all(c["ended"] - c["started"] >= LATENCY for c in log), "each of the function's calls waits"
+
+
+def read_answer(connection: socket.socket) -> bytes:
+    """One HTTP/1.1 answer with a Content-Length, whole."""
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += connection.recv(65536)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    while len(body) < length:
+        body += connection.recv(65536)
+    return answer
+
+
+def test_a_calls_latency_runs_from_its_first_byte_to_its_answer_written(stack):
+    """The server's own HTTP work is inside the injected latency, not added to it: a request whose
+    headers take 40 ms to arrive is still answered LATENCY after its first byte, and the call log
+    says when that byte came and when the answer went, on the clock this process shares."""
+    host, port = urllib.parse.urlsplit(stack.state["moto"]).netloc.split(":")
+    body = b"{}"
+    head = (f"POST / HTTP/1.1\r\nHost: {host}:{port}\r\nX-Amz-Target: SageMaker.ListNotebookInstances\r\n"
+            f"Content-Type: application/x-amz-json-1.1\r\nContent-Length: {len(body)}\r\n"
+            f"Authorization: AWS4-HMAC-SHA256 Credential={FUNCTION_ACCESS_KEY_ID}/20260101/us-east-1/sagemaker/"
+            f"aws4_request, SignedHeaders=host;x-amz-target, Signature=00\r\n\r\n").encode()
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # A connection kept open, as the SDK keeps it: its server thread waits for the next byte.
+        connection.sendall(head + body)
+        read_answer(connection)
+        clear(stack)
+        sent = time.monotonic()
+        connection.sendall(head[:20])
+        time.sleep(0.04)
+        connection.sendall(head[20:] + body)
+        answer = read_answer(connection)
+        answered = time.monotonic()
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    (call,) = calls(stack)
+    assert call["operation"] == "ListNotebookInstances"
+    assert 0 <= call["started"] - sent < 0.02, "the clock starts at the first byte, before the headers"
+    assert LATENCY <= call["ended"] - call["started"] < LATENCY + 0.01
+    assert call["ended"] <= answered
+    assert LATENCY <= answered - sent < LATENCY + 0.02, f"{(answered - sent) * 1000:.1f} ms seen by the client"
 
 
 @pytest.mark.parametrize("body", [{"ms": -1}, {"ms": "20"}, {"ms": True}, {"ms": 10001}, {}])

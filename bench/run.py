@@ -29,7 +29,7 @@ import jwt
 
 from bench import latency
 from local.gateway import FunctionHost, Invocation, http_api_event
-from local.stack import ROOT, aws_env, client, free_port, seed, start_standin, token
+from local.stack import ROOT, aws_env, client, seed, start_standin, token
 
 PYTHON_GATE = ROOT / "bench/python_gate"
 FLOOR_PROBE = ROOT / "target/release/examples/panic_probe"
@@ -159,13 +159,11 @@ def main(argv=None) -> int:
     for log in ("rust.log", "python.log"):
         (logs / log).unlink(missing_ok=True)
 
-    moto_port, page_port = free_port(), free_port()
-    moto = f"http://127.0.0.1:{moto_port}"
-    standin_process = start_standin(moto_port, page_port)
+    standin_process, moto, page = start_standin()
     runtimes: list[FunctionHost] = []
     try:
         world = seed(moto)
-        standin = Standin(f"http://127.0.0.1:{page_port}")
+        standin = Standin(page)
         claims = jwt.decode(token(moto, world["client_id"], "alice"), options={"verify_signature": False})
         headers = {"Host": "127.0.0.1", "User-Agent": "notebook-gate-bench"}
 
@@ -190,7 +188,7 @@ def main(argv=None) -> int:
 
         functions = {"rust": rust, "python": python}
         open_notebook = event(f"/notebook-instances/{NOTEBOOK}")
-        location = f"http://127.0.0.1:{page_port}/"
+        location = f"{page}/"
 
         def check(name: str, result: dict):
             if result.get("statusCode") != 302 or not _header(result, "location").startswith(location):
@@ -277,7 +275,7 @@ def main(argv=None) -> int:
         # Under SageMaker's latency: the warm processes again, opens and /targets (bench/latency.py).
         under_latency = None
         if args.latencies:
-            control = latency.Control(f"http://127.0.0.1:{page_port}")
+            control = latency.Control(page)
             latency_events = {"notebook": open_notebook, "studio": event("/studio", [("space", "alice-private")]),
                               "targets": event("/targets")}
             under_latency = latency.run(args, warm_runtimes, latency_events, control, client("sagemaker", moto),

@@ -18,7 +18,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from local.gateway import LocalGateway
-from local.stack import ROOT, aws_env, free_port, pool_authorizer, seed, start_standin, token
+from local.stack import ROOT, aws_env, pool_authorizer, seed, start_standin, token
 
 # (user, path, expected status, what the answer must name)
 MIX = [
@@ -46,9 +46,7 @@ def main(argv=None) -> int:
     parser.add_argument("--clients", type=int, default=4)
     args = parser.parse_args(argv)
 
-    moto_port, page_port, port, runtime_port = free_port(), free_port(), free_port(), free_port()
-    moto = f"http://127.0.0.1:{moto_port}"
-    standin = start_standin(moto_port, page_port)
+    standin, moto, page = start_standin()
     log = ROOT / "target/soak/function.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.unlink(missing_ok=True)
@@ -56,13 +54,13 @@ def main(argv=None) -> int:
     try:
         world = seed(moto)
         gateway = LocalGateway(
-            port=port, runtime_port=runtime_port, binary=args.binary, log_path=log,
+            port=0, runtime_port=0, binary=args.binary, log_path=log,
             authorizer=pool_authorizer(moto, world),
             function_env={**aws_env(moto), "STUDIO_DOMAIN_ID": world["domain_id"]},
         )
         gateway.start()
         tokens = {user: token(moto, world["client_id"], user) for user in ("alice", "bob")}
-        base = f"http://127.0.0.1:{port}"
+        base = gateway.url
 
         def one(i: int) -> str | None:
             user, path, status, expected = MIX[i % len(MIX)]
@@ -76,7 +74,7 @@ def main(argv=None) -> int:
             if got != status or expected not in body:
                 return f"{user} {path}: {got} {body[:200]}"
             answer = json.loads(body)
-            if "url" in answer and not answer["url"].startswith(f"http://127.0.0.1:{page_port}/"):
+            if "url" in answer and not answer["url"].startswith(f"{page}/"):
                 return f"{user} {path}: a URL that does not point at the stand-in's notebook page"
             return None
 

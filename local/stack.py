@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import sys
 import threading
 import urllib.request
@@ -43,11 +42,6 @@ DEMO_USERS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def client(service: str, endpoint: str, validate: bool = True):
     """A boto3 client for the stand-in; `validate=False` lets bad input reach it, as from the SDK."""
@@ -71,10 +65,15 @@ def aws_env(moto: str) -> dict:
     }
 
 
-def start_standin(port: int, page_port: int) -> Child:
-    """The SageMaker/Cognito stand-in (`local.sagemaker_standin`) as a child process, once ready."""
-    return Child([sys.executable, "-m", "local.sagemaker_standin", "--port", str(port), "--page-port", str(page_port)],
-                 env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}, timeout=60)
+def start_standin(port: int = 0, page_port: int = 0) -> tuple[Child, str, str]:
+    """The SageMaker/Cognito stand-in (`local.sagemaker_standin`) as a child process, once ready, with
+    its SageMaker endpoint and its page server's URL. Port 0 (the default) lets it bind free ports
+    itself: a port picked here and bound there later could be taken in between (another server, or
+    a client's outgoing connection, which draws from the same range)."""
+    child = Child([sys.executable, "-m", "local.sagemaker_standin", "--port", str(port), "--page-port", str(page_port)],
+                  env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}, timeout=60)
+    urls = dict(part.split("=", 1) for part in child.ready.split())  # "moto=<url> page=<url>"
+    return child, urls["moto"], urls["page"]
 
 
 def seed(moto: str) -> dict:
@@ -259,12 +258,8 @@ def main(argv=None):
         args.payload = "v1"
         args.param = [f"{k}={v}" for k, v in private_parameters({}).items()] + args.param
 
-    moto_port = args.moto_port or free_port()
-    page_port = args.page_port or free_port()
-    runtime_port = args.runtime_port or free_port()
-    moto = f"http://127.0.0.1:{moto_port}"
     portal = PortalSite(ROOT / "portal", args.portal_port)  # first: a busy port fails before anything starts
-    standin = start_standin(moto_port, page_port)
+    standin, moto, page = start_standin(args.moto_port, args.page_port)
     gateway = login = None
     stopping = threading.Event()
     # Explicit handlers: a shell that starts us in the background may have told us to ignore SIGINT.
@@ -272,15 +267,14 @@ def main(argv=None):
         signal.signal(stop_signal, lambda *_: stopping.set())
     try:
         world = seed(moto)
-        set_timing(f"http://127.0.0.1:{page_port}", args)
-        set_latency(f"http://127.0.0.1:{page_port}", args.sagemaker_latency_ms)
+        set_timing(page, args)
+        set_latency(page, args.sagemaker_latency_ms)
         # template.yaml rendered for this stack; the stand-in enforces its function role from now on.
         deployment = Deployment.for_stack(args, world["domain_ids"][:args.studio_domains])
-        iam_lines = deployment.enforce(f"http://127.0.0.1:{page_port}")
+        iam_lines = deployment.enforce(page)
         authorizer = pool_authorizer(moto, world)
         private = local_gate(deployment.rendered.parameters, deployment.rendered, Evaluator(), portal.url) \
             if args.private else {}
-        api = f"http://127.0.0.1:{args.port}"
         login = ManagedLoginServer(
             Provider(cognito=client("cognito-idp", moto), region=REGION, pool_id=world["pool_id"],
                      client_id=world["client_id"], redirect_uris=[portal.url + "/"]),
@@ -288,7 +282,7 @@ def main(argv=None):
         ).start()
         Path(args.function_log).parent.mkdir(parents=True, exist_ok=True)
         gateway = LocalGateway(
-            port=args.port, runtime_port=runtime_port, binary=args.binary, payload=args.payload,
+            port=args.port, runtime_port=args.runtime_port, binary=args.binary, payload=args.payload,
             authorizer=authorizer, log_path=Path(args.function_log), **private,
             function_env={
                 **deployment.function_environment(),
@@ -298,6 +292,7 @@ def main(argv=None):
             },
         )
         gateway.start()
+        api = gateway.url  # --port 0: the port it bound
         # What scripts/portal-config writes from a deployed stack's outputs, for this stack.
         portal.start(
             {"apiUrl": api, "region": REGION, "userPoolId": world["pool_id"], "clientId": world["client_id"],
@@ -306,7 +301,7 @@ def main(argv=None):
         )
         state = {
             "gateway": api, "portal": portal.url, "login": login.url,
-            "moto": moto, "page": f"http://127.0.0.1:{page_port}", "runtime": f"http://127.0.0.1:{runtime_port}",
+            "moto": moto, "page": page, "runtime": f"http://127.0.0.1:{gateway.function.runtime_port}",
             "payload": args.payload, "private": describe(deployment.rendered.parameters) if args.private else None,
             **world, "studio_domain_ids": world["domain_ids"][:args.studio_domains],
             # Which process answers: the binary, or qemu running it (local/emulation.py).

@@ -27,7 +27,7 @@ from moto.utilities.utils import load_resource
 from playwright.sync_api import Page, expect, sync_playwright
 
 from local.serve import Child
-from local.stack import DEMO_USERS, ROOT, free_port, token
+from local.stack import DEMO_USERS, ROOT, token
 
 BINARY = os.environ.get("NOTEBOOK_GATE_BINARY", str(ROOT / "target/release/notebook-gate"))
 # A test stack's function is configured with the first seeded Studio domain only, as before issue
@@ -41,7 +41,7 @@ class Stack:
 
     def __init__(self, tmp: Path, *args: str):
         self.log = tmp / "function.log"
-        self.child = Child([sys.executable, "-m", "local.stack", "--binary", BINARY, "--port", str(free_port()),
+        self.child = Child([sys.executable, "-m", "local.stack", "--binary", BINARY, "--port", "0",
                             "--portal-port", "0", "--state", str(tmp / "stack.json"), "--function-log",
                             str(self.log), *DEFAULTS, *args])
         self.process = self.child.process

@@ -15,7 +15,7 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 
-from local.stack import client, free_port, start_standin
+from local.stack import client, start_standin
 from local.tests.conftest import open_page
 
 ROLE = "arn:aws:iam::123456789012:role/test"
@@ -23,9 +23,8 @@ ROLE = "arn:aws:iam::123456789012:role/test"
 
 @pytest.fixture(scope="module")
 def standin():
-    port, page_port = free_port(), free_port()
-    child = start_standin(port, page_port)
-    yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{page_port}"
+    child, moto, page = start_standin()
+    yield moto, page
     child.stop(10)
 
 

@@ -1275,6 +1275,10 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--page-port", type=int, default=5001)
     args = parser.parse_args(argv)
+    # SageMaker serves concurrent calls in parallel; here they are threads of one interpreter, and a
+    # thread whose answer is due waits for the GIL up to the switch interval (5 ms by default) while
+    # another runs moto. A shorter interval keeps that wait well under a millisecond.
+    sys.setswitchinterval(0.0005)
 
     global LATENCY
     LATENCY = InjectedLatency(SageMakerFront(DomainDispatcherApplication(create_backend_app)),

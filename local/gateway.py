@@ -1,5 +1,6 @@
-"""A local stand-in for API Gateway + Lambda: authorizes as the deployed API's authorizers do,
-builds real API Gateway events and hands them to the real `bootstrap` binary through the Lambda
+"""A local stand-in for API Gateway + Lambda: routes as the template's HTTP API does (its routes
+and CORS read from template.yaml), authorizes as the deployed API's authorizers do, builds real
+API Gateway events and hands them to the real `bootstrap` binary through the Lambda
 Runtime API, as Lambda does.
 
 It fails closed: a route that needs a token and lacks a valid one gets 401 and the function is
@@ -14,10 +15,12 @@ import base64
 import json
 import os
 import queue
+import re
 import subprocess
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -26,12 +29,16 @@ import jwt
 from werkzeug.wrappers import Request, Response
 
 from local.emulation import function_command
-from local.private_api import ResourcePolicy, request_source, without_source_headers
+from local.iam.render import TEMPLATE, load_template
+from local.private_api import ResourcePolicy, path_pattern, request_source, without_source_headers
 from local.serve import Server
 
 RUNTIME_PREFIX = "/2018-06-01/runtime"
 INVOKE_TIMEOUT_SECONDS = 15  # the Lambda timeout the template sets
+# The REST API (v1) stand-in outside private mode has no definition in the template: it takes the
+# HTTP API's paths, every method, and leaves OPTIONS to the function.
 API_ROUTES = ("/targets", "/studio", "/notebook-instances/", "/mlflow/", "/launch/")
+NOT_FOUND = b'{"message":"Not Found"}'
 # The template's AuthorizationScopes on every route: a token must hold one of them. Access tokens
 # from managed login carry `openid`, from the SRP / password API `aws.cognito.signin.user.admin`;
 # ID tokens carry no `scope` at all, so they open nothing.
@@ -41,6 +48,107 @@ MOTO_KEY_WARNING = (
     "(moto/cognitoidp/resources/jwks-private.json, public in the moto package): anyone who can reach "
     "it can mint a token for any user. It listens on 127.0.0.1 only; never expose it."
 )
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP API route: `method` (or `ANY`), the path template, and where its authorizer reads
+    the token (`$request.header.Authorization`, `$request.querystring.access_token`; '' for a route
+    without an authorizer)."""
+
+    method: str
+    path: str
+    identity_source: str
+    pattern: re.Pattern
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class Cors:
+    """The HTTP API's CorsConfiguration, as API Gateway answers a preflight from it."""
+
+    allow_origins: tuple[str, ...]
+    allow_methods: tuple[str, ...]
+    allow_headers: tuple[str, ...]
+    max_age: int | None
+
+    def preflight(self, origin: str | None) -> Response:
+        # A preflight from another origin gets no CORS headers, so the browser sends nothing.
+        headers = {}
+        if origin and origin in self.allow_origins:
+            headers = {"Access-Control-Allow-Origin": origin,
+                       "Access-Control-Allow-Methods": ", ".join(self.allow_methods),
+                       "Access-Control-Allow-Headers": ", ".join(self.allow_headers)}
+            if self.max_age is not None:
+                headers["Access-Control-Max-Age"] = str(self.max_age)
+        return ApiResponse(b"", 204, headers)
+
+
+class HttpApi:
+    """template.yaml's HTTP API (GateApi and GateFunction's HttpApi events) as API Gateway routes a
+    request (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html):
+    a route's exact method before `ANY` ("ANY matches all methods that you haven't defined for a
+    resource"), a literal path before a path variable; no route and no `$default` route: 404
+    `{"message":"Not Found"}`. With CorsConfiguration, API Gateway answers an OPTIONS itself only
+    when no route matches it (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html):
+    an `ANY` route with an authorizer takes the preflight, which carries no token, and answers 401."""
+
+    def __init__(self, routes: list[Route], cors: Cors | None):
+        self.routes = routes
+        self.cors = cors
+
+    @classmethod
+    def from_template(cls, template: Path = TEMPLATE, portal_origins: tuple[str, ...] = ()) -> "HttpApi":
+        """`portal_origins` stand for the template's `https://${PortalDistribution.DomainName}`
+        (CORS_ALLOWED_ORIGINS, which the template sets to the same value)."""
+        resources = load_template(template)["Resources"]
+        function = resources["GateFunction"]["Properties"]
+        events = [e["Properties"] for e in function.get("Events", {}).values() if e.get("Type") == "HttpApi"]
+        api_ids = {e["ApiId"]["Ref"] for e in events}
+        if len(api_ids) != 1:
+            raise ValueError(f"GateFunction's HttpApi events name {len(api_ids)} APIs; the local gateway serves one")
+        api = resources[api_ids.pop()]["Properties"]
+        authorizers = (api.get("Auth") or {}).get("Authorizers") or {}
+        default = (api.get("Auth") or {}).get("DefaultAuthorizer")
+        routes = []
+        for event in events:
+            name = (event.get("Auth") or {}).get("Authorizer", default)
+            source = authorizers[name]["IdentitySource"] if name and name != "NONE" else ""
+            method = event["Method"].upper()
+            routes.append(Route("ANY" if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method,
+                                event["Path"], source, path_pattern(event["Path"])))
+        config = api.get("CorsConfiguration")
+        cors = None
+        if config:
+            # A literal origin stays; an intrinsic (the portal's distribution) is the portal here.
+            origins = [o for o in config.get("AllowOrigins", []) if isinstance(o, str)]
+            if any(not isinstance(o, str) for o in config.get("AllowOrigins", [])):
+                origins += list(portal_origins)
+            cors = Cors(tuple(origins), tuple(config.get("AllowMethods", [])),
+                        tuple(config.get("AllowHeaders", [])), config.get("MaxAge"))
+        return cls(routes, cors)
+
+    def route(self, method: str, path: str) -> Route | None:
+        matches = [r for r in self.routes if r.method in (method, "ANY") and r.pattern.match(path)]
+        # Fewer path variables is the more specific path; on one path, the method before ANY.
+        return min(matches, key=lambda r: (r.path.count("{"), r.method == "ANY"), default=None)
+
+
+def _token(request: Request, query: list[tuple[str, str]], source: str) -> str:
+    """The token as an identity source yields it ('' when there is none): API Gateway joins a
+    repeated query parameter or header with commas (so it never verifies). A header value may carry
+    a `Bearer ` prefix, which the HTTP API JWT authorizer and the REST Cognito authorizer accept
+    (for the REST one, AWS's own workshop tests it with `Bearer <token>`, and
+    awslabs/nx-plugin-for-aws#828 deployed a client sending `Bearer <access token>` to one with
+    scopes)."""
+    kind, _, name = source.removeprefix("$request.").partition(".")
+    if kind == "querystring":
+        return ",".join(value for key, value in query if key == name)
+    header = ",".join(request.headers.getlist(name))
+    return header[7:] if header[:7].lower() == "bearer " else header
 
 
 class Authorizer:
@@ -91,20 +199,12 @@ class Authorizer:
         return claims
 
 
-def identity(request: Request, path: str, query: list[tuple[str, str]], payload: str) -> str:
-    """The token as each API's identity source yields it ('' when there is none).
-
-    HTTP API (the template's two authorizers): `/launch/...` routes read only the query's
-    `access_token`, and API Gateway joins a repeated one with commas (so it never verifies); every
-    other route reads only the `Authorization` header. REST API: the `Authorization` header on every
-    route. A header value may carry a `Bearer ` prefix, which both accept (the HTTP API JWT
-    authorizer documents it; for the REST Cognito authorizer, AWS's own workshop tests it with
-    `Bearer <token>`, and awslabs/nx-plugin-for-aws#828 deployed a client sending `Bearer <access
-    token>` to one with scopes)."""
-    if payload == "v2" and path.startswith("/launch/"):
-        return ",".join(value for key, value in query if key == "access_token")
-    header = ",".join(request.headers.getlist("Authorization"))
-    return header[7:] if header[:7].lower() == "bearer " else header
+def identity(request: Request, query: list[tuple[str, str]], route: Route | None) -> str:
+    """The token the route's authorizer reads: on the HTTP API (`route` given) from the template's
+    identity source (`/launch/...` routes only the query's `access_token`, every other route only
+    the `Authorization` header); on a REST API (no `route`) the `Authorization` header on every
+    route."""
+    return _token(request, query, route.identity_source if route else "$request.header.Authorization")
 
 
 def _as_http_api_claim(value) -> str:
@@ -120,9 +220,10 @@ def _as_rest_api_claim(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def http_api_event(method, path, query, headers, source_ip, claims, raw_query: str | None = None) -> dict:
+def http_api_event(method, path, query, headers, source_ip, claims, raw_query: str | None = None,
+                   route_key: str | None = None) -> dict:
     now = datetime.now(timezone.utc)
-    route = method + " " + path
+    route = route_key or method + " " + path  # the matched route's key, as API Gateway gives it
     single_query: dict[str, str] = {}
     for key, value in query:
         single_query[key] = f"{single_query[key]},{value}" if key in single_query else value
@@ -341,11 +442,14 @@ def _json(status: int, body: bytes) -> Response:
 
 
 def gateway(function: Function, authorizer: Authorizer, payload: str, private: "ResourcePolicy | None" = None,
-            default_vpce: str = "", error_origin: str = ""):
-    """The API: the authorizer of `payload`'s API type, then the event to the function. `private`:
-    the private REST API's resource policy and routes (local/private_api.py), checked first, with a
-    request that says nothing about where it comes from taken as through `default_vpce`; its own
-    4xx carry `error_origin` as the template's gateway responses (DEFAULT_4XX) give the portal's."""
+            default_vpce: str = "", error_origin: str = "", http_api: HttpApi | None = None):
+    """The API: its routes, the authorizer of `payload`'s API type, then the event to the function.
+    v2: `http_api`'s routes, CORS and authorizers (template.yaml's HTTP API). `private`: the private
+    REST API's resource policy and routes (local/private_api.py), checked first, with a request
+    that says nothing about where it comes from taken as through `default_vpce`; its own 4xx carry
+    `error_origin` as the template's gateway responses (DEFAULT_4XX) give the portal's."""
+    if payload == "v2" and http_api is None:
+        http_api = HttpApi.from_template()
 
     def refused(status: int, body: bytes) -> Response:
         response = _json(status, body)
@@ -361,6 +465,8 @@ def gateway(function: Function, authorizer: Authorizer, payload: str, private: "
         query = parse_qsl(split.query, keep_blank_values=True)
         headers = dict(request.headers.items())
         vpce = ""
+        route = None
+        needs_token = request.method != "OPTIONS"
         if private is not None:
             source = request_source(request.headers, default_vpce)
             headers = without_source_headers(headers)
@@ -368,12 +474,20 @@ def gateway(function: Function, authorizer: Authorizer, payload: str, private: "
             if refusal is not None:
                 return refused(*refusal)
             vpce = source.get("aws:SourceVpce", "")
+            needs_token = private.authorized(request.method, path)
+        elif payload == "v2":
+            route = http_api.route(request.method, path)
+            if route is None:
+                if request.method == "OPTIONS" and http_api.cors is not None:
+                    return http_api.cors.preflight(request.headers.get("Origin"))
+                return _json(404, NOT_FOUND)
+            needs_token = bool(route.identity_source)
         elif not path.startswith(API_ROUTES):
-            return _json(404, b'{"message":"Not Found"}')
+            return _json(404, NOT_FOUND)
 
         claims = None
-        if request.method != "OPTIONS":
-            token = identity(request, path, query, payload)
+        if needs_token:
+            token = identity(request, query, route)
             check = authorizer.http_api if payload == "v2" else authorizer.rest_api
             claims = check(token) if token else None
             if claims is None:
@@ -386,7 +500,8 @@ def gateway(function: Function, authorizer: Authorizer, payload: str, private: "
         if payload == "v1":
             event = rest_api_event(request.method, path, query, headers, source_ip, claims, vpce)
         else:
-            event = http_api_event(request.method, path, query, headers, source_ip, claims, raw_query=split.query)
+            event = http_api_event(request.method, path, query, headers, source_ip, claims, raw_query=split.query,
+                                   route_key=route.key if route else None)
         try:
             result = function.invoke(event)
         except TimeoutError:
@@ -448,7 +563,11 @@ class LocalGateway:
         # An arm64 bootstrap runs under qemu-aarch64 on an x86_64 machine (local/emulation.py).
         self.host = FunctionHost(function_command(binary), function_env, log_path, port=runtime_port)
         self.function = self.host.function
-        self.server = Server(gateway(self.function, authorizer, payload, private, default_vpce, error_origin), port)
+        # The template's HTTP API, its CORS origin being the portal's, as the function's is.
+        http_api = HttpApi.from_template(portal_origins=tuple(
+            o for o in function_env.get("CORS_ALLOWED_ORIGINS", "").split(",") if o)) if payload == "v2" else None
+        self.server = Server(gateway(self.function, authorizer, payload, private, default_vpce, error_origin,
+                                     http_api), port)
         self.url = self.server.url
 
     def start(self):

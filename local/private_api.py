@@ -58,7 +58,7 @@ def without_source_headers(headers: dict) -> dict:
     return {k: v for k, v in headers.items() if k.lower() not in (SOURCE_VPCE_HEADER.lower(), SOURCE_IP_HEADER.lower())}
 
 
-def _path_pattern(template: str) -> re.Pattern:
+def path_pattern(template: str) -> re.Pattern:
     # /notebook-instances/{name} -> one path segment per parameter, as API Gateway matches resources
     return re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$")
 
@@ -69,7 +69,21 @@ class ResourcePolicy:
     def __init__(self, api: PrivateApi, evaluator):
         self.api = api
         self.evaluator = evaluator
-        self.routes = [(method, _path_pattern(path)) for method, path in api.routes()]
+        self.routes = [(method, path_pattern(path), operation) for (method, path), operation in api.routes().items()]
+
+    def operation(self, method: str, path: str) -> dict | None:
+        """The method that answers `method` on `path`, or None. A method the resource declares comes
+        before its `ANY`, which "will catch any HTTP method that wasn't explicitly declared"
+        (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-any-method.html):
+        so an `options` without security answers a preflight beside an `ANY` with the authorizer."""
+        matches = [(route_method, operation) for route_method, pattern, operation in self.routes
+                   if route_method in (method, "ANY") and pattern.match(path)]
+        return min(matches, key=lambda m: m[0] == "ANY", default=(None, None))[1]
+
+    def authorized(self, method: str, path: str) -> bool:
+        """Whether the method that answers runs the Cognito authorizer (it lists `security`)."""
+        operation = self.operation(method, path)
+        return bool(operation and operation.get("security"))
 
     def refusal(self, method: str, path: str, source: dict) -> tuple[int, bytes] | None:
         """API Gateway's answer when it refuses the request before any authorizer or function, or None.
@@ -93,7 +107,7 @@ class ResourcePolicy:
             how = " with an explicit deny" if decision.result == "ExplicitlyDenied" else ""
             message = f"User: anonymous is not authorized to perform: execute-api:Invoke on resource: {masked}{how}"
             return 403, json.dumps({"Message": message}).encode()
-        if not any(pattern.match(path) and route_method in (method, "ANY") for route_method, pattern in self.routes):
+        if self.operation(method, path) is None:
             return 403, b'{"message":"Missing Authentication Token"}'
         return None
 

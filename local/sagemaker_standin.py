@@ -18,7 +18,8 @@ own unrestricted credentials (seeding, tests) and are not evaluated.
 The page accepts a URL's token once and only before it expires, and shows what it opened, so a
 test can prove which notebook a URL really opens. When the URL was made by the function under IAM,
 each use is evaluated as SageMaker does: the creating role's policy for the presign action on that
-resource, with the browser's source (`X-Local-Source-Ip` / `X-Local-Source-Vpce` headers, which only
+resource (notebook instances, Studio) or for the MLflow UI session's actions (MLflow), with the
+resource's tags and the browser's source (`X-Local-Source-Ip` / `X-Local-Source-Vpce` headers, which only
 this local stand-in trusts; without them the connection's address); refused: 403 "Auth token
 containing insufficient permissions".
 
@@ -38,8 +39,9 @@ hits only calls whose JSON input contains that text), `GET|DELETE /_calls`, `POS
 
 MLflow (issue 15): tracking servers (created `Created`; started `Starting` then `Started`, stopped
 `Stopping` then `Stopped`, on `mlflowStartSeconds` / `mlflowStopSeconds`) and MLflow apps, with
-their tags, lists, and presigned URLs that open a stand-in MLflow page once, authorized on use as
-a notebook's are.
+their tags, lists, and presigned URLs that open a stand-in MLflow page once, each use authorized as
+the MLflow UI's requests are: a tracking server's `sagemaker-mlflow:` actions (AccessUI and the MLflow
+REST API's, from AWS's authorization data), an MLflow app's `sagemaker:CallMlflowAppApi`.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ from moto.backends import list_of_moto_modules as _list_of_moto_modules
 from moto.sagemaker.exceptions import ConflictException, ResourceInUseException, ResourceNotFound, ValidationError
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
+from moto.core.responses import ActionResult
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -148,6 +151,9 @@ class Registry:
         self.faults: dict[tuple[str, str], dict] = {}  # (operation, match) -> fault
         self.page_base = ""
         self.timing = Timing()
+        # (operation, name): the next such call meets a target another caller has just changed
+        # the same way (`POST /_race`), as a second tab or a teammate would have.
+        self.races: set[tuple[str, str]] = set()
         self.iam: IamSettings | None = None
         self._evaluator = None
         self._evaluator_lock = threading.Lock()
@@ -439,8 +445,57 @@ def _refuse_transition(instance, allowed: list[str], target: str):
                                   f"transition to ({target}) for Notebook Instance ({instance.arn}).")
 
 
+# Notebook instance platforms (moto keeps none). Amazon Linux 2 instances can no longer be created
+# or started since 1 July 2026; one made before then is put on it with `POST /_platform`.
+CURRENT_PLATFORM = "notebook-al2023-v1"
+PLATFORMS = ("notebook-al2023-v1", "notebook-al2-v1", "notebook-al2-v2", "notebook-al2-v3")
+_platforms: dict[str, str] = {}  # lower-cased name -> platform
+
+
+def _retired(platform: str) -> bool:
+    return platform.startswith(("notebook-al1-", "notebook-al2-"))
+
+
+def platform_of(name: str) -> str:
+    return _platforms.get(name.lower(), CURRENT_PLATFORM)
+
+
+_moto_create_notebook_instance = SageMakerResponse.create_notebook_instance
+_moto_describe_notebook_instance = SageMakerResponse.describe_notebook_instance
+
+
+def create_notebook_instance(self):
+    platform = self._get_param("PlatformIdentifier") or CURRENT_PLATFORM
+    if platform not in PLATFORMS:
+        raise ValidationError(message=f"Invalid PlatformIdentifier: {platform}")
+    if _retired(platform):
+        # The text is the stand-in's; the refusal is SageMaker's since the retirement.
+        raise ValidationError(message=f"Platform {platform} is no longer supported for new notebook instances.")
+    answer = _moto_create_notebook_instance(self)
+    _platforms[self._get_param("NotebookInstanceName").lower()] = platform
+    return answer
+
+
+def describe_notebook_instance(self):
+    instance = self.sagemaker_backend.get_notebook_instance(self._get_param("NotebookInstanceName"))
+    return ActionResult({**instance.to_dict(), "PlatformIdentifier": platform_of(instance.notebook_instance_name)})
+
+
+def _lost_race(operation: str, name: str) -> bool:
+    with REGISTRY.lock:
+        if (operation, name) in REGISTRY.races:
+            REGISTRY.races.discard((operation, name))
+            return True
+    return False
+
+
 def start_notebook_instance(self):
     instance = self.sagemaker_backend.get_notebook_instance(self._get_param("NotebookInstanceName"))
+    if _lost_race("StartNotebookInstance", instance.notebook_instance_name) and instance.status in ("Stopped", "Failed"):
+        _change(instance, "status", "Pending", "InService", REGISTRY.timing.notebookStartSeconds, _notebook_changed)
+    if _retired(platform_of(instance.notebook_instance_name)):
+        raise ValidationError(message=f"Notebook instances on {platform_of(instance.notebook_instance_name)} "
+                                      "can no longer be started; update the instance's platform.")
     if instance.status not in ("Stopped", "Failed"):
         _refuse_transition(instance, ["Stopped", "Failed"], "Pending")
     _change(instance, "status", "Pending", "InService", REGISTRY.timing.notebookStartSeconds, _notebook_changed)
@@ -449,6 +504,8 @@ def start_notebook_instance(self):
 
 def stop_notebook_instance(self):
     instance = self.sagemaker_backend.get_notebook_instance(self._get_param("NotebookInstanceName"))
+    if _lost_race("StopNotebookInstance", instance.notebook_instance_name) and instance.status == "InService":
+        _change(instance, "status", "Stopping", "Stopped", REGISTRY.timing.notebookStopSeconds, _notebook_changed)
     if instance.status != "InService":
         _refuse_transition(instance, ["InService"], "Stopping")
     _change(instance, "status", "Stopping", "Stopped", REGISTRY.timing.notebookStopSeconds, _notebook_changed)
@@ -518,6 +575,8 @@ def describe_app(self):
 
 def delete_app(self):
     app = _app(self)
+    if _lost_race("DeleteApp", app["Owner"]) and app["Status"] in ("InService", "Pending"):
+        _change(app, "Status", "Deleting", "Deleted", REGISTRY.timing.appDeleteSeconds)
     # SageMaker stops an app by deleting it; one already going or gone cannot be deleted again
     # (ResourceInUse is DeleteApp's documented error for that; the exact text is unverified).
     if app["Status"] in ("Deleting", "Deleted"):
@@ -759,7 +818,7 @@ def _presign_mlflow(self, kind: str, key: str, name: str, arn: str, action: str,
         "sessionExpirationDurationInSeconds", self._get_param("SessionExpirationDurationInSeconds", 43200), 1800, 43200
     )
     facts = {"kind": kind, "key": key, "name": name, "arn": arn, "session": session, **extra}
-    if _governed(self):  # each use of the URL is authorized as the creating role
+    if _governed(self):  # each use of the URL: the MLflow UI's requests, as the creating role
         facts["iam"] = {"action": action, "resource": arn}
     token = REGISTRY.issue(facts, expires)
     return json.dumps({"AuthorizedUrl": f"{REGISTRY.page_base}/{path}/{key}?authToken={token}"})
@@ -843,6 +902,7 @@ def add_tags(self):
 for _operation in (
     create_presigned_notebook_instance_url, create_presigned_domain_url,
     create_user_profile, create_space, describe_space, list_spaces, list_tags,
+    create_notebook_instance, describe_notebook_instance,
     start_notebook_instance, stop_notebook_instance, create_app, describe_app, delete_app, list_apps,
     create_mlflow_tracking_server, describe_mlflow_tracking_server, list_mlflow_tracking_servers,
     start_mlflow_tracking_server, stop_mlflow_tracking_server, create_presigned_mlflow_tracking_server_url,
@@ -1051,15 +1111,21 @@ def browser_source(request: Request) -> Source:
 
 
 def use_is_authorized(entry: dict, request: Request) -> bool:
-    """SageMaker authorizes each use of a URL as the role that created it, for the presign action
-    on that resource, from where the browser is (seed articles 000 and 001)."""
+    """SageMaker authorizes each use of a URL as the role that created it, from where the browser
+    is (seed articles 000 and 001): a notebook's or Studio's for the presign action again, an MLflow
+    UI session for the MLflow actions its requests make (local/iam/sagemaker.py, `url_use`). The
+    session is refused if any of them is: a real UI would load and then fail on it."""
     grant = entry.get("iam")
     settings = REGISTRY.iam
     if grant is None or settings is None:
         return True
-    context = iam_sagemaker.request_context(settings.role_arn, browser_source(request), tags_of(grant["resource"]))
-    return REGISTRY.evaluator().evaluate(grant["action"], grant["resource"], settings.principal,
-                                         settings.policies, context).allowed
+    source = browser_source(request)
+    for action, resource in iam_sagemaker.url_use(grant["action"].split(":", 1)[1], grant["resource"]):
+        tags = tags_of(resource) if resource != "*" else None
+        context = iam_sagemaker.request_context(settings.role_arn, source, tags)
+        if not REGISTRY.evaluator().evaluate(action, resource, settings.principal, settings.policies, context).allowed:
+            return False
+    return True
 
 
 def open_url(request: Request, kind: str, key: str) -> Response:
@@ -1188,6 +1254,33 @@ def age(request: Request) -> Response:
         return _json(200, {"apps": len(apps)})
 
 
+def set_race(request: Request) -> Response:
+    """{"operation": "StopNotebookInstance" | "StartNotebookInstance" | "DeleteApp", "name": ...}
+    (a notebook instance's name, or a space's for DeleteApp): the next such call finds that
+    another caller made the same change a moment before, and SageMaker refuses it as it would."""
+    body = _body(request)
+    if body.get("operation") not in ("StopNotebookInstance", "StartNotebookInstance", "DeleteApp") \
+            or not isinstance(body.get("name"), str):
+        return _json(400, {"message": "operation (StopNotebookInstance|StartNotebookInstance|DeleteApp) and name"})
+    with REGISTRY.lock:
+        REGISTRY.races.add((body["operation"], body["name"]))
+    return _json(200, {"ok": True})
+
+
+def set_platform(request: Request) -> Response:
+    """{"notebookInstance": name, "platform": "notebook-al2-v2"}: an instance made on a platform
+    before SageMaker retired it, which no call can create any more."""
+    body = _body(request)
+    try:
+        _backend().get_notebook_instance(body.get("notebookInstance"))
+    except Exception:
+        return _json(404, {"message": "no such notebook instance (notebookInstance is required)"})
+    if body.get("platform") not in PLATFORMS:
+        return _json(400, {"message": f"platform must be one of {list(PLATFORMS)}"})
+    _platforms[body["notebookInstance"].lower()] = body["platform"]
+    return _json(200, {"platform": body["platform"]})
+
+
 def set_mlflow_status(request: Request) -> Response:
     """{"trackingServer": name, "status": ...} or {"app": id, "status": ...}: puts an MLflow
     resource in any of SageMaker's states at once (Updating, CreateFailed, ...), which no call the
@@ -1253,6 +1346,8 @@ ROUTES = Map([
     Rule("/_timing", endpoint=set_timing, methods=["POST"]),
     Rule("/_age", endpoint=age, methods=["POST"]),
     Rule("/_mlflow", endpoint=set_mlflow_status, methods=["POST"]),
+    Rule("/_platform", endpoint=set_platform, methods=["POST"]),
+    Rule("/_race", endpoint=set_race, methods=["POST"]),
     Rule("/_latency", endpoint=show_latency, methods=["GET"]),
     Rule("/_latency", endpoint=set_latency, methods=["POST"]),
     Rule("/_latency", endpoint=clear_latency, methods=["DELETE"]),

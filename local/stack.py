@@ -289,6 +289,8 @@ def main(argv=None):
                 **aws_env(moto),
                 "AUTO_START": "true" if args.auto_start else "false",
                 "CORS_ALLOWED_ORIGINS": portal.url,
+                # The template's PortalClient, here the pool's one client.
+                "ALLOWED_CLIENT_IDS": world["client_id"],
             },
         )
         gateway.start()

@@ -24,10 +24,18 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// No owner claim means no caller: the gate never falls back to a default identity.
+    /// No owner claim means no caller: the gate never falls back to a default identity. With
+    /// `ALLOWED_CLIENT_IDS`, a token issued to another app client of the pool is no caller either.
     pub fn from_claims(claims: &Claims, config: &Config) -> Result<Self, GateError> {
+        if !config.allowed_client_ids.is_empty()
+            && !claims
+                .get("client_id")
+                .is_some_and(|id| config.allowed_client_ids.iter().any(|a| a == id))
+        {
+            return Err(GateError::ForeignClient);
+        }
         let owner = claims
-            .get(&config.owner_claim)
+            .get(config.owner_claim.as_str())
             .filter(|v| v.len() <= MAX_OWNER_LEN && !v.chars().any(char::is_control))
             .ok_or(GateError::Unauthenticated)?;
         let profile_name = config
@@ -144,6 +152,20 @@ pub fn notebook_action(
         | NotebookStatus::Failed
         | NotebookStatus::Deleting
         | NotebookStatus::Unknown(_) => Err(GateError::NotRunning(status.as_str().to_owned())),
+    }
+}
+
+/// Notebook instance platforms SageMaker no longer starts: Amazon Linux 1 and, since 1 July 2026,
+/// Amazon Linux 2 (`notebook-al2-v1`, `-v2`, `-v3`). One already running still opens.
+pub fn platform_is_retired(platform: &str) -> bool {
+    platform.starts_with("notebook-al1-") || platform.starts_with("notebook-al2-")
+}
+
+/// Refuses to start a notebook instance on a retired platform, before SageMaker is asked to.
+pub fn may_start_on(platform: Option<&str>) -> Result<(), GateError> {
+    match platform {
+        Some(p) if platform_is_retired(p) => Err(GateError::PlatformRetired(p.to_owned())),
+        _ => Ok(()),
     }
 }
 
@@ -266,7 +288,6 @@ pub enum StudioApp {
     CodeEditor,
     Canvas,
     RStudio,
-    JupyterServer,
     Studio,
 }
 
@@ -277,11 +298,15 @@ impl StudioApp {
             "codeeditor" => Ok(Self::CodeEditor),
             "canvas" => Ok(Self::Canvas),
             "rstudio" => Ok(Self::RStudio),
-            "jupyterserver" => Ok(Self::JupyterServer),
             "studio" => Ok(Self::Studio),
-            _ => Err(GateError::InvalidRequest(
-                "app must be one of jupyterlab, codeeditor, canvas, rstudio, jupyterserver, studio"
+            // Studio Classic takes no new users: its app cannot start for anyone who has none,
+            // so the gate no longer hands out a URL that lands there.
+            "jupyterserver" => Err(GateError::InvalidRequest(
+                "app=jupyterserver (Studio Classic) is retired; use jupyterlab or codeeditor"
                     .into(),
+            )),
+            _ => Err(GateError::InvalidRequest(
+                "app must be one of jupyterlab, codeeditor, canvas, rstudio, studio".into(),
             )),
         }
     }
@@ -293,7 +318,6 @@ impl StudioApp {
             Self::CodeEditor => "app:CodeEditor:",
             Self::Canvas => "app:Canvas:",
             Self::RStudio => "app:RStudioServerPro:",
-            Self::JupyterServer => "app:JupyterServer:",
             Self::Studio => "studio::",
         }
     }
@@ -431,6 +455,49 @@ mod tests {
     }
 
     #[test]
+    fn retired_platforms_are_never_started() {
+        for retired in [
+            "notebook-al2-v1",
+            "notebook-al2-v2",
+            "notebook-al2-v3",
+            "notebook-al1-v1",
+        ] {
+            assert!(
+                matches!(may_start_on(Some(retired)), Err(GateError::PlatformRetired(p)) if p == retired),
+                "{retired}"
+            );
+        }
+        for current in [Some("notebook-al2023-v1"), Some("notebook-al2023-v2"), None] {
+            assert!(may_start_on(current).is_ok(), "{current:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_configured_app_clients_tokens_are_callers() {
+        let config = Config::from_lookup(|name| {
+            (name == "ALLOWED_CLIENT_IDS").then(|| "portal-client,cli-client".to_owned())
+        })
+        .unwrap();
+        for client in ["portal-client", "cli-client"] {
+            let claims = Claims::from_pairs([("sub", "s"), ("client_id", client)]);
+            assert!(Caller::from_claims(&claims, &config).is_ok(), "{client}");
+        }
+        for claims in [
+            Claims::from_pairs([("sub", "s"), ("client_id", "another-apps-client")]),
+            Claims::from_pairs([("sub", "s"), ("client_id", "portal-client-2")]),
+            Claims::from_pairs([("sub", "s")]),
+        ] {
+            assert!(matches!(
+                Caller::from_claims(&claims, &config),
+                Err(GateError::ForeignClient)
+            ));
+        }
+        // Unset: any client of the pool, as the HTTP API's own audience check already narrows it.
+        let any = Claims::from_pairs([("sub", "s"), ("client_id", "whatever")]);
+        assert!(Caller::from_claims(&any, &Config::default()).is_ok());
+    }
+
+    #[test]
     fn profile_name_comes_from_the_first_present_claim() {
         let config = Config::default();
         let id_token = Claims::from_pairs([
@@ -523,10 +590,11 @@ mod tests {
             StudioApp::parse("rstudio").unwrap().landing_uri(),
             "app:RStudioServerPro:"
         );
-        assert_eq!(
-            StudioApp::parse("jupyterserver").unwrap().landing_uri(),
-            "app:JupyterServer:"
-        );
+        // Studio Classic is closed to new use: asked for by name, a clear 400 that says so.
+        match StudioApp::parse("jupyterserver") {
+            Err(GateError::InvalidRequest(why)) => assert!(why.contains("retired"), "{why}"),
+            other => panic!("{other:?}"),
+        }
         assert_eq!(
             StudioApp::parse("studio").unwrap().landing_uri(),
             "studio::"

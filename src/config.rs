@@ -15,10 +15,16 @@ pub struct Config {
     pub session_seconds: u32,
     /// `URL_EXPIRES_SECONDS`: how long a presigned Studio URL stays usable.
     pub url_expires_seconds: u32,
-    /// `AUTO_START`: start a stopped notebook instance instead of answering 409.
+    /// `AUTO_START`: an open on a header-token route starts a stopped notebook instance or tracking
+    /// server instead of answering 409. Needs `start` in `LIFECYCLE`: init refuses it otherwise.
     pub auto_start: bool,
-    /// `OWNER_CLAIM`: the claim whose value must equal the owner tag.
-    pub owner_claim: String,
+    /// `OWNER_CLAIM`: the claim whose value must equal the owner tag: `sub` or `username`, the two
+    /// a person cannot change about themselves (see `OwnerClaim`).
+    pub owner_claim: OwnerClaim,
+    /// `ALLOWED_CLIENT_IDS`: the app clients whose access tokens the gate takes (the `client_id`
+    /// claim); empty takes any client's. A REST API's Cognito authorizer checks no audience, so with
+    /// a pool other apps share, this is the only check that a token was issued to the portal.
+    pub allowed_client_ids: Vec<String>,
     /// `OWNER_TAG_KEY`: the tag naming the one person a resource belongs to.
     pub owner_tag_key: String,
     /// `GROUP_TAG_KEY`: the tag naming the Cognito group a notebook instance is shared with.
@@ -55,6 +61,33 @@ impl LifecycleAction {
         match self {
             Self::Start => "start",
             Self::Stop => "stop",
+        }
+    }
+}
+
+/// The claim that names the owner: only claims a person cannot change about themselves. Cognito
+/// lets a signed-in person update their own attributes (`email`, `custom:...`) with the portal's
+/// token; `sub` and `username` are fixed for the life of the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnerClaim {
+    Sub,
+    Username,
+}
+
+impl OwnerClaim {
+    fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "sub" => Some(Self::Sub),
+            "username" => Some(Self::Username),
+            _ => None,
+        }
+    }
+
+    /// The claim's name in an access token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sub => "sub",
+            Self::Username => "username",
         }
     }
 }
@@ -184,7 +217,14 @@ impl Config {
             Some(_) => return Err(problem("LAUNCH_ROUTES", "must be true or false")),
         };
 
-        let owner_claim = text("OWNER_CLAIM", "sub")?;
+        let owner_claim = OwnerClaim::parse(&text("OWNER_CLAIM", "sub")?).ok_or_else(|| {
+            problem(
+                "OWNER_CLAIM",
+                "must be sub or username: a claim a person can change about themselves (email, \
+                 custom:...) would let them claim someone else's resources",
+            )
+        })?;
+        let allowed_client_ids = list(&text("ALLOWED_CLIENT_IDS", "")?);
         let owner_tag_key = tag_key(
             "OWNER_TAG_KEY",
             text("OWNER_TAG_KEY", "notebook-gate:owner")?,
@@ -251,12 +291,20 @@ impl Config {
                 })?,
         };
 
+        if auto_start && !lifecycle.allows(LifecycleAction::Start) {
+            return Err(problem(
+                "AUTO_START",
+                "is true but LIFECYCLE does not allow start: an open may not start what a start may not",
+            ));
+        }
+
         Ok(Self {
             studio_domains,
             session_seconds,
             url_expires_seconds,
             auto_start,
             owner_claim,
+            allowed_client_ids,
             owner_tag_key,
             group_tag_key,
             profile_name_claims,
@@ -364,7 +412,8 @@ mod tests {
         assert_eq!(c.session_seconds, 43200);
         assert_eq!(c.url_expires_seconds, 60);
         assert!(!c.auto_start);
-        assert_eq!(c.owner_claim, "sub");
+        assert_eq!(c.owner_claim, OwnerClaim::Sub);
+        assert!(c.allowed_client_ids.is_empty());
         assert_eq!(c.owner_tag_key, "notebook-gate:owner");
         assert_eq!(c.group_tag_key, "notebook-gate:group");
         assert_eq!(c.profile_name_claims, ["cognito:username", "username"]);
@@ -442,6 +491,10 @@ mod tests {
             ("CORS_ALLOWED_ORIGINS", "https://portal.example.com/"),
             ("CORS_ALLOWED_ORIGINS", "*"),
             ("OWNER_CLAIM", "s\u{7}ub"),
+            // Claims a person can change with their own token: never an owner.
+            ("OWNER_CLAIM", "email"),
+            ("OWNER_CLAIM", "custom:employee_id"),
+            ("OWNER_CLAIM", "cognito:username"),
             ("LIFECYCLE", "start,restart"),
             ("LIFECYCLE", "start;stop"),
             ("LIFECYCLE", "all"),
@@ -455,6 +508,26 @@ mod tests {
             assert_eq!(error.variable, variable, "{value}");
             assert!(error.to_string().contains(variable));
         }
+    }
+
+    #[test]
+    fn auto_start_needs_start_in_the_lifecycle() {
+        for lifecycle in ["stop", "none", ""] {
+            let error =
+                config(&[("AUTO_START", "true"), ("LIFECYCLE", lifecycle)]).expect_err(lifecycle);
+            assert_eq!(error.variable, "AUTO_START", "{lifecycle}");
+            assert!(error.problem.contains("LIFECYCLE"), "{error}");
+        }
+        assert!(config(&[("AUTO_START", "true"), ("LIFECYCLE", "start")]).is_ok());
+        assert!(config(&[("AUTO_START", "false"), ("LIFECYCLE", "none")]).is_ok());
+    }
+
+    #[test]
+    fn owner_claim_is_sub_or_username_and_client_ids_are_a_list() {
+        let c = config(&[("OWNER_CLAIM", "username")]).unwrap();
+        assert_eq!(c.owner_claim.as_str(), "username");
+        let c = config(&[("ALLOWED_CLIENT_IDS", " abc123 ,def456,")]).unwrap();
+        assert_eq!(c.allowed_client_ids, ["abc123", "def456"]);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use lambda_http::http::StatusCode;
 use serde_json::json;
 
 use crate::config::LifecycleAction;
+use crate::sagemaker::DomainRefusal;
 
 /// Why a request did not open anything. Each variant has a stable `code` that clients may match on;
 /// the detail a variant carries is for the logs, never for the caller.
@@ -13,6 +14,9 @@ pub enum GateError {
     InvalidRequest(String),
     #[error("no authenticated caller")]
     Unauthenticated,
+    /// A valid token of the pool, issued to an app client the gate is not configured to serve.
+    #[error("token issued to another app client")]
+    ForeignClient,
     #[error("source address not allowed")]
     SourceNotAllowed,
     /// Unknown names and other people's resources look exactly alike to the caller.
@@ -35,6 +39,18 @@ pub enum GateError {
         action: LifecycleAction,
         state: String,
     },
+    /// SageMaker refused a start or stop because the target's state changed after the gate read
+    /// it (a race with another tab or a teammate). Routes read the state again and answer from it;
+    /// this is what is left when they cannot.
+    #[error("the target's state changed meanwhile")]
+    StateChanged,
+    /// The notebook instance runs on a platform SageMaker no longer starts (Amazon Linux 2 since
+    /// 1 July 2026): an administrator must move it to a current one.
+    #[error("platform {0} is retired")]
+    PlatformRetired(String),
+    /// The Studio domain cannot be opened through a presigned URL at all.
+    #[error("Studio domain cannot be opened here: {0:?}")]
+    DomainUnsupported(DomainRefusal),
     #[error("SageMaker throttled the request")]
     Throttled,
     #[error("SageMaker failed: {0}")]
@@ -50,13 +66,16 @@ impl GateError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::ForeignClient => StatusCode::UNAUTHORIZED,
             Self::SourceNotAllowed => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotRunning(_) => StatusCode::CONFLICT,
             Self::ActionDisabled(_) | Self::NotSpaceOwner => StatusCode::FORBIDDEN,
-            Self::StateConflict { .. } => StatusCode::CONFLICT,
+            Self::StateConflict { .. }
+            | Self::StateChanged
+            | Self::PlatformRetired(_)
+            | Self::DomainUnsupported(_) => StatusCode::CONFLICT,
             Self::Throttled => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
@@ -67,13 +86,16 @@ impl GateError {
         match self {
             Self::InvalidRequest(_) => "invalid_request",
             Self::Unauthenticated => "unauthenticated",
+            Self::ForeignClient => "wrong_client",
             Self::SourceNotAllowed => "source_not_allowed",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::NotRunning(_) => "not_running",
             Self::ActionDisabled(_) => "action_disabled",
             Self::NotSpaceOwner => "not_space_owner",
-            Self::StateConflict { .. } => "state_conflict",
+            Self::StateConflict { .. } | Self::StateChanged => "state_conflict",
+            Self::PlatformRetired(_) => "platform_retired",
+            Self::DomainUnsupported(_) => "domain_unsupported",
             Self::Throttled => "throttled",
             Self::Upstream(_) => "upstream_error",
             Self::UpstreamTimeout => "upstream_timeout",
@@ -86,13 +108,18 @@ impl GateError {
         match self {
             Self::InvalidRequest(why) => why.clone(),
             Self::Unauthenticated => "Sign in again: the request carried no valid identity.".into(),
+            Self::ForeignClient => {
+                "This token was issued to another application; sign in through the portal.".into()
+            }
             Self::SourceNotAllowed => {
                 "Notebooks can only be opened from an allowed network.".into()
             }
             Self::NotFound => "Nothing here that you may open.".into(),
             Self::MethodNotAllowed(method) => format!("Only {method} is supported."),
             Self::NotRunning(state) => {
-                format!("It is {state}, not running; ask an administrator to start it.")
+                format!(
+                    "It is {state}, not running; start it from the portal, or ask an administrator."
+                )
             }
             Self::ActionDisabled(action) => format!(
                 "This deployment does not let people {} notebooks themselves; ask an administrator.",
@@ -106,6 +133,21 @@ impl GateError {
                     LifecycleAction::Stop => "stopped",
                 }
             ),
+            Self::StateChanged => {
+                "It changed state while this request was on its way; refresh and try again.".into()
+            }
+            Self::PlatformRetired(platform) => format!(
+                "It runs on {platform}, a platform SageMaker no longer starts; ask an administrator \
+                 to update it to notebook-al2023-v1."
+            ),
+            Self::DomainUnsupported(DomainRefusal::IdentityCenter) => {
+                "This Studio domain signs people in with IAM Identity Center; open it from your \
+                 AWS access portal."
+                    .into()
+            }
+            Self::DomainUnsupported(DomainRefusal::UnifiedStudioOnly) => {
+                "This Studio domain opens only in SageMaker Unified Studio; open it there.".into()
+            }
             Self::Throttled => "Too many requests right now; try again in a moment.".into(),
             Self::Upstream(_) => "SageMaker could not complete the request.".into(),
             Self::UpstreamTimeout => "SageMaker did not answer in time; try again.".into(),

@@ -9,7 +9,7 @@ use tokio::sync::OnceCell;
 
 use crate::access::{
     Caller, LifecyclePlan, NotebookAction, NotebookStatus, StudioApp, may_open_notebook,
-    notebook_action, notebook_lifecycle,
+    may_start_on, notebook_action, notebook_lifecycle,
 };
 use crate::config::{Config, LifecycleAction};
 use crate::domains::DomainId;
@@ -226,18 +226,20 @@ impl<S: SageMaker> Calls<'_, S> {
         Ok(instance)
     }
 
-    /// The two reads of `callers_notebook`, then the presign (or a start): at most 3 calls.
+    /// The two reads of `callers_notebook`, then the presign (or, where `may_start`, a start): at
+    /// most 3 calls.
     pub(crate) async fn open_notebook(
         &self,
         caller: &Caller,
         name: &NotebookName,
         session_seconds: u32,
+        may_start: MayStart,
     ) -> Result<Opening, GateError> {
         let instance = self.callers_notebook(caller, name).await?;
         let target = Target::NotebookInstance {
             name: instance.name.to_string(),
         };
-        match notebook_action(&instance.status, self.config().auto_start)? {
+        match notebook_action(&instance.status, may_start.0)? {
             NotebookAction::Presign => {
                 let url = self
                     .call(|sagemaker| {
@@ -252,9 +254,19 @@ impl<S: SageMaker> Calls<'_, S> {
             }
             NotebookAction::Wait => Ok(Opening::Starting { target }),
             NotebookAction::Start => {
-                self.call(|sagemaker| sagemaker.start_notebook_instance(&instance.name))
-                    .await?;
-                tracing::info!(notebook = %instance.name, "started a stopped notebook instance");
+                may_start_on(instance.platform.as_deref())?;
+                match self
+                    .call(|sagemaker| sagemaker.start_notebook_instance(&instance.name))
+                    .await
+                {
+                    Ok(()) => {
+                        tracing::info!(notebook = %instance.name, "started a stopped notebook instance")
+                    }
+                    // Started by someone else meanwhile: the caller waits for it all the same, and
+                    // the next look says where it stands.
+                    Err(GateError::StateChanged) => {}
+                    Err(error) => return Err(error),
+                }
                 Ok(Opening::Starting { target })
             }
         }
@@ -273,22 +285,31 @@ impl<S: SageMaker> Calls<'_, S> {
         let target = Target::NotebookInstance {
             name: instance.name.to_string(),
         };
-        let (result, status, underway) = match notebook_lifecycle(&instance.status, action)? {
-            LifecyclePlan::Act => {
-                let changed = match action {
-                    LifecycleAction::Start => {
-                        self.call(|sagemaker| sagemaker.start_notebook_instance(&instance.name))
-                            .await?;
-                        ("started", NotebookStatus::Pending)
+        let plan = notebook_lifecycle(&instance.status, action)?;
+        if plan == LifecyclePlan::Act && action == LifecycleAction::Start {
+            may_start_on(instance.platform.as_deref())?;
+        }
+        let (result, status, underway) = match plan {
+            LifecyclePlan::Act => match self.change_notebook(&instance.name, action).await {
+                Ok(changed) => (changed.0, changed.1.as_str().to_owned(), true),
+                // Someone else's start or stop got there between the read and ours: answer from
+                // where it is now, as if this request had come a moment later.
+                Err(GateError::StateChanged) => {
+                    let now = self
+                        .call(|sagemaker| sagemaker.describe_notebook_instance(&instance.name))
+                        .await?;
+                    match notebook_lifecycle(&now.status, action)? {
+                        LifecyclePlan::Settled(result) => {
+                            (result, now.status.as_str().to_owned(), false)
+                        }
+                        LifecyclePlan::Underway(result) => {
+                            (result, now.status.as_str().to_owned(), true)
+                        }
+                        LifecyclePlan::Act => return Err(GateError::StateChanged),
                     }
-                    LifecycleAction::Stop => {
-                        self.call(|sagemaker| sagemaker.stop_notebook_instance(&instance.name))
-                            .await?;
-                        ("stopping", NotebookStatus::Stopping)
-                    }
-                };
-                (changed.0, changed.1.as_str().to_owned(), true)
-            }
+                }
+                Err(error) => return Err(error),
+            },
             LifecyclePlan::Settled(result) => (result, instance.status.as_str().to_owned(), false),
             LifecyclePlan::Underway(result) => (result, instance.status.as_str().to_owned(), true),
         };
@@ -299,6 +320,44 @@ impl<S: SageMaker> Calls<'_, S> {
             target,
             apps: None,
         })
+    }
+}
+
+/// Whether an open may start a stopped target: `AUTO_START` (which init allows only with `start` in
+/// `LIFECYCLE`), on a route whose token came in the `Authorization` header. A `/launch` navigation
+/// never starts anything: its token is in the URL, which link previews and prefetchers follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MayStart(bool);
+
+impl MayStart {
+    pub(crate) fn for_open(config: &Config, launch: bool) -> Self {
+        Self(config.auto_start && config.lifecycle.allows(LifecycleAction::Start) && !launch)
+    }
+
+    pub(crate) fn get(self) -> bool {
+        self.0
+    }
+}
+
+impl<S: SageMaker> Calls<'_, S> {
+    /// `StartNotebookInstance` or `StopNotebookInstance`, and what the caller is told it came to.
+    async fn change_notebook(
+        &self,
+        name: &NotebookName,
+        action: LifecycleAction,
+    ) -> Result<(&'static str, NotebookStatus), GateError> {
+        match action {
+            LifecycleAction::Start => {
+                self.call(|sagemaker| sagemaker.start_notebook_instance(name))
+                    .await?;
+                Ok(("started", NotebookStatus::Pending))
+            }
+            LifecycleAction::Stop => {
+                self.call(|sagemaker| sagemaker.stop_notebook_instance(name))
+                    .await?;
+                Ok(("stopping", NotebookStatus::Stopping))
+            }
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use crate::claims::Claims;
 use crate::config::LifecycleAction;
 use crate::domains::DomainId;
 use crate::error::GateError;
-use crate::gate::{Calls, Changed, Gate, Opening, STARTING_RETRY_AFTER, Target};
+use crate::gate::{Calls, Changed, Gate, MayStart, Opening, STARTING_RETRY_AFTER, Target};
 use crate::metrics::{Outcome, RequestMetrics};
 use crate::names::{MlflowAppId, NotebookName, SpaceName, TrackingServerName};
 use crate::sagemaker::SageMaker;
@@ -379,6 +379,7 @@ async fn serve<S: SageMaker>(
     source_allowed(source_ip, &config.allowed_source_cidrs)?;
 
     let json = negotiated.json;
+    let may_start = MayStart::for_open(config, route.is_launch());
     let caller = &caller;
     let session = session.unwrap_or_default();
     let opening = match wanted {
@@ -386,7 +387,11 @@ async fn serve<S: SageMaker>(
             let targets = calls.list_targets(caller).await?;
             return Ok(Reply::Json(StatusCode::OK, json!(targets)));
         }
-        Wanted::Notebook(name) => calls.open_notebook(caller, &name, session).await?,
+        Wanted::Notebook(name) => {
+            calls
+                .open_notebook(caller, &name, session, may_start)
+                .await?
+        }
         Wanted::NotebookLifecycle(name, action) => {
             let changed = calls.notebook_lifecycle(caller, &name, action).await?;
             return Ok(changed_reply(changed, audit));
@@ -402,7 +407,11 @@ async fn serve<S: SageMaker>(
                 .open_studio(caller, &domain, space.as_ref(), app, session)
                 .await?
         }
-        Wanted::TrackingServer(name) => calls.open_tracking_server(caller, &name, session).await?,
+        Wanted::TrackingServer(name) => {
+            calls
+                .open_tracking_server(caller, &name, session, may_start)
+                .await?
+        }
         Wanted::MlflowApp(id) => calls.open_mlflow_app(caller, &id, session).await?,
     };
     Ok(match opening {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::access::{Caller, may_open_notebook};
 use crate::error::GateError;
-use crate::gate::{Calls, Opening, TAG_LOOKUPS_IN_FLIGHT, Target, both};
+use crate::gate::{Calls, MayStart, Opening, TAG_LOOKUPS_IN_FLIGHT, Target, both};
 use crate::names::{MlflowAppId, TrackingServerName};
 use crate::sagemaker::{MlflowApp, MlflowUrlLifetimes, SageMaker, TrackingServer};
 use states::{
@@ -26,9 +26,9 @@ const MLFLOW_URL_EXPIRES: std::ops::RangeInclusive<u32> = 5..=300;
 pub struct MlflowTargets {
     pub mlflow_tracking_servers: Vec<TrackingServerTarget>,
     pub mlflow_apps: Vec<MlflowAppTarget>,
-    /// Tracking servers and apps whose tags could not be read: never listed, only counted, as
-    /// `uncheckedNotebookInstances`.
-    pub unchecked_mlflow: u32,
+    /// Some tracking server's or app's tags could not be read: never listed, and only this flag
+    /// says so, as `someNotebookInstancesUnchecked` does.
+    pub some_mlflow_unchecked: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -130,6 +130,7 @@ impl<S: SageMaker> Calls<'_, S> {
         caller: &Caller,
         name: &TrackingServerName,
         session_seconds: u32,
+        may_start: MayStart,
     ) -> Result<Opening, GateError> {
         self.mlflow_enabled()?;
         let arn = self.arns()?.mlflow_tracking_server(name);
@@ -152,7 +153,7 @@ impl<S: SageMaker> Calls<'_, S> {
         let target = Target::MlflowTrackingServer {
             name: server.name.to_string(),
         };
-        match tracking_server_action(&server.status, self.config().auto_start)? {
+        match tracking_server_action(&server.status, may_start.get())? {
             MlflowAction::Presign => {
                 let lifetimes = self.mlflow_lifetimes(session_seconds);
                 // Single-use: presigned for this request only, never kept.
@@ -167,9 +168,18 @@ impl<S: SageMaker> Calls<'_, S> {
             }
             MlflowAction::Wait => Ok(Opening::Starting { target }),
             MlflowAction::Start => {
-                self.call(|sagemaker| sagemaker.start_mlflow_tracking_server(name))
-                    .await?;
-                tracing::info!(tracking_server = %name, "started a stopped MLflow tracking server");
+                match self
+                    .call(|sagemaker| sagemaker.start_mlflow_tracking_server(name))
+                    .await
+                {
+                    Ok(()) => tracing::info!(
+                        tracking_server = %name,
+                        "started a stopped MLflow tracking server"
+                    ),
+                    // Started by someone else meanwhile (a group's server): wait for it all the same.
+                    Err(GateError::StateChanged) => {}
+                    Err(error) => return Err(error),
+                }
                 Ok(Opening::Starting { target })
             }
         }
@@ -261,7 +271,7 @@ impl<S: SageMaker> Calls<'_, S> {
                         %error,
                         "MLflow tags unreadable; left out of the list"
                     );
-                    targets.unchecked_mlflow += 1;
+                    targets.some_mlflow_unchecked = true;
                 }
             }
         }

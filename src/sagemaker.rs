@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemaker::primitives::{DateTime, DateTimeFormat};
-use aws_sdk_sagemaker::types::{AppType, SharingType};
+use aws_sdk_sagemaker::types::{AppType, AuthMode, FeatureStatus, SharingType};
 
 use crate::access::{AppStatus, NotebookStatus, Tag};
 use crate::error::GateError;
@@ -21,6 +21,8 @@ pub struct NotebookInstance {
     pub instance_type: Option<String>,
     /// `LastModifiedTime` (RFC 3339): since when it is in its state.
     pub since: Option<String>,
+    /// `PlatformIdentifier` (`notebook-al2023-v1`, ...): only `DescribeNotebookInstance` says it.
+    pub platform: Option<String>,
 }
 
 /// A Studio app, as `ListApps` reports it.
@@ -42,6 +44,19 @@ pub struct Domain {
     pub arn: String,
     /// `DomainName`, the label a portal shows.
     pub name: String,
+    /// Why the gate cannot open this domain at all, if it cannot.
+    pub unservable: Option<DomainRefusal>,
+}
+
+/// A domain that `CreatePresignedDomainUrl` cannot open for anyone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DomainRefusal {
+    /// `AuthMode` `SSO`: people sign in through IAM Identity Center, and presigned domain URLs
+    /// work only for domains in IAM mode.
+    IdentityCenter,
+    /// `UnifiedStudioSettings.StudioWebPortalAccess` `DISABLED`: the domain opens only in
+    /// SageMaker Unified Studio.
+    UnifiedStudioOnly,
 }
 
 /// A Studio space, as the gate needs it.
@@ -207,6 +222,14 @@ pub fn client(sdk_config: &aws_config::SdkConfig) -> aws_sdk_sagemaker::Client {
     aws_sdk_sagemaker::Client::from_conf(config)
 }
 
+/// The operations that change a target's state: SageMaker refuses them from the wrong state.
+const STATE_CHANGES: [&str; 4] = [
+    "StartNotebookInstance",
+    "StopNotebookInstance",
+    "DeleteApp",
+    "StartMlflowTrackingServer",
+];
+
 /// Sorts an SDK failure into the few outcomes a caller can act on, logging the SDK's detail.
 fn classify<E>(
     operation: &'static str,
@@ -238,6 +261,14 @@ where
                 {
                     GateError::NotFound
                 }
+                // A state change refused because the target moved meanwhile (another tab, a
+                // teammate): SageMaker's `Status (Stopping) not in ([InService])`, an app already
+                // being deleted, a tracking server mid-change. The route reads the state again.
+                "ValidationException" | "ResourceInUse" | "ConflictException"
+                    if STATE_CHANGES.contains(&operation) =>
+                {
+                    GateError::StateChanged
+                }
                 _ => GateError::Upstream(format!("{operation}: {code}")),
             }
         }
@@ -251,6 +282,11 @@ where
         GateError::NotFound => {
             tracing::debug!(operation, error = %error_chain(&error), "SageMaker: not found")
         }
+        GateError::StateChanged => tracing::info!(
+            operation,
+            error = %error_chain(&error),
+            "SageMaker refused a state change from the target's current state"
+        ),
         // The caller still sees 502 upstream_error; the operator must see at once that the
         // deployed role lacks a grant (issue 12), so this line says which action, at ERROR.
         _ if denied => tracing::error!(
@@ -314,6 +350,7 @@ impl SageMaker for aws_sdk_sagemaker::Client {
                 .ok_or_else(|| missing(OP, "NotebookInstanceStatus"))?,
             instance_type: out.instance_type().map(|t| t.as_str().to_owned()),
             since: rfc3339(out.last_modified_time()),
+            platform: out.platform_identifier().map(str::to_owned),
         })
     }
 
@@ -338,6 +375,7 @@ impl SageMaker for aws_sdk_sagemaker::Client {
                     ),
                     instance_type: s.instance_type().map(|t| t.as_str().to_owned()),
                     since: rfc3339(s.last_modified_time()),
+                    platform: None,
                 })
             }));
         }
@@ -462,10 +500,26 @@ impl SageMaker for aws_sdk_sagemaker::Client {
             .send()
             .await
             .map_err(|e| classify(OP, e))?;
+        let unservable = if out.auth_mode() == Some(&AuthMode::Sso) {
+            Some(DomainRefusal::IdentityCenter)
+        } else if out
+            .domain_settings()
+            .and_then(|s| s.unified_studio_settings())
+            .and_then(|u| u.studio_web_portal_access())
+            == Some(&FeatureStatus::Disabled)
+        {
+            Some(DomainRefusal::UnifiedStudioOnly)
+        } else {
+            None
+        };
         let arn = out.domain_arn.ok_or_else(|| missing(OP, "DomainArn"))?;
         // A portal labels the domain with its name; the id is a fair label without one.
         let name = out.domain_name.unwrap_or_else(|| domain_id.to_owned());
-        Ok(Domain { arn, name })
+        Ok(Domain {
+            arn,
+            name,
+            unservable,
+        })
     }
 
     async fn describe_space(

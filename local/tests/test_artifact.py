@@ -2,7 +2,9 @@
 runs with it (the arm64 `bootstrap` `sam build` makes, under qemu-aarch64): that the process
 answering is that binary and no other, and the answers the browser-only portal tests would
 otherwise be the only ones to see (CORS preflight and headers), the method refusal and the
-refusal of a malformed name. Cheap enough to run in the native suite too."""
+refusal of a malformed name. The preflight and the method refusal go through the REST API stack,
+which passes them to the function (the HTTP API answers both itself). Cheap enough to run in the
+native suite too."""
 
 from __future__ import annotations
 
@@ -41,17 +43,20 @@ def _preflight(stack, path: str, origin: str):
         return response.status, response.headers
 
 
-def test_the_portal_origin_gets_cors_answers_and_another_origin_does_not(stack):
-    portal = stack.state["portal"]
+def test_the_portal_origin_gets_cors_answers_and_another_origin_does_not(stack, rest_stack):
+    # The function's own preflight answer: the REST API stack passes OPTIONS to it (on the HTTP API,
+    # API Gateway answers it from CorsConfiguration: test_gateway_routes.py).
+    portal = rest_stack.state["portal"]
     for path in ("/targets", "/studio", "/notebook-instances/alice-analysis"):
-        status, headers = _preflight(stack, path, portal)
+        status, headers = _preflight(rest_stack, path, portal)
         assert status == 204, path
         assert headers["Access-Control-Allow-Origin"] == portal
         assert headers["Access-Control-Allow-Methods"] == "GET, POST, OPTIONS"
         assert "authorization" in headers["Access-Control-Allow-Headers"]
-    status, headers = _preflight(stack, "/targets", "https://elsewhere.example")
+    status, headers = _preflight(rest_stack, "/targets", "https://elsewhere.example")
     assert status == 204 and "Access-Control-Allow-Origin" not in headers
 
+    portal = stack.state["portal"]
     alice = stack.token("alice")
     status, headers, body = stack.get("/targets", alice, headers={"Origin": portal})
     assert status == 200, body
@@ -61,10 +66,12 @@ def test_the_portal_origin_gets_cors_answers_and_another_origin_does_not(stack):
     assert status == 200 and "Access-Control-Allow-Origin" not in headers
 
 
-def test_a_state_change_is_refused_and_a_malformed_name_is_a_clear_400(stack):
-    alice = stack.token("alice")
-    request = urllib.request.Request(stack.state["gateway"] + "/notebook-instances/alice-analysis", method="POST",
-                                     data=b"{}", headers={"Authorization": f"Bearer {alice}"})
+def test_a_state_change_is_refused_and_a_malformed_name_is_a_clear_400(stack, rest_stack):
+    # The REST API stack passes every method to the function (the HTTP API has no POST route here:
+    # API Gateway's 404).
+    request = urllib.request.Request(rest_stack.state["gateway"] + "/notebook-instances/alice-analysis",
+                                     method="POST", data=b"{}",
+                                     headers={"Authorization": f"Bearer {rest_stack.token('alice')}"})
     try:
         urllib.request.urlopen(request, timeout=30)
         raise AssertionError("a POST was answered 2xx")
@@ -73,6 +80,7 @@ def test_a_state_change_is_refused_and_a_malformed_name_is_a_clear_400(stack):
         assert error.headers["Allow"] == "GET, OPTIONS"
         assert json.loads(error.read())["error"]["code"] == "method_not_allowed"
 
+    alice = stack.token("alice")
     stack.control("DELETE", "/_calls")
     status, _, body = stack.get("/notebook-instances/-bad-name-", alice)
     assert status == 400, body

@@ -136,3 +136,16 @@ def test_when_iam_refuses_the_function_the_caller_gets_502_and_the_log_names_the
     denied = [line for line in log.splitlines() if "AccessDeniedException" in line]
     assert denied and "CreatePresignedNotebookInstanceUrl" in denied[-1]
     assert fresh_url(cidr_stack)  # and with the right address it works again
+
+
+def test_egress_cidrs_alone_refuse_a_function_that_calls_through_a_private_dns_endpoint(start_stack):
+    """A VPC with a sagemaker.api interface endpoint whose private DNS is on sends the function's
+    calls through it, with no aws:SourceIp: FunctionEgressCidrs alone then denies its presign,
+    as the parameter's description warns. The open is a 502 and the log names the denied action."""
+    stack = start_stack("--param", f"AllowedSourceCidrs=127.0.0.0/8,{PEOPLE}", "--param", f"FunctionEgressCidrs={EGRESS}",
+                        *VPC, "--function-vpce", API_ENDPOINT)
+    assert stack.state["iam"]["functionSource"] == {"vpce": API_ENDPOINT}
+    status, _, body = stack.get("/notebook-instances/alice-analysis", stack.token("alice"))
+    assert status == 502, body
+    assert json.loads(body)["error"]["code"] == "upstream_error"
+    assert "denied sagemaker:CreatePresignedNotebookInstanceUrl" in stack.log.read_text()

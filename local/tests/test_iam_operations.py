@@ -7,13 +7,21 @@ The policy comes from template.yaml through AWS's SAM translator (local/iam/rend
 decision from @cloud-copilot/iam-simulate with AWS's authorization data (local/iam/evaluator.py).
 Adding a call to the gate without its grant fails here; so does a grant the gate never uses.
 
+A person's use of each URL the gate presigns is checked the same way: what IAM authorizes then
+comes from `url_use` in local/iam/sagemaker.py (a notebook's or Studio's presign action again; an
+MLflow tracking server's UI session, every sagemaker-mlflow action in AWS's authorization data; an
+MLflow app's sagemaker:CallMlflowAppApi), allowed on a tagged target from the networks the
+parameters name, denied on an untagged one and from anywhere else.
+
     IAM_TEMPLATE=/path/to/other/template.yaml pytest local/tests/test_iam_operations.py
 checks another version of the template (an old one, say) the same way.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
+import json
 import os
 import re
 from pathlib import Path
@@ -184,6 +192,36 @@ class Role:
         return self.evaluator.evaluate(f"sagemaker:{operation}", resource, self.principal, self.policies,
                                        context).allowed
 
+    def refuses_in_use(self, operation: str, resource: str, tags: dict, source) -> list[str]:
+        """The actions IAM refuses when a person's browser at `source` uses a URL this role made
+        with `operation` on `resource` holding `tags` ([]: the use works)."""
+        use = iam_sagemaker.url_use(operation, resource)
+        # Only statements that can match one of the use's actions decide it, and many parameter
+        # sets share them: decided once per set of such statements (an MLflow session is 61 actions).
+        key = (_statements_matching(self.policies, [a for a, _ in use]), operation, resource,
+               tuple(sorted(tags.items())), source)
+        if key not in _USES:
+            _USES[key] = [action for action, target in use if not self.evaluator.evaluate(
+                action, target, self.principal, self.policies,
+                iam_sagemaker.request_context(self.arn, source, tags if target != "*" else None)).allowed]
+        return _USES[key]
+
+
+_USES: dict = {}
+
+
+def _statements_matching(policies: list[dict], actions: list[str]) -> str:
+    """The statements whose Action can match one of `actions` (any with NotAction too), as text."""
+    found = []
+    for policy in policies:
+        for statement in policy["policy"]["Statement"]:
+            patterns = statement.get("Action", [])
+            patterns = [patterns] if isinstance(patterns, str) else patterns
+            if "NotAction" in statement or any(fnmatch.fnmatchcase(a.lower(), p.lower()) for p in patterns
+                                               for a in actions):
+                found.append(statement)
+    return json.dumps(found, sort_keys=True)
+
 
 def needed(operation: str, params: dict) -> bool:
     condition = NEEDED_ONLY_WITH.get(operation)
@@ -328,15 +366,27 @@ def test_stopping_a_space_app_unconditioned_or_a_notebook_untagged_is_caught(iam
 
 @pytest.mark.parametrize("name,params", COMBINATIONS, ids=[n for n, _ in COMBINATIONS])
 def test_the_role_grants_no_sagemaker_action_the_gate_does_not_call(name, params, iam):
+    """Nothing but the gate's calls and what using its URLs takes; a wildcard only where every
+    action it matches in AWS's data is part of a URL's use."""
     role = Role(params, iam)
     granted = set()
     for policy in role.policies:
         for statement in policy["policy"]["Statement"]:
+            if statement["Effect"] != "Allow":
+                continue
             actions = statement.get("Action", [])
             granted.update([actions] if isinstance(actions, str) else actions)
-    extra = {a for a in granted if a.startswith("sagemaker:")} - {f"sagemaker:{o}" for o in OPERATIONS}
+    in_use = {action for operation in set(OPERATIONS) & set(URL_OPENERS) if needed(operation, params)
+              for action, _ in iam_sagemaker.url_use(operation, url_resource(operation, params))}
+    expected = {f"sagemaker:{o}" for o in OPERATIONS} | in_use
+    extra = {a for a in granted if a.startswith("sagemaker:")} - expected
     assert not extra, f"granted but never called: {sorted(extra)}"
     assert not any("*" in a.split(":", 1)[1] for a in granted if a.startswith("sagemaker:")), granted
+    mlflow_data = [f"sagemaker-mlflow:{a}" for a in iam_sagemaker.service_actions("sagemaker-mlflow")]
+    for pattern in (a for a in granted if a.startswith("sagemaker-mlflow:")):
+        matched = {a for a in mlflow_data if fnmatch.fnmatchcase(a.lower(), pattern.lower())}
+        assert matched and matched <= in_use, f"{pattern} grants {sorted(matched - in_use)}, which no URL's use takes"
+    assert not {a.split(":")[0] for a in granted} - {"sagemaker", "sagemaker-mlflow", "logs", "ec2"}, granted
 
 
 def test_the_role_has_no_managed_policies_as_the_readme_promises(iam):
@@ -348,29 +398,122 @@ URL_OPENERS = {"CreatePresignedNotebookInstanceUrl": "notebook-instance", "Creat
                "CreatePresignedMlflowTrackingServerUrl": "mlflow-tracking-server", "CreatePresignedMlflowAppUrl": "mlflow-app"}
 
 
-RESTRICTED = [c for c in COMBINATIONS if NETWORK_KEYS & set(c[1])]
+def url_resource(operation: str, params: dict) -> str:
+    """What the gate presigns `operation` on in these tests: alice's target (in the last domain)."""
+    kind = URL_OPENERS[operation]
+    return {"notebook-instance": iam_sagemaker.arn(kind, "alice-analysis"),
+            "user-profile": iam_sagemaker.arn(kind, (domains(params) or [DOMAIN])[-1], "alice"),
+            "mlflow-tracking-server": iam_sagemaker.arn(kind, "alice-mlflow"), "mlflow-app": APP_ARN}[kind]
 
 
-@pytest.mark.parametrize("name,params", RESTRICTED, ids=[n for n, _ in RESTRICTED])
-def test_urls_open_only_from_the_networks_the_parameters_name(name, params, iam):
-    """SageMaker authorizes each use of a URL as the creating role, from the browser's source."""
-    role = Role(params, iam)
-    tags = {OWNER_TAG: "sub-of-alice"}
+def browsers(params: dict) -> tuple[list, list]:
+    """(inside, outside): where a person's browser may use a URL under `params`, and where not."""
     inside = [iam_sagemaker.Source(ip="10.20.30.40")] if params.get("AllowedSourceCidrs") else []
     if params.get("SageMakerApiVpcEndpointId") or params.get("SageMakerUrlVpcEndpointIds"):
         endpoints = [v for v in params.get("SageMakerUrlVpcEndpointIds", "").split(",") if v] or [PEOPLES_ENDPOINT]
         inside += [iam_sagemaker.Source(vpce=v, ip="10.0.0.9") for v in endpoints]
     outside = [iam_sagemaker.Source(ip="198.51.100.77"), iam_sagemaker.Source(vpce="vpce-0ffffffffffffffff")]
-    for operation, kind in URL_OPENERS.items():
+    if not NETWORK_KEYS & set(params):
+        return [iam_sagemaker.Source(ip="198.51.100.77")], []  # unrestricted: from anywhere
+    return inside, outside
+
+
+def use_problems(operations: list[str], params: dict, evaluator: Evaluator, role: "Role | None" = None) -> list[str]:
+    """What is wrong with the role for a person using the URLs the gate makes with `operations`:
+    each use allowed whole on a tagged target from where the parameters allow, every tag-conditioned
+    request of it refused on an untagged target, every request refused from anywhere else, and no
+    request of a use granted where the gate makes no such URL."""
+    role = role or Role(params, evaluator)
+    inside, outside = browsers(params)
+    problems = []
+    for operation in sorted(set(operations) & set(URL_OPENERS)):
+        resource = url_resource(operation, params)
+        use = iam_sagemaker.url_use(operation, resource)
+        tagged = [{OWNER_TAG: "sub-of-alice"}] + ([] if operation == "CreatePresignedDomainUrl" else [{GROUP_TAG: "ml-team"}])
         if not needed(operation, params):
+            granted = {a for a, _ in use} - set(role.refuses_in_use(operation, resource, tagged[0], inside[0]))
+            if granted:
+                problems.append(f"using a {operation} URL: {sorted(granted)} granted though the gate makes none")
             continue
-        resource = {"notebook-instance": iam_sagemaker.arn(kind, "alice-analysis"),
-                    "user-profile": iam_sagemaker.arn(kind, (domains(params) or [DOMAIN])[-1], "alice"),
-                    "mlflow-tracking-server": iam_sagemaker.arn(kind, "alice-mlflow"), "mlflow-app": APP_ARN}[kind]
-        for source in inside:
-            assert role.allows(operation, resource, tags, source), f"{operation} from {source} is refused"
+        for tags, source in itertools.product(tagged, inside):
+            refused = role.refuses_in_use(operation, resource, tags, source)
+            if refused:
+                problems.append(f"using a {operation} URL on {resource} tagged {tags} from {source}: "
+                                f"{len(refused)} of {len(use)} requests refused, e.g. {refused[:3]}")
+        conditioned = {a for a, target in use if target != "*"}
+        opened = conditioned - set(role.refuses_in_use(operation, resource, {}, inside[0]))
+        if opened:
+            problems.append(f"using a {operation} URL: {sorted(opened)[:3]}... allowed on an untagged {resource}")
         for source in outside:
-            assert not role.allows(operation, resource, tags, source), f"{operation} from {source} opens"
+            through = {a for a, _ in use} - set(role.refuses_in_use(operation, resource, tagged[0], source))
+            if through:
+                problems.append(f"using a {operation} URL from {source}: {sorted(through)[:3]}... allowed")
+    return problems
+
+
+@pytest.mark.parametrize("name,params", COMBINATIONS, ids=[n for n, _ in COMBINATIONS])
+def test_each_url_the_gate_makes_works_on_tagged_targets_from_the_allowed_networks_only(name, params, iam):
+    problems = use_problems(OPERATIONS, params, iam)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_url_uses_are_derived_from_the_gate_and_from_awss_data():
+    """The MLflow UI session is every sagemaker-mlflow action of AWS's authorization data (AccessUI
+    on "*", the MLflow REST API on the tracking server); the others are what AWS documents."""
+    server, app = url_resource("CreatePresignedMlflowTrackingServerUrl", {}), APP_ARN
+    session = dict(iam_sagemaker.url_use("CreatePresignedMlflowTrackingServerUrl", server))
+    data = iam_sagemaker.service_actions("sagemaker-mlflow")
+    assert len(session) == len(data) > 50
+    assert session["sagemaker-mlflow:AccessUI"] == "*" and not data["AccessUI"]["resourceTypes"]
+    assert {session[f"sagemaker-mlflow:{a}"] for a in ("SearchExperiments", "GetRun", "CreateRegisteredModel",
+                                                       "LogMetric")} == {server}
+    assert {data[a]["accessLevel"] for a in data} >= {"Read", "List", "Write"}  # reads and writes
+    assert iam_sagemaker.url_use("CreatePresignedMlflowAppUrl", app) == [("sagemaker:CallMlflowAppApi", app)]
+    notebook = url_resource("CreatePresignedNotebookInstanceUrl", {})
+    assert iam_sagemaker.url_use("CreatePresignedNotebookInstanceUrl", notebook) == \
+        [("sagemaker:CreatePresignedNotebookInstanceUrl", notebook)]
+    assert {"CreatePresignedMlflowTrackingServerUrl", "CreatePresignedMlflowAppUrl"} <= set(OPERATIONS)
+
+
+@pytest.mark.skipif("Mlflow" not in DECLARED, reason="a template without MLflow")
+def test_a_role_without_the_mlflow_ui_grants_or_with_them_untagged_or_unrestricted_is_caught(iam):
+    """The template before the MLflow UI was granted: every use of an MLflow URL refused. Then a
+    grant without its tag condition, and a network Deny that leaves the UI out."""
+    import copy
+    params = next(p for n, p in COMBINATIONS if mlflow(p) and n.endswith("-both-vpc"))
+    role = Role(params, iam)
+    assert use_problems(OPERATIONS, params, iam, role) == []
+    ui = ("sagemaker-mlflow:", "sagemaker:CallMlflowAppApi")
+
+    def changed(change) -> list[str]:
+        altered = copy.copy(role)
+        altered.policies = copy.deepcopy(role.policies)
+        for policy in altered.policies:
+            for statement in policy["policy"]["Statement"]:
+                change(statement)
+            policy["policy"]["Statement"] = [s for s in policy["policy"]["Statement"] if s.get("Action")]
+        return use_problems(OPERATIONS, params, iam, altered)
+
+    def without_ui(statement):
+        actions = statement["Action"]
+        statement["Action"] = [a for a in ([actions] if isinstance(actions, str) else actions) if not a.startswith(ui)]
+
+    problems = changed(lambda s: s["Effect"] == "Allow" and without_ui(s))
+    for operation in ("CreatePresignedMlflowTrackingServerUrl", "CreatePresignedMlflowAppUrl"):
+        assert any(p.startswith(f"using a {operation} URL on") and "refused" in p for p in problems), problems
+    assert any("61 of 61 requests refused" in p for p in problems), problems
+
+    def untagged(statement):
+        if statement.get("Sid") in ("OpenGroupMlflowTrackingServers", "OpenGroupMlflowApps"):
+            del statement["Condition"]
+    problems = changed(untagged)
+    assert any("allowed on an untagged " + APP_ARN in p for p in problems), problems
+    assert any("allowed on an untagged arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/" in p
+               for p in problems), problems
+
+    problems = changed(lambda s: s["Effect"] == "Deny" and without_ui(s))
+    assert any("CreatePresignedMlflowTrackingServerUrl URL from" in p and "allowed" in p for p in problems), problems
+    assert any("CreatePresignedMlflowAppUrl URL from" in p and "allowed" in p for p in problems), problems
 
 
 @pytest.mark.skipif("StudioDomainIds" not in DECLARED, reason="a template without several domains")

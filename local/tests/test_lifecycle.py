@@ -4,7 +4,8 @@ parameters). Each test reads the stand-in's call log (`/_calls`) to say what rea
 
 The contract these check is /tmp/lifecycle.md as landed in docs/routes.md: POST only, the token
 in the Authorization header only, 202 + Retry-After for a change under way, the same 404 for a
-missing and a foreign target with nothing sent, 405 for another method, 403 action_disabled
+missing and a foreign target with nothing sent, API Gateway's 404 for another method and its
+CORS answer for the preflight, 403 action_disabled
 before any SageMaker call, a shared space's app stopped only by its owner."""
 
 from __future__ import annotations
@@ -205,14 +206,40 @@ def test_the_404_does_not_tell_foreign_from_missing(stack):
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
-def test_another_method_on_a_state_change_is_405_and_sends_nothing(stack, method):
+def test_another_method_on_a_state_change_is_api_gateways_404_and_sends_nothing(stack, method):
+    """The HTTP API's state-change routes are POST: another method matches no route and API
+    Gateway answers it (the function's 405 is for a front door that passes every method)."""
     clear(stack)
     for path in ("/notebook-instances/alice-gpu/start", "/notebook-instances/alice-gpu/stop",
                  "/studio/spaces/alice-private/stop"):
-        status, headers, body = post(stack, path, stack.token("alice"), method=method)
-        assert status == 405, (path, body)
-        assert [m.strip() for m in headers["Allow"].split(",")] == ["POST", "OPTIONS"]
+        status, _, body = post(stack, path, stack.token("alice"), method=method)
+        assert (status, json.loads(body)) == (404, {"message": "Not Found"}), path
     assert calls(stack) == []
+
+
+def test_a_browser_preflight_gets_the_cors_answer_and_then_the_post_starts_the_notebook(stack):
+    """What the portal's fetch does: a preflight with no token (the browser sends none), which API
+    Gateway answers from CorsConfiguration since no route takes OPTIONS; then the POST."""
+    portal = stack.state["portal"]
+    for path in ("/notebook-instances/bob-archive/start", "/notebook-instances/bob-reports/stop",
+                 "/studio/spaces/bob-private/stop"):
+        request = urllib.request.Request(stack.state["gateway"] + path, method="OPTIONS", headers={
+            "Origin": portal, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert 200 <= response.status < 300, path
+            assert response.headers["Access-Control-Allow-Origin"] == portal, path
+            assert "POST" in [m.strip() for m in response.headers["Access-Control-Allow-Methods"].split(",")]
+            assert "authorization" in [h.strip() for h in response.headers["Access-Control-Allow-Headers"].split(",")]
+    clear(stack)
+    request = urllib.request.Request(stack.state["gateway"] + "/notebook-instances/bob-archive/start", data=b"",
+                                     method="POST", headers={"Origin": portal, "Accept": "application/json",
+                                                             "Authorization": f"Bearer {stack.token('bob')}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 202
+        assert response.headers["Access-Control-Allow-Origin"] == portal
+        assert json.loads(response.read())["result"] == "started"
+    assert [c["input"] for c in calls(stack, *STATE_CHANGES)] == [{"NotebookInstanceName": "bob-archive"}]
 
 
 def test_a_token_in_the_query_never_authorizes_a_state_change(stack):

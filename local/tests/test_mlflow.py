@@ -70,7 +70,7 @@ def test_targets_list_each_persons_tracking_servers_and_apps(stack):
     mine = app_id(stack, "alice-app")
     assert apps["alice-app"]["id"] == mine and apps["alice-app"]["status"] == "Created"
     assert apps["alice-app"]["open"] == f"/mlflow/apps/{mine}" and apps["alice-app"]["launch"] == f"/launch/mlflow/apps/{mine}"
-    assert alice["uncheckedMlflow"] == 0
+    assert alice["someMlflowUnchecked"] is False
 
     bob = json.loads(stack.get("/targets", stack.token("bob"))[2])
     assert [s["name"] for s in bob["mlflowTrackingServers"]] == ["bob-mlflow"]
@@ -204,7 +204,7 @@ def test_with_mlflow_off_the_routes_are_404_the_lists_empty_and_no_mlflow_call_i
         status, _, body = off_stack.get(path, token)
         assert status == 404 and without_request_id(body) == missing, body
     targets = json.loads(off_stack.get("/targets", token)[2])
-    assert targets["mlflowTrackingServers"] == [] and targets["mlflowApps"] == [] and targets["uncheckedMlflow"] == 0
+    assert targets["mlflowTrackingServers"] == [] and targets["mlflowApps"] == [] and targets["someMlflowUnchecked"] is False
     assert not [c for c in calls(off_stack) if "Mlflow" in c["operation"] or "mlflow" in json.dumps(c["input"])]
 
 
@@ -221,6 +221,37 @@ def test_an_mlflow_url_opens_only_from_the_allowed_networks(cidr_stack):
         assert open_page(url, **{"X-Local-Source-Ip": "10.20.30.40"}) == (403, {"refused": "replayed"})
     presigns = calls(cidr_stack, "CreatePresignedMlflowTrackingServerUrl", "CreatePresignedMlflowAppUrl")
     assert [c["iam"] for c in presigns] == ["allowed", "allowed"]  # from the function's NAT address
+
+
+def test_each_use_is_authorized_as_the_mlflow_uis_requests_which_the_role_without_their_grants_refuses(stack):
+    """The stand-in page authorizes a use as the MLflow UI's requests from the creating role (a
+    tracking server's sagemaker-mlflow actions, an app's CallMlflowAppApi: local/iam/sagemaker.py).
+    The role as the template had it before it granted them, presign only, makes URLs that open
+    nothing: an MLflow page that refuses everything."""
+    settings = stack.control("GET", "/_iam")
+    ui = ("sagemaker-mlflow:", "sagemaker:CallMlflowAppApi")
+
+    def actions(statement) -> list[str]:
+        return [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+    granted = {a for p in settings["policies"] for s in p["policy"]["Statement"] if s["Effect"] == "Allow"
+               for a in actions(s)}
+    assert {"sagemaker-mlflow:*", "sagemaker-mlflow:AccessUI", "sagemaker:CallMlflowAppApi"} <= granted
+    presign_only = [{**p, "policy": {**p["policy"], "Statement": [
+        {**s, "Action": [a for a in actions(s) if not a.startswith(ui)]} for s in p["policy"]["Statement"]
+        if [a for a in actions(s) if not a.startswith(ui)]]}} for p in settings["policies"]]
+    role = {k: settings[k] for k in ("accessKeyId", "roleArn", "source")}
+    paths = ("/mlflow/tracking-servers/alice-mlflow", f"/mlflow/apps/{app_id(stack, 'alice-app')}",
+             "/mlflow/tracking-servers/ml-team-mlflow")
+    stack.control("POST", "/_iam", {**role, "policies": presign_only})
+    try:
+        for path in paths:
+            status, _, body = stack.get(path, stack.token("alice"))
+            assert status == 200, body  # presigning is still granted
+            assert open_page(json.loads(body)["url"]) == INSUFFICIENT, path
+    finally:
+        stack.control("POST", "/_iam", {**role, "policies": settings["policies"]})
+    for path in paths:
+        assert opened(stack, path)[1]["arn"].endswith(path.rsplit("/", 1)[1])
 
 
 def test_iam_refuses_untagged_mlflow_whatever_the_gate_does(stack):

@@ -89,7 +89,7 @@ def test_open_lands_on_the_notebook_through_the_gate(visit):
     expect(tab.locator("#opened")).to_have_attribute("data-name", "alice-analysis")
     assert tab.evaluate("window.opener") is None  # the notebook's page has no handle on the portal
     # The portal asked the JSON route (token in the header) and sent the tab to the URL: no token in
-    # any URL the browser asked for, and none in the tab's history (issue 16; test_portal_private.py
+    # any URL the browser asked for, and none in the tab's history (test_portal_private.py
     # checks the history entries themselves).
     assert f"{v.stack.state['gateway']}/notebook-instances/alice-analysis" in v.requests
     assert not [u for u in v.requests if "/launch/" in u or "access_token" in u]
@@ -103,6 +103,9 @@ def test_studio_opens_the_chosen_app_and_a_space_in_its_own(visit):
     v = visit()
     v.sign_in("alice")
     research = v.page.get_by_role("region", name="research")  # the domain's card
+    # The apps the gate opens; Studio Classic (JupyterServer) is retired and the gate refuses it.
+    expect(research.get_by_label("Open Studio in").locator("option")).to_have_text(
+        ["Studio home", "JupyterLab", "Code Editor", "Canvas", "RStudio"])
     research.get_by_label("Open Studio in").select_option(label="Canvas")
     with v.context.expect_page() as opened:
         research.get_by_role("button", name="Open Studio").click()
@@ -314,7 +317,8 @@ def test_a_list_the_gate_could_not_finish_says_so_and_a_refresh_shows_the_rest(v
     stack.control("POST", "/_faults", {"operation": "ListTags", "fault": "error", "count": 1000, "match": "bob-reports"})
     try:
         v.page.get_by_role("button", name="Refresh").click()
-        expect(notice).to_have_text(re.compile(r"could not be checked just now.*Refresh in a minute"))
+        expect(notice).to_have_text(re.compile(r"could not be checked just now, so this list may be incomplete.*Refresh in a minute"))
+        expect(notice).not_to_have_text(re.compile(r"\d"))  # the gate says "some", never how many
         assert v.names("#notebook-list") == ["bob-archive"]
         expect(v.page.locator("#notebooks-none")).to_be_hidden()
         expect(v.page.locator("#problem")).to_be_hidden()
@@ -422,7 +426,77 @@ def test_with_auto_start_a_stopped_notebook_starts_and_its_tab_waits(browser, au
         v.close()
 
 
-# Starting and stopping (issue 14), on a stack of their own whose state changes take time as in
+def test_a_retired_platform_offers_no_start_and_says_why(browser, auto_start_stack):
+    # alice-gpu was made before SageMaker retired Amazon Linux 2 (no call can make one now). This
+    # stack starts what it opens (AUTO_START) and lets people start their own, so only the retired
+    # platform keeps "Start" and "Start and open" away.
+    auto_start_stack.control("POST", "/_platform", {"notebookInstance": "alice-gpu", "platform": "notebook-al2-v2"})
+    v = Visit(browser, auto_start_stack)
+    try:
+        v.sign_in("alice")
+        row = v.page.locator('#notebook-list [data-target="alice-gpu"]')
+        expect(row.locator(".badge")).to_have_text("Stopped")
+        open_button = row.get_by_role("button", name="Open alice-gpu")
+        expect(open_button).to_be_disabled()
+        words = ("It cannot be started: its platform, notebook-al2-v2, is retired. "
+                 "An administrator must update it to notebook-al2023-v1.")
+        expect(row.locator(".note")).to_have_text(words)
+        expect(open_button).to_have_accessible_description(words)
+        expect(row.locator(".lifecycle")).to_be_hidden()
+        assert row.get_by_role("button", name=re.compile("Start")).count() == 0
+        assert v.page.evaluate(LOW_CONTRAST) == []
+        shot(v.page, "retired-platform.png")
+        # Asked directly, the gate refuses a start and an open that would start it, before SageMaker does.
+        auto_start_stack.control("DELETE", "/_calls")
+        token = v.stored_user()["access_token"]
+        gate = auto_start_stack.state["gateway"]
+        started = v.page.request.post(gate + "/notebook-instances/alice-gpu/start", headers={"Authorization": f"Bearer {token}"})
+        assert (started.status, started.json()["error"]["code"]) == (409, "platform_retired")
+        opened = v.page.request.get(gate + "/notebook-instances/alice-gpu",
+                                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+        assert (opened.status, opened.json()["error"]["code"]) == (409, "platform_retired")
+        assert sagemaker_calls(auto_start_stack, "StartNotebookInstance") == []
+        # Updated to the current platform, the same row offers both again: the platform was why.
+        auto_start_stack.control("POST", "/_platform", {"notebookInstance": "alice-gpu", "platform": "notebook-al2023-v1"})
+        v.page.get_by_role("button", name="Refresh").click()
+        expect(row.get_by_role("button", name="Start and open alice-gpu")).to_be_enabled()
+        expect(row.get_by_role("button", name="Start alice-gpu")).to_be_visible()
+        expect(row.locator(".note")).not_to_contain_text("retired")
+    finally:
+        v.close()
+        auto_start_stack.control("POST", "/_platform", {"notebookInstance": "alice-gpu", "platform": "notebook-al2023-v1"})
+
+
+def test_stopping_a_groups_notebook_says_the_whole_group_loses_its_work(visit, stack):
+    v = visit()
+    v.sign_in("alice")  # alice is in ml-team, which ml-team-shared's group tag names
+    shared = v.page.locator('#notebook-list [data-target="ml-team-shared"]')
+    expect(shared.locator(".row-detail")).to_have_text(re.compile(r"^Shared with ml-team · "))
+    # Her own says nothing of a group.
+    expect(v.page.locator('#notebook-list [data-target="alice-analysis"] .row-detail')).not_to_contain_text("Shared")
+    stack.control("DELETE", "/_calls")
+    stop = shared.get_by_role("button", name="Stop ml-team-shared")
+    stop.click()
+    dialog = v.page.get_by_role("dialog", name="Stop ml-team-shared?")
+    expect(dialog).to_contain_text("It is shared with ml-team: everyone in ml-team using it loses their running work")
+    expect(dialog).to_have_accessible_description(re.compile(r"everyone in ml-team using it loses their running work"))
+    assert v.page.evaluate("document.activeElement.textContent") == "Cancel"
+    shot(v.page, "stop-confirm-shared.png", full_page=False)
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    # A person's own notebook keeps the words it had: no group named.
+    v.page.get_by_role("button", name="Stop alice-analysis").click()
+    own = v.page.get_by_role("dialog", name="Stop alice-analysis?")
+    expect(own).to_contain_text("its running kernels and anything not saved are lost")
+    expect(own).not_to_contain_text("ml-team")
+    v.page.keyboard.press("Escape")
+    expect(own).to_be_hidden()
+    expect(shared.locator(".badge")).to_have_text("Running")
+    assert [c for c in stack.control("GET", "/_calls") if c["operation"] == "StopNotebookInstance"] == []
+    assert v.problems == [], v.problems
+
+
+# Starting and stopping, on a stack of their own whose state changes take time as in
 # SageMaker: each test acts on targets no other test in this module changes, so any order works.
 STATE_CHANGE = ("--notebook-start-seconds", "3", "--notebook-stop-seconds", "3", "--app-delete-seconds", "3")
 lifecycle_stack = module_stack("lifecycle_stack", *STATE_CHANGE)
@@ -630,7 +704,7 @@ def test_something_left_running_is_marked(lifecycle_visit, lifecycle_stack):
     v = lifecycle_visit()
     v.sign_in("alice")
     row = v.page.locator('#notebook-list [data-target="ml-team-shared"]')
-    expect(row.locator(".row-detail")).to_have_text("Running for 9 h 5 min · ml.t3.medium")
+    expect(row.locator(".row-detail")).to_have_text("Shared with ml-team · Running for 9 h 5 min · ml.t3.medium")
     flag = row.locator(".flag")
     expect(flag).to_have_text("On for more than 8 h: stop it if you are done with it.")
     expect(row.get_by_role("button", name="Stop ml-team-shared")).to_have_accessible_description(flag.inner_text())

@@ -42,6 +42,16 @@ def test_a_method_or_path_the_api_lacks_is_missing_authentication_token(guard, m
     assert guard.refusal(method, path, INSIDE) == (403, b'{"message":"Missing Authentication Token"}')
 
 
+@pytest.mark.parametrize("path", ["/targets", "/notebook-instances/alice-gpu/start", "/studio/spaces/alice-private/stop"])
+def test_a_preflight_skips_the_authorizer_and_every_other_method_runs_it(guard, path):
+    """Each resource declares `options` without security; a state change's `ANY` (with the
+    authorizer) takes only the methods the resource does not declare, so not the preflight."""
+    assert guard.authorized("OPTIONS", path) is False
+    methods = ("GET",) if path == "/targets" else ("POST", "GET", "DELETE")
+    for method in methods:
+        assert guard.authorized(method, path) is True, method
+
+
 @pytest.mark.parametrize("source", [{"aws:SourceIp": "203.0.113.9"}, {"aws:SourceVpce": "vpce-0999999999999999a"}, {}])
 def test_from_elsewhere_the_policy_refuses_before_the_routes(guard, source):
     for path in ("/targets", "/launch/studio"):

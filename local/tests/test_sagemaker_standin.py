@@ -600,17 +600,37 @@ def test_mlflow_apps_are_described_listed_and_tagged(sm, standin):
 
 
 def test_mlflow_calls_and_url_uses_are_authorized_with_the_resources_tags(standin, sm, iam):
+    """A use of an MLflow URL is the MLflow UI's requests as the creating role: the tracking
+    server's sagemaker-mlflow actions (AccessUI on "*"), the app's CallMlflowAppApi."""
     owned_server, other_server = tracking_server(sm, "ts-iam-owned", owner="x"), tracking_server(sm, "ts-iam-other")
     owned_app, other_app = mlflow_app(sm, "app-iam-owned", owner="x"), mlflow_app(sm, "app-iam-other")
     tagged = {"Null": {"aws:ResourceTag/owner": "false"}}
-    iam(policy({"Effect": "Allow", "Action": ["sagemaker:CreatePresignedMlflowTrackingServerUrl",
+    office = {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}
+    presign = [{"Effect": "Allow", "Action": ["sagemaker:CreatePresignedMlflowTrackingServerUrl",
                                               "sagemaker:StartMlflowTrackingServer"],
-                "Resource": SERVERS + "*", "Condition": {**tagged, "IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
+                "Resource": SERVERS + "*", "Condition": {**tagged, **office}},
                {"Effect": "Allow", "Action": "sagemaker:CreatePresignedMlflowAppUrl", "Resource": APPS + "*",
-                "Condition": {**tagged, "IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
+                "Condition": {**tagged, **office}},
                {"Effect": "Allow", "Action": ["sagemaker:ListMlflowTrackingServers", "sagemaker:ListMlflowApps"],
-                "Resource": "*"}), source={"ip": "10.1.1.1"})
+                "Resource": "*"}]
+    ui = [{"Effect": "Allow", "Action": "sagemaker-mlflow:*", "Resource": SERVERS + "*", "Condition": {**tagged, **office}},
+          {"Effect": "Allow", "Action": "sagemaker-mlflow:AccessUI", "Resource": "*", "Condition": office},
+          {"Effect": "Allow", "Action": "sagemaker:CallMlflowAppApi", "Resource": APPS + "*",
+           "Condition": {**tagged, **office}}]
+    # Presigning alone: the URLs are made, and their MLflow UI refuses every use, even from the office.
+    iam(policy(*presign), source={"ip": "10.1.1.1"})
     fn = function_client(standin[0])
+    for url in (fn.create_presigned_mlflow_tracking_server_url(TrackingServerName="ts-iam-owned")["AuthorizedUrl"],
+                fn.create_presigned_mlflow_app_url(Arn=owned_app)["AuthorizedUrl"]):
+        assert open_page(url, **{"X-Local-Source-Ip": "10.2.3.4"}) == \
+            (403, {"refused": "insufficient-permissions", "message": "Auth token containing insufficient permissions"})
+    # A read-only UI (AccessUI and the Get / Search / List actions) is not the whole session either.
+    reads = [{**ui[0], "Action": ["sagemaker-mlflow:Get*", "sagemaker-mlflow:Search*", "sagemaker-mlflow:List*"]},
+             ui[1]]
+    iam(policy(*presign, *reads), source={"ip": "10.1.1.1"})
+    url = fn.create_presigned_mlflow_tracking_server_url(TrackingServerName="ts-iam-owned")["AuthorizedUrl"]
+    assert open_page(url, **{"X-Local-Source-Ip": "10.2.3.4"})[0] == 403
+    iam(policy(*presign, *ui), source={"ip": "10.1.1.1"})
     assert fn.list_mlflow_tracking_servers()["TrackingServerSummaries"] and fn.list_mlflow_apps()["Summaries"]
     assert denied(fn.describe_mlflow_tracking_server, TrackingServerName="ts-iam-owned")["Error"]["Code"] == \
         "AccessDeniedException"

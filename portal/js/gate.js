@@ -24,7 +24,14 @@ const WORDS = {
   upstream_timeout: "SageMaker took too long to answer. Try again in a minute.",
   action_disabled: "This portal is not set up to let people start or stop things themselves. Ask your admin.",
   not_space_owner: "Only the space's owner can stop its app.",
-  state_conflict: "It cannot be done in the state it is in now. Refresh the list to see its state.",
+  state_conflict: "It changed state meanwhile, so this could not be done. Refresh the list to see its state now.",
+  platform_retired:
+    "It cannot be started: its platform is retired and SageMaker no longer starts it. An administrator must update it to notebook-al2023-v1.",
+  domain_unsupported:
+    "This Studio domain cannot be opened from this portal: it signs people in another way (IAM Identity Center or SageMaker Unified Studio). Open it from there, or ask your admin.",
+  // Not sent to sign in again: the new token would come from the same app, and be refused again.
+  wrong_client:
+    "The gate does not accept this sign-in: it was made for another app. Sign out and sign in again; if it keeps happening, tell your admin (the portal and the gate are set up with different app clients).",
   invalid_request: "The portal asked for something the gate does not accept. Reload the page and try again.",
   unreachable:
     "The portal cannot reach the gate. Check your connection and try again; if it keeps happening, tell your admin.",

@@ -1,8 +1,11 @@
-// Starting and stopping (issue 14): which buttons a target gets, how long it has been running, how
+// Starting and stopping: which buttons a target gets, how long it has been running, how
 // often a row that is changing state is looked at again, and what an action's answer means in
 // words. Plain functions over the gate's `/targets` and action answers (no DOM), for tests/portal.
 
 import { badge, stateWords } from "./status.js";
+
+/** The notebook instance platform an administrator moves one on a retired platform to. */
+export const CURRENT_PLATFORM = "notebook-al2023-v1";
 
 /**
  * Seconds between looks at a row that is starting or stopping: soon at first, then less often,
@@ -79,24 +82,30 @@ export function allows(targets, action) {
 
 /**
  * A notebook instance's Start / Stop button, or null. Offered only when the deployment allows it
- * (`lifecycle`), the gate gave the route, and SageMaker would do it in this state.
+ * (`lifecycle`), the gate gave the route, and SageMaker would do it in this state; never Start on
+ * a retired platform (`platformRetired`: the gate gives no route, and SageMaker would refuse).
+ * Stopping one shared with a group (`sharedWith`) ends the work of everyone in it, and its
+ * confirmation says so.
  */
 export function notebookControl(notebook, targets) {
-  if (notebook.status === "Stopped" && allows(targets, "start") && notebook.start) {
+  const retired = notebook.platformRetired === true;
+  if (notebook.status === "Stopped" && allows(targets, "start") && notebook.start && !retired) {
     return { action: "start", label: "Start", path: notebook.start, confirm: null };
   }
   if (notebook.status === "InService" && allows(targets, "stop") && notebook.stop) {
+    const { name, instanceType, sharedWith: group } = notebook;
+    const what = `The notebook instance ${name}${instanceType ? ` (${instanceType})` : ""} stops`;
+    const lost = group
+      ? `. It is shared with ${group}: everyone in ${group} using it loses their running work (running kernels and anything not saved).`
+      : ": its running kernels and anything not saved are lost.";
+    const after = retired
+      ? " Its files stay, but its platform is retired: it cannot be started again until an administrator updates it."
+      : " Its files stay, and it can be started again.";
     return {
       action: "stop",
       label: "Stop",
       path: notebook.stop,
-      confirm: {
-        title: `Stop ${notebook.name}?`,
-        words:
-          `The notebook instance ${notebook.name}${notebook.instanceType ? ` (${notebook.instanceType})` : ""} stops: ` +
-          "its running kernels and anything not saved are lost. Its files stay, and it can be started again.",
-        button: `Stop ${notebook.name}`,
-      },
+      confirm: { title: `Stop ${name}?`, words: what + lost + after, button: `Stop ${name}` },
     };
   }
   return null;
@@ -196,13 +205,18 @@ export function actionErrorWords(error, { action, name }) {
       return `${name} is not yours, or it no longer exists. Refresh the list to see what is yours.`;
     case "throttled":
       return `SageMaker is busy right now. Try again in ${error.retryAfter > 0 ? `${error.retryAfter} seconds` : "a few seconds"}.`;
+    case "platform_retired":
+      return `${name} cannot be started: its platform is retired. An administrator must update it to ${CURRENT_PLATFORM}.`;
     default:
       break;
   }
   if (error.status === 409) {
     const state = STATE_IN_MESSAGE.exec(error.message ?? "")?.[1];
-    const now = state ? `while it is ${stateWords(state)}` : "in the state it is in now";
-    return `${name} cannot be ${doing} ${now}. Refresh the list to see its state.`;
+    if (state) return `${name} cannot be ${doing} while it is ${stateWords(state)}. Refresh the list to see its state.`;
+    // A `state_conflict` without a state: SageMaker saw another state than the gate had read
+    // (someone else started or stopped it meanwhile).
+    if (error.code === "state_conflict") return `${name} changed state meanwhile. Refresh the list to see its state now.`;
+    return `${name} cannot be ${doing} in the state it is in now. Refresh the list to see its state.`;
   }
   return null;
 }

@@ -1,7 +1,7 @@
 // What each target looks like and what its buttons do, decided from the gate's `/targets`
 // answer. Plain functions over plain data (no DOM), so tests/portal runs them under Node.
 
-import { appSettling, notebookControl, notebookSettling, runningSummary, spaceControl } from "./lifecycle.js";
+import { appSettling, CURRENT_PLATFORM, notebookControl, notebookSettling, runningSummary, spaceControl } from "./lifecycle.js";
 import { badge } from "./status.js";
 
 export { badge };
@@ -15,14 +15,19 @@ export const STUDIO_APPS = [
   { value: "rstudio", label: "RStudio" },
 ];
 
-// SageMaker's app types as the gate's `app` values, for opening a space in its own app.
-const SPACE_APPS = { JupyterLab: "jupyterlab", CodeEditor: "codeeditor", JupyterServer: "jupyterserver" };
+// SageMaker's app types as the gate's `app` values, for opening a space in its own app. Studio
+// Classic (JupyterServer) is retired and the gate refuses it; a space of another type opens in
+// the gate's default.
+const SPACE_APPS = { JupyterLab: "jupyterlab", CodeEditor: "codeeditor" };
 
 /**
  * A notebook instance's Open button: its label, whether it can be pressed, and a note that says
  * why not (or what will happen) in words. `canStart`: the row has a Start button of its own.
+ * `retired`: the platform it runs on, when SageMaker no longer starts that platform (the gate's
+ * `platformRetired`): a stopped one cannot be started by anyone, so nothing offers to.
  */
-export function notebookAction(status, autoStart, canStart = false) {
+export function notebookAction(status, autoStart, canStart = false, retired = null) {
+  if (status === "Stopped" && retired) return { label: "Open", enabled: false, note: retiredWords(retired) };
   switch (status) {
     case "InService":
       return { label: "Open", enabled: true, note: "" };
@@ -41,6 +46,17 @@ export function notebookAction(status, autoStart, canStart = false) {
   }
 }
 
+/** Why a stopped notebook instance on a retired platform has no Start, naming the platform. */
+export function retiredWords(platform) {
+  const named = typeof platform === "string" && platform ? `its platform, ${platform},` : "its platform";
+  return `It cannot be started: ${named} is retired. An administrator must update it to ${CURRENT_PLATFORM}.`;
+}
+
+/** "Shared with ml-team": a notebook instance its group tag shares (the gate's `sharedWith`). */
+export function sharedLabel(group) {
+  return typeof group === "string" && group ? `Shared with ${group}` : "";
+}
+
 /** Notebook instances as the list shows them, in name order; `now` (ms) dates their running time. */
 export function notebookRows(targets, now = Date.now()) {
   const autoStart = targets.autoStart === true;
@@ -49,20 +65,22 @@ export function notebookRows(targets, now = Date.now()) {
     .map((nb) => {
       const control = notebookControl(nb, targets);
       const summary = runningSummary(nb, targets.longRunningSeconds, now);
+      // The platform is read for stopped instances only; `true` without one still retires it.
+      const retired = nb.platformRetired === true ? nb.platform || true : null;
       return {
         kind: "notebook",
         key: `notebook:${nb.name}`,
         name: nb.name,
         status: nb.status,
-        detail: summary.text,
+        detail: [sharedLabel(nb.sharedWith), summary.text].filter(Boolean).join(" · "),
         flag: summary.flag,
         badge: badge(nb.status),
-        action: notebookAction(nb.status, autoStart, control?.action === "start"),
+        action: notebookAction(nb.status, autoStart, control?.action === "start", retired),
         control,
         settling: notebookSettling(nb.status),
         open: nb.open,
         launch: nb.launch,
-        starts: nb.status === "Stopped" && autoStart,
+        starts: nb.status === "Stopped" && autoStart && !retired,
       };
     });
 }
@@ -122,15 +140,14 @@ export function spaceRows(studio, targets = {}, now = Date.now()) {
 }
 
 /**
- * Words for a list the gate could not finish: `uncheckedNotebookInstances` counts the account's
- * notebook instances whose tags SageMaker would not give just now, so the gate could not tell
- * whose they are and left them out. Empty when every one was checked. The count is the account's,
- * not the person's, so it is not shown: it would read as "this many of yours are missing".
+ * Words for a list the gate could not finish: `someNotebookInstancesUnchecked` says SageMaker
+ * would not give some notebook instance's tags just now, so the gate could not tell whose it is
+ * and left it out. Empty when every one was checked. The gate says only that some were, never how
+ * many (a count would tell anyone the account's size), and so do these words.
  */
 export function uncheckedNote(targets) {
-  const unchecked = targets.uncheckedNotebookInstances;
-  if (!Number.isFinite(unchecked) || unchecked <= 0) return "";
-  return "Some notebook instances could not be checked just now, so one of yours may be missing from this list. Refresh in a minute to see it.";
+  if (targets.someNotebookInstancesUnchecked !== true) return "";
+  return "Some notebook instances could not be checked just now, so this list may be incomplete: one of yours may be missing. Refresh in a minute to see it.";
 }
 
 /**
@@ -262,13 +279,12 @@ export function mlflowAppRows(targets) {
 }
 
 /**
- * As `uncheckedNote`, for MLflow: `uncheckedMlflow` counts the account's tracking servers and apps
- * whose tags could not be read, so one of the person's may be missing. The count is not shown.
+ * As `uncheckedNote`, for MLflow: `someMlflowUnchecked` says some tracking server's or app's tags
+ * could not be read, so one of the person's may be missing.
  */
 export function uncheckedMlflowNote(targets) {
-  const unchecked = targets.uncheckedMlflow;
-  if (!Number.isFinite(unchecked) || unchecked <= 0) return "";
-  return "Some MLflow tracking servers or apps could not be checked just now, so one of yours may be missing from this list. Refresh in a minute to see it.";
+  if (targets.someMlflowUnchecked !== true) return "";
+  return "Some MLflow tracking servers or apps could not be checked just now, so this list may be incomplete: one of yours may be missing. Refresh in a minute to see it.";
 }
 
 /** True when the person has nothing at all to open, as far as the gate could check. */

@@ -36,8 +36,22 @@ impl<S: SageMaker> Calls<'_, S> {
             .iter()
             .find(|(configured, _)| configured == id)
             .ok_or(GateError::NotFound)?;
-        cell.get_or_try_init(|| self.call(|sagemaker| sagemaker.describe_domain(id.as_str())))
-            .await
+        cell.get_or_try_init(|| async {
+            let domain = self
+                .call(|sagemaker| sagemaker.describe_domain(id.as_str()))
+                .await?;
+            if let Some(refusal) = domain.unservable {
+                // Once per process: the operator configured a domain the gate can never open.
+                tracing::error!(
+                    domain = %id,
+                    ?refusal,
+                    "Studio domain cannot be opened with CreatePresignedDomainUrl (IAM Identity \
+                     Center mode, or Unified Studio only); remove it from STUDIO_DOMAIN_IDS"
+                );
+            }
+            Ok(domain)
+        })
+        .await
     }
 
     /// The caller's profile in `domain`, once its owner tag says it is theirs: `ListTags` on the
@@ -69,6 +83,10 @@ impl<S: SageMaker> Calls<'_, S> {
         }
         if !is_owned_by(&tags, caller, self.config()) {
             return Err(GateError::NotFound);
+        }
+        // Only an owner learns that the domain cannot be opened: anyone else got the 404 above.
+        if let Some(refusal) = domain.unservable {
+            return Err(GateError::DomainUnsupported(refusal));
         }
         Ok((domain, profile_name))
     }
@@ -173,12 +191,23 @@ impl<S: SageMaker> Calls<'_, S> {
                     })
                 }))
                 .await;
-                deleted
-                    .into_iter()
-                    .collect::<Result<Vec<()>, GateError>>()?;
-                tracing::info!(space = %space_name, apps = running.len(), "stopping a space's apps");
-                let stopped = running.into_iter().map(AppRef::from).collect();
-                ("stopping", Some(AppStatus::Deleting), true, stopped)
+                // An app SageMaker refuses to delete because it is already being deleted (another
+                // tab, or its owner elsewhere, got there first) is on its way down all the same.
+                let mut stopped = Vec::new();
+                for (app, result) in running.into_iter().zip(deleted) {
+                    match result {
+                        Ok(()) => stopped.push(AppRef::from(app)),
+                        Err(GateError::StateChanged) => {}
+                        Err(error) => return Err(error),
+                    }
+                }
+                tracing::info!(space = %space_name, apps = stopped.len(), "stopping a space's apps");
+                let result = if stopped.is_empty() {
+                    "already stopping"
+                } else {
+                    "stopping"
+                };
+                (result, Some(AppStatus::Deleting), true, stopped)
             }
             LifecyclePlan::Underway(result) => (result, Some(AppStatus::Deleting), true, vec![]),
             LifecyclePlan::Settled(result) => {
@@ -223,7 +252,8 @@ impl<S: SageMaker> Calls<'_, S> {
     ) -> Result<Option<StudioDomainTarget>, GateError> {
         let (domain, profile_name) = match self.owned_profile(caller, domain_id).await {
             Ok(owned) => owned,
-            Err(GateError::NotFound) => return Ok(None),
+            // Not theirs, or a domain nobody can open here (the init log says which).
+            Err(GateError::NotFound | GateError::DomainUnsupported(_)) => return Ok(None),
             Err(other) => return Err(other),
         };
         let id = domain_id.as_str();

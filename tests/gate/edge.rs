@@ -39,18 +39,17 @@ async fn missing_owner_claim_is_401() {
 
 #[tokio::test]
 async fn a_configured_owner_claim_is_used() {
-    let t = TestGate::with_env(&[("OWNER_CLAIM", "email")]).await;
+    let t = TestGate::with_env(&[("OWNER_CLAIM", "username")]).await;
     t.stub
-        .notebook("mail-nb", "InService", &[(OWNER, "alice@example.com")]);
-    let reply = t
-        .send(with_path(
-            event("http-notebook"),
-            "/notebook-instances/mail-nb",
-        ))
-        .await;
+        .notebook("named-nb", "InService", &[(OWNER, "alice")]);
+    let mut request = with_path(event("http-notebook"), "/notebook-instances/named-nb");
+    claims(&mut request).insert("username".into(), serde_json::json!("alice"));
+    let reply = t.send(request).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     // Alice's sub no longer opens what is tagged with it.
-    assert_not_found(&t.send(event("http-notebook")).await);
+    let mut request = event("http-notebook");
+    claims(&mut request).insert("username".into(), serde_json::json!("alice"));
+    assert_not_found(&t.send(request).await);
 }
 
 #[tokio::test]

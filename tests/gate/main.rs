@@ -2,6 +2,7 @@
 //! with SageMaker answered over HTTP by an in-process stand-in.
 
 mod edge;
+mod hardening;
 mod helpers;
 mod hostile;
 mod launch_routes;

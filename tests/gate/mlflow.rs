@@ -352,6 +352,12 @@ async fn a_browser_waits_on_a_page_that_names_the_tracking_server() {
     let t = mlflow_gate(&[("AUTO_START", "true")]).await;
     t.stub
         .tracking_server("sleepy", "Stopped", &[(OWNER, ALICE)], None);
+    // A link never starts it, auto-start or not: its token is in the URL.
+    let reply = t.send(launch(tracking_server("sleepy"))).await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert!(!t.stub.called(START));
+    // The portal's open (token in the header) starts it; the link then waits on a page.
+    assert_eq!(t.send(tracking_server("sleepy")).await.status, 202);
     let reply = t.send(launch(tracking_server("sleepy"))).await;
     assert_eq!(reply.status, 202, "{}", reply.body);
     assert!(
@@ -528,7 +534,7 @@ async fn targets_list_the_callers_own_and_group_tracking_servers_and_apps() {
         ["alice-mlflow", "team-mlflow"]
     );
     assert_eq!(names(&body["mlflowApps"]), ["alice-app", "team-app"]);
-    assert_eq!(body["uncheckedMlflow"], 0);
+    assert_eq!(body["someMlflowUnchecked"], false);
     let server = body["mlflowTrackingServers"]
         .as_array()
         .unwrap()
@@ -587,7 +593,7 @@ async fn targets_list_the_callers_own_and_group_tracking_servers_and_apps() {
 }
 
 #[tokio::test]
-async fn targets_leave_out_and_count_unreadable_mlflow_tags_and_fail_on_a_failing_list() {
+async fn targets_leave_out_and_flag_unreadable_mlflow_tags_and_fail_on_a_failing_list() {
     let t = mlflow_gate(&[]).await;
     t.stub.fault_matching(
         "ListTags",
@@ -599,7 +605,8 @@ async fn targets_leave_out_and_count_unreadable_mlflow_tags_and_fail_on_a_failin
     let body = t.send(event("http-targets")).await.json();
     assert_eq!(names(&body["mlflowTrackingServers"]), ["team-mlflow"]);
     assert_eq!(names(&body["mlflowApps"]), ["alice-app", "team-app"]);
-    assert_eq!(body["uncheckedMlflow"], 2);
+    assert_eq!(body["someMlflowUnchecked"], true);
+    assert!(body.get("uncheckedMlflow").is_none());
 
     t.stub.clear_faults();
     t.stub.fault("ListMlflowApps", Fault::ServerError);

@@ -31,7 +31,13 @@ pub struct Notebook {
     pub tags: Vec<(String, String)>,
     /// The ARN `DescribeNotebookInstance` answers, when not the one SageMaker would build.
     pub described_arn: Option<String>,
+    /// `PlatformIdentifier`; SageMaker refuses to start one on Amazon Linux 2.
+    pub platform: String,
 }
+
+/// A current notebook instance platform, and one SageMaker no longer starts.
+pub const CURRENT_PLATFORM: &str = "notebook-al2023-v1";
+pub const RETIRED_PLATFORM: &str = "notebook-al2-v2";
 
 /// When every notebook instance in the stub last changed, and every app was created (epoch
 /// seconds, as JSON 1.1 carries timestamps): 2023-11-14T22:13:20Z.
@@ -121,6 +127,11 @@ struct State {
     profiles: Vec<StubProfile>,
     /// Domains besides `DOMAIN_ID`: (id, name).
     domains: Vec<(String, String)>,
+    /// A race: before the next start or stop of this notebook (or `DeleteApp` in this space),
+    /// its state becomes this one, as if another tab had got there first. Name -> status.
+    races: HashMap<String, String>,
+    /// Fields `DescribeDomain` adds for a domain (`AuthMode`, `DomainSettings`), by id.
+    domain_settings: HashMap<String, Value>,
     spaces: Vec<StubSpace>,
     apps: Vec<StubApp>,
     tracking_servers: Vec<StubMlflow>,
@@ -152,12 +163,45 @@ impl Stub {
     }
 
     pub fn notebook(&self, name: &str, status: &str, tags: &[(&str, &str)]) -> &Self {
+        self.notebook_on(name, status, tags, CURRENT_PLATFORM)
+    }
+
+    /// A notebook instance on the given platform (`RETIRED_PLATFORM`: one SageMaker never starts).
+    pub fn notebook_on(
+        &self,
+        name: &str,
+        status: &str,
+        tags: &[(&str, &str)],
+        platform: &str,
+    ) -> &Self {
         self.state.lock().unwrap().notebooks.push(Notebook {
             name: name.into(),
             status: status.into(),
             tags: owned(tags),
             described_arn: None,
+            platform: platform.into(),
         });
+        self
+    }
+
+    /// Another tab or a teammate wins a race: the notebook (or the space's apps) moves to
+    /// `status` just before the gate's next start, stop or `DeleteApp` for it arrives.
+    pub fn race(&self, name: &str, status: &str) -> &Self {
+        self.state
+            .lock()
+            .unwrap()
+            .races
+            .insert(name.into(), status.into());
+        self
+    }
+
+    /// What `DescribeDomain` adds for a domain: `{"AuthMode": "SSO"}`, `{"DomainSettings": ...}`.
+    pub fn domain_settings(&self, id: &str, fields: Value) -> &Self {
+        self.state
+            .lock()
+            .unwrap()
+            .domain_settings
+            .insert(id.into(), fields);
         self
     }
 
@@ -168,6 +212,7 @@ impl Stub {
             status: "InService".into(),
             tags: owned(tags),
             described_arn: Some(arn.into()),
+            platform: CURRENT_PLATFORM.into(),
         });
         self
     }
@@ -532,6 +577,7 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
                     "NotebookInstanceStatus": n.status,
                     "InstanceType": "ml.t3.medium",
                     "LastModifiedTime": SINCE_EPOCH,
+                    "PlatformIdentifier": n.platform,
                 }),
             ),
             None => error(400, "ValidationException", "RecordNotFound"),
@@ -579,12 +625,22 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
         // SageMaker refuses a transition from any other state, with this message.
         "StartNotebookInstance" | "StopNotebookInstance" => {
             let name = text("NotebookInstanceName");
+            if let Some(status) = state.races.remove(&name)
+                && let Some(n) = state.notebooks.iter_mut().find(|n| n.name == name)
+            {
+                n.status = status;
+            }
             let (from, to): (&[&str], &str) = if operation == "StartNotebookInstance" {
                 (&["Stopped", "Failed"], "Pending")
             } else {
                 (&["InService"], "Stopping")
             };
             match state.notebooks.iter_mut().find(|n| n.name == name) {
+                Some(n) if to == "Pending" && n.platform.starts_with("notebook-al2-") => error(
+                    400,
+                    "ValidationException",
+                    &format!("Platform {} is no longer supported.", n.platform),
+                ),
                 Some(n) if from.contains(&n.status.as_str()) => {
                     n.status = to.into();
                     (200, json!({}))
@@ -636,6 +692,12 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
             (200, reply)
         }
         "DeleteApp" => {
+            if let Some(status) = state.races.remove(&text("SpaceName")) {
+                let space = text("SpaceName");
+                for app in state.apps.iter_mut().filter(|a| a.space == space) {
+                    app.status = status.clone();
+                }
+            }
             let found = state.apps.iter_mut().find(|a| {
                 text("DomainId") == a.domain
                     && a.space == text("SpaceName")
@@ -672,14 +734,20 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
                 known.map(|(_, name)| name.clone())
             };
             match name {
-                Some(name) => (
-                    200,
-                    json!({
+                Some(name) => {
+                    let mut described = json!({
                         "DomainId": id,
                         "DomainName": name,
                         "DomainArn": format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:domain/{id}"),
-                    }),
-                ),
+                        "AuthMode": "IAM",
+                    });
+                    if let Some(Value::Object(fields)) = state.domain_settings.get(&id) {
+                        for (key, value) in fields {
+                            described[key] = value.clone();
+                        }
+                    }
+                    (200, described)
+                }
                 None => error(400, "ResourceNotFound", "Domain not found"),
             }
         }

@@ -83,7 +83,6 @@ async fn every_app_maps_to_its_landing_uri() {
         ("codeeditor", "app:CodeEditor:"),
         ("canvas", "app:Canvas:"),
         ("rstudio", "app:RStudioServerPro:"),
-        ("jupyterserver", "app:JupyterServer:"),
         ("studio", "studio::"),
     ] {
         let reply = t

@@ -42,10 +42,29 @@ test("API Gateway's own 401 and 5xx bodies still get a code", async () => {
 
 test("every error code the gate documents has its own words", () => {
   const codes = ["unauthenticated", "source_not_allowed", "not_found", "not_running", "throttled",
-    "upstream_error", "upstream_timeout", "invalid_request", "unreachable"];
+    "upstream_error", "upstream_timeout", "invalid_request", "unreachable", "action_disabled", "not_space_owner",
+    "state_conflict", "platform_retired", "domain_unsupported", "wrong_client"];
   const words = codes.map((code) => describeError(new GateError({ code })).words);
   assert.equal(new Set(words).size, codes.length);
   assert.match(describeError(new GateError({ code: "something_new" })).words, /Something went wrong/);
+});
+
+test("the newer refusals are said in words a person can act on", () => {
+  const words = (code) => describeError(new GateError({ code })).words;
+  assert.match(words("platform_retired"), /platform is retired.*administrator must update it to notebook-al2023-v1/);
+  assert.match(words("domain_unsupported"), /cannot be opened from this portal/);
+  assert.match(words("state_conflict"), /changed state meanwhile.*Refresh/);
+  // A token for another app client: said so, with what to do (signing in again here may fix it).
+  assert.match(words("wrong_client"), /another app.*Sign out and sign in again/);
+  for (const code of ["platform_retired", "domain_unsupported", "state_conflict", "wrong_client"]) {
+    assert.doesNotMatch(words(code), new RegExp(code), code); // never the bare code
+  }
+});
+
+test("the gate's 401 wrong_client keeps its code (it is not an ordinary expired session)", async () => {
+  const error = await errorFrom(answer(401, { error: { code: "wrong_client", message: "m", requestId: "r" } }));
+  assert.equal(error.code, "wrong_client");
+  assert.equal(error.status, 401);
 });
 
 test("fetchTargets sends the token as a bearer and no cookies", async () => {

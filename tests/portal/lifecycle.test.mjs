@@ -1,4 +1,4 @@
-// Starting and stopping (issue 14): buttons, running time, the back-off and the words.
+// Starting and stopping: buttons, running time, the back-off and the words.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -87,11 +87,36 @@ test("a stopped notebook gets Start, a running one Stop (asking first); others n
   }
 });
 
+test("stopping a notebook shared with a group says everyone in the group loses their work", () => {
+  const shared = notebookControl(nb("ml-team-shared", "InService", { instanceType: "ml.t3.medium", sharedWith: "ml-team" }), BOTH);
+  assert.equal(shared.confirm.title, "Stop ml-team-shared?");
+  assert.equal(shared.confirm.words,
+    "The notebook instance ml-team-shared (ml.t3.medium) stops. It is shared with ml-team: everyone in ml-team " +
+    "using it loses their running work (running kernels and anything not saved). Its files stay, and it can be started again.");
+  assert.equal(shared.confirm.button, "Stop ml-team-shared");
+  // One of the person's own keeps today's words, and names no group.
+  const own = notebookControl(nb("alice-analysis", "InService"), BOTH);
+  assert.equal(own.confirm.words,
+    "The notebook instance alice-analysis (ml.g5.xlarge) stops: its running kernels and anything not saved are lost. " +
+    "Its files stay, and it can be started again.");
+  assert.doesNotMatch(own.confirm.words, /everyone|shared/i);
+  assert.equal(notebookControl(nb("a", "InService", { sharedWith: "" }), BOTH).confirm.words, notebookControl(nb("a", "InService"), BOTH).confirm.words);
+});
+
+test("a retired platform gets no Start, and its stop does not promise it can start again", () => {
+  // The gate gives no start route then; were one there, it is still not offered.
+  assert.equal(notebookControl(nb("old", "Stopped", { platform: "notebook-al2-v2", platformRetired: true }), BOTH), null);
+  assert.equal(notebookControl(nb("new", "Stopped", { platform: "notebook-al2023-v1", platformRetired: false }), BOTH).action, "start");
+  const stop = notebookControl(nb("old", "InService", { platformRetired: true }), BOTH);
+  assert.match(stop.confirm.words, /cannot be started again until an administrator updates it\.$/);
+  assert.doesNotMatch(stop.confirm.words, /it can be started again/);
+});
+
 test("a disabled action offers no button, whether the deployment or the route says so", () => {
   assert.equal(notebookControl(nb("a", "Stopped"), { lifecycle: ["stop"] }), null);
   assert.equal(notebookControl(nb("a", "InService"), { lifecycle: ["start"] }), null);
   assert.equal(notebookControl(nb("a", "InService"), { lifecycle: [] }), null);
-  assert.equal(notebookControl(nb("a", "InService"), {}), null); // a gate from before issue 14
+  assert.equal(notebookControl(nb("a", "InService"), {}), null); // a gate that says nothing of lifecycle
   assert.equal(notebookControl(nb("a", "Stopped", { start: undefined }), BOTH), null);
   assert.equal(notebookControl(nb("a", "InService", { stop: undefined }), BOTH), null);
 });
@@ -155,6 +180,12 @@ test("answers and refusals are said in words", () => {
   assert.equal(refused(409, "state_conflict", { message: "The notebook instance is Updating." }),
     "a cannot be stopped while it is updating. Refresh the list to see its state.");
   assert.match(refused(409, "not_running", { message: "no state here" }), /in the state it is in now/);
+  // Someone else got there between the gate's read and its call: no state to name.
+  assert.equal(refused(409, "state_conflict", { message: "It changed state while this request was on its way; refresh and try again." }),
+    "a changed state meanwhile. Refresh the list to see its state now.");
+  const start = (code) => actionErrorWords(new GateError({ status: 409, code }), { action: "start", name: "old" });
+  assert.equal(start("platform_retired"),
+    "old cannot be started: its platform is retired. An administrator must update it to notebook-al2023-v1.");
   assert.equal(refused(502, "upstream_error"), null); // said as for any other call
 });
 

@@ -1,4 +1,4 @@
-// Opening a target through the gate's JSON route (issue 16): the token only ever in the
+// Opening a target through the gate's JSON route: the token only ever in the
 // Authorization header, the stage path of a REST API kept, a 202 while a notebook starts.
 import assert from "node:assert/strict";
 import { test } from "node:test";

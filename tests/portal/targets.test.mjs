@@ -12,6 +12,7 @@ import {
   mlflowServerRows,
   notebookAction,
   notebookRows,
+  retiredWords,
   spaceRows,
   STUDIO_APPS,
   studioCards,
@@ -68,12 +69,25 @@ test("own spaces come before shared ones and open in their own app", () => {
   assert.equal(spaceRows(null).length, 0);
 });
 
-test("the app chooser offers only values the gate accepts", () => {
-  const gateApps = ["jupyterlab", "codeeditor", "canvas", "rstudio", "jupyterserver", "studio"];
+test("the app chooser offers only values the gate accepts, and never the retired Studio Classic", () => {
+  const gateApps = ["jupyterlab", "codeeditor", "canvas", "rstudio", "studio"];
   for (const { value } of STUDIO_APPS) assert.ok(gateApps.includes(value), value);
+  assert.deepEqual(STUDIO_APPS.map((a) => a.value), ["studio", "jupyterlab", "codeeditor", "canvas", "rstudio"]);
+  for (const { value, label } of STUDIO_APPS) assert.doesNotMatch(`${value} ${label}`, /jupyter ?server|classic/i);
 });
 
-const NOTHING = { notebookInstances: [], studioDomains: [], mlflowTrackingServers: [], mlflowApps: [], uncheckedMlflow: 0 };
+test("a Studio Classic space is not opened as Studio Classic (the gate answers that with 400)", () => {
+  const [classic] = spaceRows({
+    spaces: [{ name: "old", shared: false, status: "InService", appType: "JupyterServer", open: "/studio?space=old" }],
+  });
+  assert.equal(classic.app, ""); // the gate's default app, not `app=jupyterserver`
+  assert.equal(classic.action.enabled, true);
+});
+
+const NOTHING = {
+  notebookInstances: [], studioDomains: [], mlflowTrackingServers: [], mlflowApps: [],
+  someNotebookInstancesUnchecked: false, someMlflowUnchecked: false,
+};
 
 test("empty means no notebook, no Studio profile in any domain and no MLflow", () => {
   assert.equal(isEmpty(NOTHING), true);
@@ -82,20 +96,74 @@ test("empty means no notebook, no Studio profile in any domain and no MLflow", (
   assert.equal(isEmpty({ ...NOTHING, mlflowTrackingServers: [{ name: "s", status: "Stopped" }] }), false);
   assert.equal(isEmpty({ ...NOTHING, mlflowApps: [{ id: "a", name: "a", status: "Created" }] }), false);
   // MLflow the gate could not check may hold one of theirs: not "nothing to open".
-  assert.equal(isEmpty({ ...NOTHING, uncheckedMlflow: 3 }), false);
+  assert.equal(isEmpty({ ...NOTHING, someMlflowUnchecked: true }), false);
 });
 
-test("a list with unchecked notebook instances says one may be missing, without the account's count", () => {
-  assert.equal(uncheckedNote({ notebookInstances: [], uncheckedNotebookInstances: 0 }), "");
-  assert.equal(uncheckedNote({ notebookInstances: [] }), ""); // a gate from before the field
-  for (const count of [1, 7]) {
-    const words = uncheckedNote({ notebookInstances: [], uncheckedNotebookInstances: count });
-    assert.match(words, /could not be checked just now/);
-    assert.match(words, /Refresh/);
-    assert.doesNotMatch(words, new RegExp(String(count)));
+test("a list with unchecked notebook instances says it may be incomplete, with no number in it", () => {
+  assert.equal(uncheckedNote(NOTHING), "");
+  assert.equal(uncheckedNote({ notebookInstances: [] }), ""); // no flag: everything was checked
+  // Only the gate's boolean counts: the count it once sent is no longer read, nor anything truthy.
+  for (const old of [{ uncheckedNotebookInstances: 3 }, { someNotebookInstancesUnchecked: 1 }, { someNotebookInstancesUnchecked: "true" }]) {
+    assert.equal(uncheckedNote({ notebookInstances: [], ...old }), "", JSON.stringify(old));
   }
+  const words = uncheckedNote({ ...NOTHING, someNotebookInstancesUnchecked: true });
+  assert.match(words, /^Some notebook instances could not be checked just now, so this list may be incomplete/);
+  assert.match(words, /Refresh in a minute/);
+  assert.doesNotMatch(words, /\d/);
   // Nothing listed but some unchecked is not "nothing to open".
-  assert.equal(isEmpty({ notebookInstances: [], studio: null, uncheckedNotebookInstances: 2 }), false);
+  assert.equal(isEmpty({ ...NOTHING, someNotebookInstancesUnchecked: true }), false);
+  assert.equal(isEmpty({ ...NOTHING, someNotebookInstancesUnchecked: false }), true);
+});
+
+const SHARED_AND_RETIRED = {
+  autoStart: true,
+  lifecycle: ["start", "stop"],
+  notebookInstances: [
+    {
+      name: "ml-team-shared", status: "InService", instanceType: "ml.t3.medium", sharedWith: "ml-team", platformRetired: false,
+      open: "/notebook-instances/ml-team-shared", stop: "/notebook-instances/ml-team-shared/stop",
+    },
+    {
+      // Retired: the gate gives no `start` route, and autoStart must not offer "Start and open".
+      name: "alice-legacy", status: "Stopped", instanceType: "ml.t3.medium", platform: "notebook-al2-v2", platformRetired: true,
+      open: "/notebook-instances/alice-legacy",
+    },
+    {
+      name: "alice-gpu", status: "Stopped", instanceType: "ml.g5.xlarge", platform: "notebook-al2023-v1", platformRetired: false,
+      open: "/notebook-instances/alice-gpu", start: "/notebook-instances/alice-gpu/start",
+    },
+  ],
+};
+
+test("a notebook shared with a group says so in its row; one of the person's own does not", () => {
+  const rows = notebookRows(SHARED_AND_RETIRED);
+  const shared = rows.find((r) => r.name === "ml-team-shared");
+  assert.match(shared.detail, /^Shared with ml-team · /);
+  assert.match(shared.detail, /ml\.t3\.medium$/);
+  for (const own of rows.filter((r) => r.name !== "ml-team-shared")) assert.doesNotMatch(own.detail, /Shared/, own.name);
+});
+
+test("a stopped notebook on a retired platform has no start of any kind, and says why in words", () => {
+  const rows = notebookRows(SHARED_AND_RETIRED);
+  const legacy = rows.find((r) => r.name === "alice-legacy");
+  assert.equal(legacy.control, null); // no Start button
+  assert.equal(legacy.starts, false); // and Open does not start it, autoStart or not
+  assert.deepEqual(legacy.action, {
+    label: "Open",
+    enabled: false,
+    note: "It cannot be started: its platform, notebook-al2-v2, is retired. An administrator must update it to notebook-al2023-v1.",
+  });
+  assert.equal(legacy.badge.label, "Stopped");
+  // Even were a start route there, a retired platform gets no Start.
+  const withRoute = { ...SHARED_AND_RETIRED.notebookInstances[1], start: "/notebook-instances/alice-legacy/start" };
+  assert.equal(notebookRows({ ...SHARED_AND_RETIRED, notebookInstances: [withRoute] })[0].control, null);
+  // Without autoStart too, and a current platform next to it still starts as before.
+  assert.equal(notebookRows({ ...SHARED_AND_RETIRED, autoStart: false }).find((r) => r.name === "alice-legacy").action.enabled, false);
+  const current = rows.find((r) => r.name === "alice-gpu");
+  assert.equal(current.control.action, "start");
+  assert.equal(current.action.label, "Start and open");
+  assert.equal(current.starts, true);
+  assert.match(retiredWords(undefined), /^It cannot be started: its platform is retired\./);
 });
 
 const DOMAINS = {
@@ -218,10 +286,11 @@ test("MLflow apps are ready when created or updated, wait while changing, and ne
   assert.deepEqual(mlflowBadge("mlflow-app", "Updated"), { label: "Ready", tone: "ok" });
 });
 
-test("unchecked MLflow says one may be missing, without the account's count", () => {
-  assert.equal(uncheckedMlflowNote({ uncheckedMlflow: 0 }), "");
+test("unchecked MLflow says the list may be incomplete, with no number in it", () => {
+  assert.equal(uncheckedMlflowNote({ someMlflowUnchecked: false }), "");
   assert.equal(uncheckedMlflowNote({}), "");
-  const words = uncheckedMlflowNote({ uncheckedMlflow: 4 });
-  assert.match(words, /MLflow .* could not be checked just now/);
-  assert.doesNotMatch(words, /4/);
+  assert.equal(uncheckedMlflowNote({ uncheckedMlflow: 4 }), ""); // the old count is not read
+  const words = uncheckedMlflowNote({ someMlflowUnchecked: true });
+  assert.match(words, /MLflow .* could not be checked just now, so this list may be incomplete/);
+  assert.doesNotMatch(words, /\d/);
 });

@@ -71,6 +71,9 @@ EC2_FOR_LAMBDA_IN_VPC = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInter
                          "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
                          "ec2:UnassignPrivateIpAddresses"}
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+# What an opened MLflow UI does as the role (docs/deploy.md#iam-for-mlflow): not the gate's calls,
+# granted with Mlflow on. local/tests/test_iam_operations.py checks each action they cover.
+MLFLOW_UI = {"sagemaker-mlflow:*", "sagemaker-mlflow:AccessUI", "sagemaker:CallMlflowAppApi"}
 
 OFFICE, OFFICE_V6, NAT_EIP = "203.0.113.0/24", "2001:db8::/32", "198.51.100.7/32"
 API_VPCE, STUDIO_VPCE, NOTEBOOK_VPCE = "vpce-0a1b2c3d", "vpce-0b2c3d4e", "vpce-0c3d4e5f"
@@ -85,12 +88,15 @@ NETWORKS = {
              "SageMakerApiVpcEndpointId": API_VPCE, "SageMakerUrlVpcEndpointIds": STUDIO_VPCE},
 }
 LIFECYCLES = ["start,stop", "start", "stop", "none"]
+# AutoStart needs start in Lifecycle (the AutoStartNeedsStart rule): the other pairs cannot deploy.
+_WORKING = [(domain, auto_start, lifecycle, network) for domain, auto_start, lifecycle, network
+            in itertools.product(["", DOMAIN], ["false", "true"], LIFECYCLES, NETWORKS)
+            if auto_start == "false" or "start" in lifecycle.split(",")]
 COMBINATIONS = [
     {"StudioDomainId": domain, "AutoStart": auto_start, "Lifecycle": lifecycle, **NETWORKS[network]}
-    for domain, auto_start, lifecycle, network in itertools.product(["", DOMAIN], ["false", "true"], LIFECYCLES, NETWORKS)
+    for domain, auto_start, lifecycle, network in _WORKING
 ]
-COMBINATION_IDS = [f"studio={d}-autostart={a}-lifecycle={lc}-{n}" for d, a, lc, n in
-                   itertools.product(["no", "yes"], ["false", "true"], LIFECYCLES, NETWORKS)]
+COMBINATION_IDS = [f"studio={'yes' if d else 'no'}-autostart={a}-lifecycle={lc}-{n}" for d, a, lc, n in _WORKING]
 # Issue 15: two domains through StudioDomainIds, one through it, and MLflow off, each with auto-start
 # on and off in the network designs.
 for _domains, _mlflow, _auto, _network in itertools.product(
@@ -193,6 +199,9 @@ def test_parameter_defaults_match_the_documented_defaults():
         if variable == "CORS_ALLOWED_ORIGINS":
             assert value == "https://<PortalDistribution.DomainName>"  # the portal, not a default
             continue
+        if variable == "ALLOWED_CLIENT_IDS":  # any client in the code; the portal's in the template
+            assert (default, value) == ("unset", "PortalClient-LOCAL")
+            continue
         if variable == "MLFLOW":  # off in the code, on in the template (its Mlflow parameter)
             assert (default, value) == ("false", "true")
             continue
@@ -240,7 +249,7 @@ def test_every_call_the_gate_makes_is_granted_on_the_resource_type_iam_checks(pa
         if statement["Effect"] == "Allow" and "*" in as_list(statement["Resource"]):
             starred = set(as_list(statement["Action"]))
             no_type = {f"sagemaker:{a}" for a, t in RESOURCE_TYPES.items() if not t}
-            assert starred <= no_type | EC2_FOR_LAMBDA_IN_VPC, starred
+            assert starred <= no_type | EC2_FOR_LAMBDA_IN_VPC | {"sagemaker-mlflow:AccessUI"}, starred
 
 
 @pytest.mark.parametrize("params", COMBINATIONS, ids=COMBINATION_IDS)
@@ -249,7 +258,9 @@ def test_the_role_grants_only_the_gates_actions_and_presigns_only_tagged_targets
     gate_actions = {f"sagemaker:{a}" for a in gate_operations()}
     actions = {a for s in granted if s["Effect"] == "Allow" for a in as_list(s["Action"])}
     in_vpc = "SubnetIds" in params
-    assert actions <= gate_actions | LOGS | (EC2_FOR_LAMBDA_IN_VPC if in_vpc else set())
+    assert actions <= gate_actions | LOGS | (EC2_FOR_LAMBDA_IN_VPC if in_vpc else set()) | \
+        (MLFLOW_UI if mlflow(params) else set())
+    assert (MLFLOW_UI <= actions) == mlflow(params)
     assert (EC2_FOR_LAMBDA_IN_VPC <= actions) == in_vpc
     for statement in granted:
         if statement["Effect"] == "Allow" and set(as_list(statement["Action"])) & (PRESIGN | STATE_CHANGES):
@@ -365,6 +376,17 @@ def test_network_restrictions_are_one_deny_and_never_an_allow_condition():
         assert len(denies) == (network not in ("open", "vpc"))
 
 
+def test_the_function_takes_only_the_portals_app_client_tokens():
+    """The private API's Cognito authorizer checks no audience: the function's own check must name
+    the portal's client, the one the template creates or the existing one it is given."""
+    created = render({}).properties("GateFunction")["Environment"]["Variables"]["ALLOWED_CLIENT_IDS"]
+    assert created == render({}).evaluate({"Ref": "PortalClient"})
+    existing = {"ExistingUserPoolId": "eu-west-1_AbCdEf", "ExistingUserPoolClientId": "client0123",
+                "ExistingUserPoolDomain": "login.example.com"}
+    variables = render(existing).properties("GateFunction")["Environment"]["Variables"]
+    assert variables["ALLOWED_CLIENT_IDS"] == "client0123"
+
+
 def test_the_gate_itself_checks_only_the_peoples_networks():
     variables = render(NETWORKS["addresses"]).properties("GateFunction")["Environment"]["Variables"]
     assert variables["ALLOWED_SOURCE_CIDRS"] == f"{OFFICE},{OFFICE_V6}"
@@ -401,6 +423,8 @@ def test_parameter_sets_that_work_pass_the_rules(params):
     ({"FunctionEgressCidrs": NAT_EIP, "AllowedSourceCidrs": OFFICE}, ["SubnetIds"]),
     ({"FunctionEgressCidrs": NAT_EIP, **VPC}, ["AllowedSourceCidrs"]),
     ({"OwnerTagKey": "team:who", "GroupTagKey": "team:who"}, ["must differ"]),
+    ({"AutoStart": "true", "Lifecycle": "stop"}, ["AutoStart=true needs start in Lifecycle"]),
+    ({"AutoStart": "true", "Lifecycle": "none"}, ["AutoStart=true needs start in Lifecycle"]),
 ])
 def test_parameter_sets_that_cannot_work_are_refused_with_a_clear_message(params, names):
     """Each broken rule names what is missing; `names` holds one expected text per failure."""
@@ -412,7 +436,8 @@ def test_parameter_sets_that_cannot_work_are_refused_with_a_clear_message(params
 
 @pytest.mark.parametrize("name, value", [
     ("OwnerTagKey", 'owner"}, "x": {"y'), ("GroupTagKey", "group${aws:username}"), ("OwnerTagKey", ""),
-    ("OwnerClaim", "sub name"), ("ProfileNameClaim", "username,"), ("ExistingUserPoolId", "pool\"1"),
+    ("OwnerClaim", "sub name"), ("OwnerClaim", "email"), ("OwnerClaim", "custom:employee"),
+    ("ProfileNameClaim", "username,"), ("ExistingUserPoolId", "pool\"1"),
     ("ExistingUserPoolClientId", "client id"), ("ExistingUserPoolDomain", "https://login.example.com"),
     ("ExistingUserPoolDomain", "login.example.com; script-src *"), ("SharedGroupName", 'team"'),
     ("HostedUiDomainPrefix", "-gate"), ("SubnetIds", "subnet-1,vpc-2"), ("SecurityGroupIds", "sg-x y"),
@@ -484,16 +509,17 @@ def test_every_route_takes_only_access_tokens():
     assert len(found) == 12
     for (method, path), operation in found.items():
         scheme = "QueryToken" if path.startswith("/launch/") else "HeaderToken"
-        assert method == ("X-AMAZON-APIGATEWAY-ANY-METHOD" if path in STATE_CHANGE_ROUTES else "GET"), path
+        assert method == ("POST" if path in STATE_CHANGE_ROUTES else "GET"), path
         assert operation["security"] == [{scheme: ["openid", "aws.cognito.signin.user.admin"]}], path
 
 
 @pytest.mark.parametrize("lifecycle", LIFECYCLES)
 def test_state_changes_take_the_header_token_only_and_reach_the_function_whatever_lifecycle_says(lifecycle):
     """Issue 14: a query-string token never authorizes a state change (only /launch/ routes use
-    the QueryToken authorizer); every method reaches the function, which answers 405 to all but
-    POST (API Gateway would answer 404 to a GET on a POST-only route), and 403 action_disabled to
-    an action Lifecycle leaves out, so the routes are the same in every deployment."""
+    the QueryToken authorizer); POST only, so no route takes the browser's preflight and API
+    Gateway answers it from CorsConfiguration (an ANY route would take it to its authorizer: 401);
+    the function answers 403 action_disabled to an action Lifecycle leaves out, so the routes are
+    the same in every deployment."""
     found = routes({"StudioDomainId": DOMAIN, "Lifecycle": lifecycle})
     state_changes = {path: operation for (method, path), operation in found.items() if path in STATE_CHANGE_ROUTES}
     assert set(state_changes) == STATE_CHANGE_ROUTES
@@ -515,9 +541,14 @@ def test_lifecycle_passes_through_and_grants_only_what_it_allows(lifecycle, vari
     assert ("sagemaker:StopNotebookInstance" in actions) == ("stop" in lifecycle)
     assert ("sagemaker:DeleteApp" in actions) == ("stop" in lifecycle)
     assert "sagemaker:ListApps" in actions  # GET /targets shows what runs in each space
-    # AutoStart still grants starting, whatever Lifecycle says.
-    auto = {a for s in statements({**params, "AutoStart": "true"}) if s["Effect"] == "Allow" for a in as_list(s["Action"])}
-    assert "sagemaker:StartNotebookInstance" in auto
+    # AutoStart deploys only where Lifecycle allows starting: an open may not start what a start may not.
+    if "start" in lifecycle:
+        auto = {a for s in statements({**params, "AutoStart": "true"}) if s["Effect"] == "Allow"
+                for a in as_list(s["Action"])}
+        assert "sagemaker:StartNotebookInstance" in auto
+    else:
+        with pytest.raises(TemplateError, match="AutoStart=true needs start in Lifecycle"):
+            render({**params, "AutoStart": "true"})
 
 
 def test_long_running_hours_passes_through_within_bounds():

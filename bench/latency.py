@@ -1,4 +1,4 @@
-"""The benchmark's second half (issue 17): what a person waits for when SageMaker is tens of
+"""The benchmark's second half: what a person waits for when SageMaker is tens of
 milliseconds away. The stand-in adds an injected latency to each of the functions' SageMaker calls
 (`/_latency`); for each latency the gate and the Python peer, warm, interleaved, open a notebook
 instance and a Studio space and list `/targets` with 1, 10 and 40 notebook instances in the
@@ -21,9 +21,9 @@ from local.call_log import critical_path, round_trips
 NOTEBOOK_ROLE = "arn:aws:iam::123456789012:role/notebook-demo"
 OWNER_TAG = "notebook-gate:owner"
 KEEP = "alice-analysis"  # the notebook instance the opens use
-TAG_LOOKUPS_IN_FLIGHT = 8  # src/gate.rs
+TAG_LOOKUPS_IN_FLIGHT = 8  # src/calls.rs
 
-# Issue 17's targets, at 20 ms per call.
+# The latency targets are judged at 20 ms per call.
 TARGET_LATENCY_MS = 20
 OPEN_BUDGET_MS = 2 * TARGET_LATENCY_MS + 3  # two round trips and 3 ms
 OPEN_SPEEDUP = 1.4  # notebook open p50, Python / Rust
@@ -182,7 +182,7 @@ def table(results: dict) -> list[str]:
 
 
 def checks(results: dict) -> list[tuple[str, bool, str]]:
-    """Issue 17's latency targets, each met or missed, with the figure it was judged on."""
+    """The latency targets, each met or missed, with the figure it was judged on."""
     found = []
     opens = results["opens"].get(TARGET_LATENCY_MS)
     if opens:

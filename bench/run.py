@@ -4,7 +4,8 @@ Both functions run as Lambda runs them: a child process polling a Lambda Runtime
 stack's), calling the same SageMaker stand-in over HTTP, with the same API Gateway v2 events, in
 the same run, interleaved, after a discarded warm-up. First cold starts, warm overhead, memory and
 size; then (bench/latency.py) opens and /targets with SageMaker's round trip injected. Prints the
-tables with issue 17's targets marked met or missed and writes a JSON file. About 4 minutes.
+tables with the speed and size targets marked met or missed and writes a JSON file.
+About 4 minutes.
 
     python -m bench.run --binary target/release/notebook-gate [--spawns 30] [--invocations 2000]
                         [--latencies 0,20,50] [--notebook-counts 1,10,40]

@@ -37,7 +37,7 @@ hits only calls whose JSON input contains that text), `GET|DELETE /_calls`, `POS
 `GET|POST|DELETE /_iam`, `GET|POST /_timing`, `POST /_age`,
 `GET|POST|DELETE /_latency` (see InjectedLatency), `POST /_mlflow` (puts an MLflow resource in a state).
 
-MLflow (issue 15): tracking servers (created `Created`; started `Starting` then `Started`, stopped
+MLflow: tracking servers (created `Created`; started `Starting` then `Started`, stopped
 `Stopping` then `Stopped`, on `mlflowStartSeconds` / `mlflowStopSeconds`) and MLflow apps, with
 their tags, lists, and presigned URLs that open a stand-in MLflow page once, each use authorized as
 the MLflow UI's requests are: a tracking server's `sagemaker-mlflow:` actions (AccessUI and the MLflow
@@ -661,7 +661,7 @@ def tags_of(arn: str) -> dict[str, str] | None:
     return {t["Key"]: t.get("Value", "") for t in tags or []}
 
 
-# --- managed MLflow (issue 15): tracking servers and serverless MLflow apps -------------------
+# --- managed MLflow: tracking servers and serverless MLflow apps ------------------------------
 # moto 5.2.5 has none of it. Shapes from the SageMaker API reference: DescribeMlflowTrackingServer,
 # ListMlflowTrackingServers (TrackingServerSummaries), StartMlflowTrackingServer,
 # CreatePresignedMlflowTrackingServerUrl, DescribeMlflowApp, ListMlflowApps (Summaries of

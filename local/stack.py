@@ -134,7 +134,7 @@ def seed(moto: str) -> dict:
     notebook("ml-team-shared", [(GROUP, "ml-team")])
     notebook("untagged-scratch", [])
 
-    # Two Studio domains (issue 15): "research" with everyone's profile and the spaces below, and
+    # Two Studio domains: "research" with everyone's profile and the spaces below, and
     # "platform" where only alice has a profile (and a space). `--studio-domains` says how many of
     # them the function is configured with.
     domain_ids = [sm.create_domain(
@@ -156,7 +156,7 @@ def seed(moto: str) -> dict:
             SpaceSharingSettings={"SharingType": sharing},
             SpaceSettings={"AppType": "JupyterLab"},
         )
-    # What is running in Studio (issue 14): alice's private space and the shared one (hers too)
+    # What is running in Studio: alice's private space and the shared one (hers too)
     # each have a JupyterLab app; bob's space has none.
     for space, instance_type in [("alice-private", "ml.t3.medium"), ("team-shared", "ml.g5.xlarge")]:
         sm.create_app(DomainId=domain_id, SpaceName=space, AppType="JupyterLab", AppName="default",
@@ -167,7 +167,7 @@ def seed(moto: str) -> dict:
 
 
 def seed_mlflow(sm, subs: dict, role: str) -> dict:
-    """MLflow (issue 15), tagged as notebooks are: tracking servers for alice (one running, one
+    """MLflow, tagged as notebooks are: tracking servers for alice (one running, one
     stopped), bob, the ml-team group and nobody; MLflow apps for alice, bob and the group. Returns
     each app's id (the last segment of its ARN, which SageMaker chooses) by name."""
     tags = {"alice": [(OWNER, subs["alice"])], "bob": [(OWNER, subs["bob"])], "ml-team": [(GROUP, "ml-team")],

@@ -3,6 +3,8 @@
 use ipnet::IpNet;
 
 use crate::domains::StudioDomains;
+pub use crate::error::ConfigError;
+pub use crate::lifecycle::{Lifecycle, LifecycleAction};
 
 /// Everything the gate can be configured with. Variable names and defaults live here and nowhere
 /// else; `docs/configuration.md` and `template.yaml` repeat them.
@@ -48,23 +50,6 @@ pub struct Config {
     pub launch_routes: bool,
 }
 
-/// Starting or stopping a target: the actions `LIFECYCLE` turns on or off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LifecycleAction {
-    Start,
-    Stop,
-}
-
-impl LifecycleAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Start => "start",
-            Self::Stop => "stop",
-        }
-    }
-}
-
 /// The claim that names the owner: only claims a person cannot change about themselves. Cognito
 /// lets a signed-in person update their own attributes (`email`, `custom:...`) with the portal's
 /// token; `sub` and `username` are fixed for the life of the user.
@@ -90,58 +75,6 @@ impl OwnerClaim {
             Self::Username => "username",
         }
     }
-}
-
-/// The lifecycle actions a deployment allows (`LIFECYCLE=start,stop` by default).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Lifecycle {
-    start: bool,
-    stop: bool,
-}
-
-impl Lifecycle {
-    pub fn allows(self, action: LifecycleAction) -> bool {
-        match action {
-            LifecycleAction::Start => self.start,
-            LifecycleAction::Stop => self.stop,
-        }
-    }
-
-    /// The allowed actions in a fixed order, as `GET /targets` lists them.
-    pub fn actions(self) -> Vec<LifecycleAction> {
-        [LifecycleAction::Start, LifecycleAction::Stop]
-            .into_iter()
-            .filter(|a| self.allows(*a))
-            .collect()
-    }
-
-    /// A comma-separated subset of `start,stop`; `none` or an empty value allows neither (the
-    /// template's `Lifecycle=none` passes an empty `LIFECYCLE`).
-    fn parse(raw: &str) -> Option<Self> {
-        let mut lifecycle = Self {
-            start: false,
-            stop: false,
-        };
-        if raw.trim().eq_ignore_ascii_case("none") {
-            return Some(lifecycle);
-        }
-        for action in list(raw) {
-            match action.to_ascii_lowercase().as_str() {
-                "start" => lifecycle.start = true,
-                "stop" => lifecycle.stop = true,
-                _ => return None,
-            }
-        }
-        Some(lifecycle)
-    }
-}
-
-/// A configuration variable that could not be used; init stops with this message.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("configuration variable {variable}: {problem}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub problem: String,
 }
 
 pub const MIN_SESSION_SECONDS: u32 = 1800;
@@ -261,10 +194,7 @@ impl Config {
 
         // Unlike the other variables, an empty LIFECYCLE is a value: it allows nothing.
         let lifecycle = match lookup("LIFECYCLE") {
-            None => Lifecycle {
-                start: true,
-                stop: true,
-            },
+            None => Lifecycle::BOTH,
             Some(raw) => Lifecycle::parse(&raw).ok_or_else(|| {
                 problem(
                     "LIFECYCLE",

@@ -2,8 +2,7 @@
 
 use std::fmt;
 
-use crate::config::ConfigError;
-use crate::error::GateError;
+use crate::error::{ConfigError, GateError};
 
 /// At most this many domains: `/targets` reads each one at once, and the template grants per
 /// domain.

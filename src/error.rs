@@ -3,8 +3,7 @@
 use lambda_http::http::StatusCode;
 use serde_json::json;
 
-use crate::config::LifecycleAction;
-use crate::sagemaker::DomainRefusal;
+use crate::lifecycle::LifecycleAction;
 
 /// Why a request did not open anything. Each variant has a stable `code` that clients may match on;
 /// the detail a variant carries is for the logs, never for the caller.
@@ -48,15 +47,24 @@ pub enum GateError {
     /// 1 July 2026): an administrator must move it to a current one.
     #[error("platform {0} is retired")]
     PlatformRetired(String),
-    /// The Studio domain cannot be opened through a presigned URL at all.
-    #[error("Studio domain cannot be opened here: {0:?}")]
-    DomainUnsupported(DomainRefusal),
+    /// The Studio domain cannot be opened through a presigned URL at all; the words say where
+    /// it opens instead.
+    #[error("Studio domain cannot be opened here: {0}")]
+    DomainUnsupported(&'static str),
     #[error("SageMaker throttled the request")]
     Throttled,
     #[error("SageMaker failed: {0}")]
     Upstream(String),
     #[error("SageMaker did not answer in time")]
     UpstreamTimeout,
+}
+
+/// A configuration variable that could not be used; init stops with this message.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration variable {variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
 }
 
 /// Seconds a throttled caller is asked to wait.
@@ -140,14 +148,7 @@ impl GateError {
                 "It runs on {platform}, a platform SageMaker no longer starts; ask an administrator \
                  to update it to notebook-al2023-v1."
             ),
-            Self::DomainUnsupported(DomainRefusal::IdentityCenter) => {
-                "This Studio domain signs people in with IAM Identity Center; open it from your \
-                 AWS access portal."
-                    .into()
-            }
-            Self::DomainUnsupported(DomainRefusal::UnifiedStudioOnly) => {
-                "This Studio domain opens only in SageMaker Unified Studio; open it there.".into()
-            }
+            Self::DomainUnsupported(words) => (*words).into(),
             Self::Throttled => "Too many requests right now; try again in a moment.".into(),
             Self::Upstream(_) => "SageMaker could not complete the request.".into(),
             Self::UpstreamTimeout => "SageMaker did not answer in time; try again.".into(),

@@ -10,152 +10,18 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde_json::{Value, json};
 
-use crate::access::{Caller, StudioApp, session_seconds, source_allowed};
+use crate::caller::{Caller, session_seconds, source_allowed};
+use crate::calls::{Calls, Changed, MayStart, Opening, STARTING_RETRY_AFTER, Target};
 use crate::claims::Claims;
-use crate::config::LifecycleAction;
 use crate::domains::DomainId;
 use crate::error::GateError;
-use crate::gate::{Calls, Changed, Gate, MayStart, Opening, STARTING_RETRY_AFTER, Target};
+use crate::gate::{Gate, SageMaker};
+use crate::lifecycle::LifecycleAction;
 use crate::metrics::{Outcome, RequestMetrics};
-use crate::names::{MlflowAppId, NotebookName, SpaceName, TrackingServerName};
-use crate::sagemaker::SageMaker;
-
-/// The routes the gate serves; `launch` routes answer a browser's navigation (a redirect, the wait
-/// page or an error page: see `Negotiated`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Route<'a> {
-    Targets,
-    Notebook {
-        name: &'a str,
-        launch: bool,
-    },
-    Studio {
-        launch: bool,
-    },
-    /// `POST /notebook-instances/{name}/start|stop`.
-    NotebookLifecycle {
-        name: &'a str,
-        action: LifecycleAction,
-    },
-    /// `POST /studio/spaces/{space}/stop`.
-    SpaceStop {
-        space: &'a str,
-    },
-    /// `GET [/launch]/mlflow/tracking-servers/{name}`.
-    MlflowTrackingServer {
-        name: &'a str,
-        launch: bool,
-    },
-    /// `GET [/launch]/mlflow/apps/{id}`.
-    MlflowApp {
-        id: &'a str,
-        launch: bool,
-    },
-}
-
-impl<'a> Route<'a> {
-    fn parse(path: &'a str) -> Option<Self> {
-        let (launch, rest) = match path.strip_prefix("/launch") {
-            Some(rest) if rest.starts_with('/') => (true, rest),
-            _ => (false, path),
-        };
-        if let Some(name) = rest.strip_prefix("/mlflow/tracking-servers/") {
-            return (!name.contains('/')).then_some(Self::MlflowTrackingServer { name, launch });
-        }
-        if let Some(id) = rest.strip_prefix("/mlflow/apps/") {
-            return (!id.contains('/')).then_some(Self::MlflowApp { id, launch });
-        }
-        match rest {
-            "/targets" if !launch => Some(Self::Targets),
-            "/studio" => Some(Self::Studio { launch }),
-            _ if launch => {
-                let name = rest.strip_prefix("/notebook-instances/")?;
-                (!name.contains('/')).then_some(Self::Notebook { name, launch })
-            }
-            _ => {
-                if let Some(space) = rest
-                    .strip_prefix("/studio/spaces/")
-                    .and_then(|r| r.strip_suffix("/stop"))
-                {
-                    return (!space.contains('/')).then_some(Self::SpaceStop { space });
-                }
-                let name = rest.strip_prefix("/notebook-instances/")?;
-                match name.split_once('/') {
-                    None => Some(Self::Notebook { name, launch }),
-                    Some((name, "start")) if !name.contains('/') => Some(Self::NotebookLifecycle {
-                        name,
-                        action: LifecycleAction::Start,
-                    }),
-                    Some((name, "stop")) if !name.contains('/') => Some(Self::NotebookLifecycle {
-                        name,
-                        action: LifecycleAction::Stop,
-                    }),
-                    Some(_) => None,
-                }
-            }
-        }
-    }
-
-    /// The one method besides `OPTIONS` a route answers: a state change is never a `GET`.
-    fn method(self) -> Method {
-        match self {
-            Self::NotebookLifecycle { .. } | Self::SpaceStop { .. } => Method::POST,
-            _ => Method::GET,
-        }
-    }
-
-    /// The lifecycle action a route performs, if any.
-    fn action(self) -> Option<LifecycleAction> {
-        match self {
-            Self::NotebookLifecycle { action, .. } => Some(action),
-            Self::SpaceStop { .. } => Some(LifecycleAction::Stop),
-            _ => None,
-        }
-    }
-
-    /// The route's template, for the audit line: names from the path stay out of it.
-    fn template(self) -> &'static str {
-        match self {
-            Self::Targets => "/targets",
-            Self::Notebook { launch: false, .. } => "/notebook-instances/{name}",
-            Self::Notebook { launch: true, .. } => "/launch/notebook-instances/{name}",
-            Self::Studio { launch: false } => "/studio",
-            Self::Studio { launch: true } => "/launch/studio",
-            Self::NotebookLifecycle {
-                action: LifecycleAction::Start,
-                ..
-            } => "/notebook-instances/{name}/start",
-            Self::NotebookLifecycle {
-                action: LifecycleAction::Stop,
-                ..
-            } => "/notebook-instances/{name}/stop",
-            Self::SpaceStop { .. } => "/studio/spaces/{space}/stop",
-            Self::MlflowTrackingServer { launch: false, .. } => "/mlflow/tracking-servers/{name}",
-            Self::MlflowTrackingServer { launch: true, .. } => {
-                "/launch/mlflow/tracking-servers/{name}"
-            }
-            Self::MlflowApp { launch: false, .. } => "/mlflow/apps/{id}",
-            Self::MlflowApp { launch: true, .. } => "/launch/mlflow/apps/{id}",
-        }
-    }
-
-    fn is_launch(self) -> bool {
-        matches!(
-            self,
-            Self::Notebook { launch: true, .. }
-                | Self::Studio { launch: true }
-                | Self::MlflowTrackingServer { launch: true, .. }
-                | Self::MlflowApp { launch: true, .. }
-        )
-    }
-
-    fn is_mlflow(self) -> bool {
-        matches!(
-            self,
-            Self::MlflowTrackingServer { .. } | Self::MlflowApp { .. }
-        )
-    }
-}
+use crate::mlflow::{MlflowAppId, TrackingServerName};
+use crate::notebook::NotebookName;
+use crate::routes::{Endpoint, Route};
+use crate::studio::{Domains, SpaceName, StudioApp};
 
 /// The longest a request may take, whatever SageMaker does: below the Lambda timeout (15 s in the
 /// template), above one SageMaker call's own bound (`sagemaker::OPERATION_TIMEOUT`).
@@ -163,7 +29,12 @@ pub const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
 
 /// What the gate answers, before it becomes an HTTP response.
 enum Reply {
-    Json(StatusCode, Value),
+    /// A success as JSON, with what its route says it counts as in the metrics.
+    Json {
+        status: StatusCode,
+        body: Value,
+        outcome: Outcome,
+    },
     /// A start or stop: `202` with `Retry-After` while it is underway, else `200`.
     Changed(Changed),
     Redirect(String),
@@ -207,15 +78,19 @@ pub async fn handle<S: SageMaker>(
     let reply = match route {
         None => Reply::Error(GateError::NotFound),
         Some(_) if request.method() == Method::OPTIONS => Reply::Preflight,
-        Some(route) if request.method() != route.method() => Reply::Error(
-            GateError::MethodNotAllowed(if route.method() == Method::POST {
-                "POST"
-            } else {
-                "GET"
-            }),
-        ),
+        Some(route) if request.method().as_str() != route.spec.method => {
+            Reply::Error(GateError::MethodNotAllowed(route.spec.method))
+        }
         Some(route) => {
-            let served = serve(&calls, &request, route, negotiated, source_ip, &mut audit);
+            let served = serve(
+                &calls,
+                &gate.studio_domains,
+                &request,
+                route,
+                negotiated,
+                source_ip,
+                &mut audit,
+            );
             match tokio::time::timeout(REQUEST_DEADLINE, served).await {
                 Ok(Ok(reply)) => reply,
                 Ok(Err(error)) => Reply::Error(error),
@@ -231,8 +106,8 @@ pub async fn handle<S: SageMaker>(
     // What the request came to, for its metrics line (src/metrics.rs).
     let outcome = match &reply {
         Reply::Error(error) | Reply::ErrorPage(error) => Outcome::of_error(error),
-        Reply::Json(..) if route == Some(Route::Targets) => Outcome::Listed,
-        Reply::Json(..) | Reply::Redirect(_) => Outcome::Opened,
+        Reply::Json { outcome, .. } => *outcome,
+        Reply::Redirect(_) => Outcome::Opened,
         Reply::Starting { .. } => Outcome::Starting,
         Reply::Changed(_) => Outcome::Changed,
         Reply::Preflight => Outcome::Preflight,
@@ -328,6 +203,7 @@ enum Wanted {
 /// Identity, input and source checks, in that order and all before SageMaker is called.
 async fn serve<S: SageMaker>(
     calls: &Calls<'_, S>,
+    domains: &Domains,
     request: &Request,
     route: Route<'_>,
     negotiated: Negotiated,
@@ -349,32 +225,29 @@ async fn serve<S: SageMaker>(
 
     let query = request.query_string_parameters_ref();
     let param = |name: &str| query.and_then(|q| q.first(name));
-    let session = match route {
-        Route::Notebook { .. }
-        | Route::Studio { .. }
-        | Route::MlflowTrackingServer { .. }
-        | Route::MlflowApp { .. } => Some(session_seconds(param("session"), config)?),
-        _ => None,
+    let session = if route.spec.params.contains(&"session") {
+        Some(session_seconds(param("session"), config)?)
+    } else {
+        None
     };
-    let wanted = match route {
-        Route::Targets => Wanted::Targets,
-        Route::Notebook { name, .. } => Wanted::Notebook(NotebookName::parse(name)?),
-        Route::Studio { .. } => Wanted::Studio {
+    let name = route.name;
+    let wanted = match route.spec.endpoint {
+        Endpoint::Targets => Wanted::Targets,
+        Endpoint::OpenNotebook => Wanted::Notebook(NotebookName::parse(name)?),
+        Endpoint::OpenStudio => Wanted::Studio {
             domain: config.studio_domains.choose(param("domain"))?,
             space: param("space").map(SpaceName::parse).transpose()?,
             app: param("app").map(StudioApp::parse).transpose()?,
         },
-        Route::NotebookLifecycle { name, action } => {
+        Endpoint::ChangeNotebook(action) => {
             Wanted::NotebookLifecycle(NotebookName::parse(name)?, action)
         }
-        Route::SpaceStop { space } => Wanted::SpaceStop(
+        Endpoint::StopSpace => Wanted::SpaceStop(
             config.studio_domains.choose(param("domain"))?,
-            SpaceName::parse(space)?,
+            SpaceName::parse(name)?,
         ),
-        Route::MlflowTrackingServer { name, .. } => {
-            Wanted::TrackingServer(TrackingServerName::parse(name)?)
-        }
-        Route::MlflowApp { id, .. } => Wanted::MlflowApp(MlflowAppId::parse(id)?),
+        Endpoint::OpenTrackingServer => Wanted::TrackingServer(TrackingServerName::parse(name)?),
+        Endpoint::OpenMlflowApp => Wanted::MlflowApp(MlflowAppId::parse(name)?),
     };
     source_allowed(source_ip, &config.allowed_source_cidrs)?;
 
@@ -384,8 +257,12 @@ async fn serve<S: SageMaker>(
     let session = session.unwrap_or_default();
     let opening = match wanted {
         Wanted::Targets => {
-            let targets = calls.list_targets(caller).await?;
-            return Ok(Reply::Json(StatusCode::OK, json!(targets)));
+            let targets = calls.list_targets(domains, caller).await?;
+            return Ok(Reply::Json {
+                status: StatusCode::OK,
+                body: json!(targets),
+                outcome: route.spec.success,
+            });
         }
         Wanted::Notebook(name) => {
             calls
@@ -398,13 +275,13 @@ async fn serve<S: SageMaker>(
         }
         Wanted::SpaceStop(domain, space) => {
             let domain = domain.ok_or(GateError::NotFound)?;
-            let changed = calls.stop_space(caller, &domain, &space).await?;
+            let changed = calls.stop_space(domains, caller, &domain, &space).await?;
             return Ok(changed_reply(changed, audit));
         }
         Wanted::Studio { domain, space, app } => {
             let domain = domain.ok_or(GateError::NotFound)?;
             calls
-                .open_studio(caller, &domain, space.as_ref(), app, session)
+                .open_studio(domains, caller, &domain, space.as_ref(), app, session)
                 .await?
         }
         Wanted::TrackingServer(name) => {
@@ -423,10 +300,11 @@ async fn serve<S: SageMaker>(
             audit.resource = Some(target.audit_name());
             if json {
                 let expires_at = expires_at(valid_seconds);
-                Reply::Json(
-                    StatusCode::OK,
-                    json!({"url": url, "expiresAt": expires_at, "target": target}),
-                )
+                Reply::Json {
+                    status: StatusCode::OK,
+                    body: json!({"url": url, "expiresAt": expires_at, "target": target}),
+                    outcome: route.spec.success,
+                }
             } else {
                 Reply::Redirect(url)
             }
@@ -457,7 +335,7 @@ fn into_response(
 ) -> Response<Body> {
     let mut builder = Response::builder();
     let (status, body) = match reply {
-        Reply::Json(status, body) => {
+        Reply::Json { status, body, .. } => {
             builder = builder.header(header::CONTENT_TYPE, "application/json");
             (status, Body::from(body.to_string()))
         }
@@ -676,101 +554,6 @@ fn route_path(request: &Request) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn routes_parse() {
-        assert_eq!(Route::parse("/targets"), Some(Route::Targets));
-        assert_eq!(
-            Route::parse("/studio"),
-            Some(Route::Studio { launch: false })
-        );
-        assert_eq!(
-            Route::parse("/launch/studio"),
-            Some(Route::Studio { launch: true })
-        );
-        assert_eq!(
-            Route::parse("/notebook-instances/nb-1"),
-            Some(Route::Notebook {
-                name: "nb-1",
-                launch: false
-            })
-        );
-        assert_eq!(
-            Route::parse("/launch/notebook-instances/nb-1"),
-            Some(Route::Notebook {
-                name: "nb-1",
-                launch: true
-            })
-        );
-        assert_eq!(
-            Route::parse("/notebook-instances/nb-1/start"),
-            Some(Route::NotebookLifecycle {
-                name: "nb-1",
-                action: LifecycleAction::Start
-            })
-        );
-        assert_eq!(
-            Route::parse("/notebook-instances/nb-1/stop"),
-            Some(Route::NotebookLifecycle {
-                name: "nb-1",
-                action: LifecycleAction::Stop
-            })
-        );
-        assert_eq!(
-            Route::parse("/studio/spaces/team/stop"),
-            Some(Route::SpaceStop { space: "team" })
-        );
-        assert_eq!(
-            Route::parse("/mlflow/tracking-servers/ts-1"),
-            Some(Route::MlflowTrackingServer {
-                name: "ts-1",
-                launch: false
-            })
-        );
-        assert_eq!(
-            Route::parse("/launch/mlflow/apps/app-1"),
-            Some(Route::MlflowApp {
-                id: "app-1",
-                launch: true
-            })
-        );
-        for unknown in [
-            "/mlflow/tracking-servers/a/b",
-            "/mlflow/apps/a/open",
-            "/mlflow/tracking-servers",
-            "/mlflow/apps",
-            "/launch/mlflow",
-        ] {
-            assert_eq!(Route::parse(unknown), None, "{unknown}");
-        }
-        for unknown in [
-            "/",
-            "",
-            "/launch/targets",
-            "/launchstudio",
-            "/notebook-instances/a/b",
-            "/notebook-instances/a/b/start",
-            "/notebook-instances/a/restart",
-            "/notebook-instances/a/start/",
-            "/launch/notebook-instances/a/start",
-            "/launch/studio/spaces/a/stop",
-            "/studio/spaces/a/start",
-            "/studio/spaces/a/b/stop",
-            "/studio/spaces/a",
-            "/targets/",
-            "/STUDIO",
-        ] {
-            assert_eq!(Route::parse(unknown), None, "{unknown}");
-        }
-        // An empty name is a route, and the name check answers it with 400.
-        assert_eq!(
-            Route::parse("/notebook-instances/"),
-            Some(Route::Notebook {
-                name: "",
-                launch: false
-            })
-        );
-    }
 
     #[test]
     fn expiry_is_an_rfc3339_instant() {

@@ -1,7 +1,14 @@
 //! notebook-gate: an AWS Lambda function behind API Gateway that turns a Cognito-authenticated
-//! caller into a presigned URL for the SageMaker notebook instance or Studio space that is theirs.
+//! caller into a presigned URL for the SageMaker notebook instance, Studio space or MLflow
+//! resource that is theirs.
+//!
+//! Layers, each using only the ones below it: the binary (`main.rs`); the HTTP adapter (`http`,
+//! with the route table `routes` and `targets`); the kinds of target (`notebook`, `studio`,
+//! `mlflow`); and the shared leaves (`gate`, `calls`, `caller`, `claims`, `config`, `domains`,
+//! `error`, `lifecycle`, `names`, `sagemaker`, `metrics`, `logging`, `event`).
 
-mod access;
+mod caller;
+mod calls;
 mod claims;
 pub mod config;
 pub mod domains;
@@ -9,16 +16,21 @@ mod error;
 pub mod event;
 mod gate;
 mod http;
+mod lifecycle;
 pub mod logging;
 pub mod metrics;
 pub mod mlflow;
 pub mod names;
+pub mod notebook;
+mod routes;
 pub mod sagemaker;
 pub mod sdk_config;
+pub mod studio;
+mod targets;
 pub mod tls;
 
-pub use access::{Caller, Tag};
+pub use caller::{Caller, Tag};
 pub use config::{Config, ConfigError};
 pub use error::GateError;
-pub use gate::Gate;
+pub use gate::{Gate, SageMaker};
 pub use http::{REQUEST_DEADLINE, handle};

@@ -37,14 +37,14 @@ RESOURCES = {
     "DescribeDomain": lambda p: arn("domain", p["DomainId"]),
     "DescribeSpace": lambda p: arn("space", p["DomainId"], p["SpaceName"]),
     "CreatePresignedDomainUrl": lambda p: arn("user-profile", p["DomainId"], p["UserProfileName"]),
-    # Lifecycle (issue 14). StopNotebookInstance takes notebook-instance; ListApps has no resource
+    # Lifecycle (start, stop). StopNotebookInstance takes notebook-instance; ListApps has no resource
     # type ("*" only); DescribeApp and DeleteApp take app, whose ARN is
     # app/<domain>/<user profile or space>/<app type>/<app name> (iam-data's resource type "app").
     "StopNotebookInstance": lambda p: arn("notebook-instance", p["NotebookInstanceName"]),
     "ListApps": lambda p: "*",
     "DescribeApp": lambda p: _app_arn(p),
     "DeleteApp": lambda p: _app_arn(p),
-    # MLflow (issue 15). The list operations have no resource type; the others take
+    # MLflow. The list operations have no resource type; the others take
     # mlflow-tracking-server (by name) or mlflow-app (the call carries the app's ARN).
     "ListMlflowTrackingServers": lambda p: "*",
     "DescribeMlflowTrackingServer": lambda p: arn("mlflow-tracking-server", p["TrackingServerName"]),

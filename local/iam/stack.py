@@ -83,7 +83,7 @@ class Deployment:
     @classmethod
     def for_stack(cls, args: argparse.Namespace, domain_ids: list[str]) -> "Deployment":
         """One configured domain goes in StudioDomainId as an existing deployment has it; several
-        in StudioDomainIds (issue 15)."""
+        in StudioDomainIds."""
         domains = {"StudioDomainIds": ",".join(domain_ids)} if len(domain_ids) > 1 else \
             {"StudioDomainId": domain_ids[0] if domain_ids else ""}
         parameters = {**domains, "AutoStart": "true" if args.auto_start else "false", **parse_params(args.param)}

@@ -1,4 +1,4 @@
-"""Concurrency, end to end (issue 17): with every SageMaker call taking 100 ms, as in a region, the
+"""Concurrency, end to end: with every SageMaker call taking 100 ms, as in a region, the
 real binary behind the local API Gateway makes an open's two ownership reads together and the
 presign only after both have answered, and lists 40 notebook instances in about 1 + ⌈40/8⌉ waves
 of calls rather than 41 calls in turn.
@@ -28,7 +28,7 @@ from local.tests.conftest import module_stack
 
 LATENCY_MS = 100
 LATENCY = LATENCY_MS / 1000
-TAG_LOOKUPS_IN_FLIGHT = 8  # src/gate.rs: ListTags calls /targets keeps in flight at once
+TAG_LOOKUPS_IN_FLIGHT = 8  # src/calls.rs: ListTags calls /targets keeps in flight at once
 NOTEBOOKS = 40  # in the account, for the /targets test (the seed has 6)
 
 stack = module_stack("stack", "--sagemaker-latency-ms", str(LATENCY_MS))

@@ -1,4 +1,4 @@
-"""End to end for several Studio domains (issue 15): the local API Gateway, the real release binary
+"""End to end for several Studio domains: the local API Gateway, the real release binary
 and the stand-in under the deployed IAM policy. local/stack.py seeds two domains, "research"
 (everyone's profile, the spaces alice-private, bob-private and team-shared) and "platform" (only
 alice's profile, with her space alice-platform); `--studio-domains 2` configures the function

@@ -1,4 +1,4 @@
-"""Group claims (issue 19 #3), end to end through the local API Gateway's authorizer shapes: a
+"""Group claims, end to end through the local API Gateway's authorizer shapes: a
 Cognito group whose name holds a separator, quote or bracket never opens what is shared with
 another group. Bob's tokens are minted as a pool would issue them had an admin put him in such
 groups (`Stack.mint`, moto's signing key); `ml-team-shared` is shared with `ml-team` only.

@@ -2,7 +2,7 @@
 only on tagged resources, under every parameter combination the template accepts.
 
 The operations come from the gate's code, not from a list kept here: the `self.<operation>()` SDK
-calls inside `impl SageMaker for aws_sdk_sagemaker::Client` in src/sagemaker.rs (team decision 8).
+calls inside each `impl <Kind>Api for aws_sdk_sagemaker::Client` under src/.
 The policy comes from template.yaml through AWS's SAM translator (local/iam/render.py), and the
 decision from @cloud-copilot/iam-simulate with AWS's authorization data (local/iam/evaluator.py).
 Adding a call to the gate without its grant fails here; so does a grant the gate never uses.
@@ -55,15 +55,22 @@ def mlflow(params: dict) -> bool:
 
 
 def gate_operations(source: str) -> list[str]:
-    """SageMaker operations the gate's SDK implementation calls, as API names (ListSpaces)."""
-    start = source.index("impl SageMaker for aws_sdk_sagemaker::Client")
-    end = source.find("\n}\n", start)
-    body = source[start:end if end != -1 else len(source)]
-    calls = sorted(set(re.findall(r"\bself\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)", body)))
-    return ["".join(word.capitalize() for word in call.split("_")) for call in calls]
+    """SageMaker operations the gate's SDK implementations call, as API names (ListSpaces): every
+    `impl <Kind>Api for aws_sdk_sagemaker::Client` block (each kind of target declares its own)."""
+    calls = set()
+    for start in (m.start() for m in re.finditer(r"impl \w+ for aws_sdk_sagemaker::Client \{", source)):
+        end = source.find("\n}\n", start)
+        body = source[start:end if end != -1 else len(source)]
+        calls |= set(re.findall(r"\bself\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)", body))
+    return ["".join(word.capitalize() for word in call.split("_")) for call in sorted(calls)]
 
 
-OPERATIONS = gate_operations((ROOT / "src/sagemaker.rs").read_text())
+def gate_source() -> str:
+    """Every Rust source file of the gate's library, one after another."""
+    return "\n".join(path.read_text() for path in sorted((ROOT / "src").rglob("*.rs")))
+
+
+OPERATIONS = gate_operations(gate_source())
 
 def _lifecycle(params: dict) -> set[str]:
     value = params.get("Lifecycle", "start,stop")
@@ -82,7 +89,7 @@ NEEDED_ONLY_WITH = {
     "StartNotebookInstance": lambda p: p["AutoStart"] == "true" or "start" in _lifecycle(p),
     "StopNotebookInstance": lambda p: "stop" in _lifecycle(p),
     "DeleteApp": lambda p: studio(p) and "stop" in _lifecycle(p),
-    # MLflow (issue 15): with Mlflow on; a stopped tracking server is started by auto-start only.
+    # MLflow: with Mlflow on; a stopped tracking server is started by auto-start only.
     "ListMlflowTrackingServers": mlflow,
     "DescribeMlflowTrackingServer": mlflow,
     "CreatePresignedMlflowTrackingServerUrl": mlflow,
@@ -123,9 +130,9 @@ PEOPLES_ENDPOINT = "vpce-0d4d4d4d4d4d4d4d4"
 VPC = {"SubnetIds": "subnet-0abc1234", "SecurityGroupIds": "sg-0abc1234"}
 
 
-# What people may do besides opening (issue 14); an older template without the parameter has None.
+# What people may do besides opening (start, stop); an older template without the parameter has None.
 LIFECYCLES = ["start,stop", "start", "stop", "none"] if "Lifecycle" in DECLARED else [None]
-# Studio domains configured (issue 15: several through StudioDomainIds) and MLflow on / off; an
+# Studio domains configured (several through StudioDomainIds) and MLflow on / off; an
 # older template has neither parameter.
 DOMAIN_COUNTS = [0, 1, 2] if "StudioDomainIds" in DECLARED else [0, 1]
 MLFLOW = ["true", "false"] if "Mlflow" in DECLARED else [None]
@@ -324,9 +331,9 @@ def test_each_call_the_gate_makes_is_allowed_on_owned_resources_and_presign_only
 
 
 def test_a_call_added_to_the_gate_without_its_grant_is_caught(iam):
-    source = (ROOT / "src/sagemaker.rs").read_text().replace(
-        "impl SageMaker for aws_sdk_sagemaker::Client {",
-        "impl SageMaker for aws_sdk_sagemaker::Client {\n    fn added(&self) { self.describe_space(); self.list_domains() }\n"
+    source = gate_source().replace(
+        "impl NotebookApi for aws_sdk_sagemaker::Client {",
+        "impl NotebookApi for aws_sdk_sagemaker::Client {\n    fn added(&self) { self.describe_space(); self.list_domains() }\n"
         "    fn also(&self) { self\n        .describe_training_job() }", 1)
     operations = gate_operations(source)
     assert {"ListDomains", "DescribeTrainingJob"} <= set(operations)
@@ -518,7 +525,7 @@ def test_a_role_without_the_mlflow_ui_grants_or_with_them_untagged_or_unrestrict
 
 @pytest.mark.skipif("StudioDomainIds" not in DECLARED, reason="a template without several domains")
 def test_a_studio_grant_widened_beyond_the_configured_domains_is_caught(iam):
-    """Issue 15, IAM per configured domain only: the checks above fail for a role whose Studio
+    """IAM per configured domain only: the checks above fail for a role whose Studio
     statements reach a domain that is not configured."""
     import copy
     params = next(p for _, p in COMBINATIONS if len(domains(p)) == 2)

@@ -1,7 +1,7 @@
-"""Who the caller is, with tokens shaped as the deployed user pool issues them (issue 12 #5, team
-decision 3): the pool template.yaml creates has admin-chosen readable user names with the e-mail
-as an alias; access tokens carry the user name as `username`, which is also the person's Studio
-user profile name. An admin follows docs/deploy.md's steps, and the person opens their profile.
+"""Who the caller is, with tokens shaped as the deployed user pool issues them: the pool
+template.yaml creates has admin-chosen readable user names with the e-mail as an alias; access
+tokens carry the user name as `username`, which is also the person's Studio user profile name.
+An admin follows docs/deploy.md's steps, and the person opens their profile.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def test_the_person_opens_the_studio_profile_named_after_them(stack, jane):
 
 
 def test_the_id_token_of_the_same_sign_in_opens_nothing(stack, jane):
-    """Team decision 1: the routes require an access token's scope; an ID token has none."""
+    """The routes require an access token's scope; an ID token has none."""
     id_token = sign_in(stack, JANE["username"], JANE["password"])["IdToken"]
     assert claims(id_token)["cognito:username"] == JANE["username"] and "scope" not in claims(id_token)
     for path in ("/targets", "/studio"):

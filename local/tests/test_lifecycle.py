@@ -1,4 +1,4 @@
-"""Start and stop (issue 14) end to end: the real binary behind the local API Gateway, the stand-in
+"""Start and stop end to end: the real binary behind the local API Gateway, the stand-in
 with SageMaker's state changes taking time, and IAM on (the role template.yaml gives the stack's
 parameters). Each test reads the stand-in's call log (`/_calls`) to say what reached SageMaker.
 

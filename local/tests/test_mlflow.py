@@ -1,4 +1,4 @@
-"""End to end for SageMaker managed MLflow (issue 15): the local API Gateway, the real release
+"""End to end for SageMaker managed MLflow: the local API Gateway, the real release
 binary and the stand-in, under the IAM policy template.yaml gives each stack. Tracking servers and
 MLflow apps are seeded by local/stack.py: alice-mlflow (running) and alice-mlflow-stopped for
 alice, bob-mlflow, ml-team-mlflow (group tag), untagged-mlflow; apps alice-app, bob-app and

@@ -947,7 +947,7 @@ def test_the_deployed_policy_lets_the_portal_reach_only_its_own_api_and_login(br
     urls = [*own, other_api, other_login, wider]
     assert f"https://*.execute-api.{region}.amazonaws.com" in header  # what the template cannot narrow
 
-    # CloudFront's header alone lets the page reach any API in the region (issue 19 #7).
+    # CloudFront's header alone lets the page reach any API in the region.
     alone = probe_policy(browser, ROOT / "portal", config, header, urls)
     assert alone["fetched"][other_api] == "allowed"
     assert {url: alone["fetched"][url] for url in own} == {url: "allowed" for url in own}

@@ -1,4 +1,4 @@
-"""The portal's Studio cards (one per domain) and its MLflow section (issue 15) in Chromium, against
+"""The portal's Studio cards (one per domain) and its MLflow section in Chromium, against
 the local stack as local.stack seeds it: two Studio domains, "research" (everyone's profile) and
 "platform" (alice's only), and MLflow tracking servers and apps tagged as notebooks are.
 Screenshots go to test-output/portal/ with test_portal.py's."""

@@ -1,4 +1,4 @@
-"""The private deployment (issue 16) in a real browser and over HTTP: the local stack as
+"""The private deployment in a real browser and over HTTP: the local stack as
 ApiVisibility=Private deploys it (`local.stack --private`): a REST API (v1 events) whose resource
 policy lets requests in only through the execute-api endpoint (evaluated by the IAM evaluator that
 enforces the function's role), a Cognito user pool authorizer that reads only the Authorization

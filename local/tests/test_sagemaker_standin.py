@@ -302,7 +302,7 @@ def test_iam_settings_are_checked(standin):
     assert refused.value.code == 400
 
 
-# --- lifecycle (issue 14): state changes that take time, Studio apps -------------------------
+# --- lifecycle: state changes that take time, Studio apps ------------------------------------
 
 
 @pytest.fixture
@@ -483,7 +483,7 @@ def test_delete_app_is_authorized_with_the_spaces_owner_and_sharing_type(standin
                            AppName="default")["Status"] == "InService"
 
 
-# --- MLflow (issue 15): tracking servers and MLflow apps ---------------------------------------
+# --- MLflow: tracking servers and MLflow apps --------------------------------------------------
 
 MLFLOW_ROLE = "arn:aws:iam::123456789012:role/mlflow"
 SERVERS = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/"
@@ -648,7 +648,7 @@ def test_mlflow_calls_and_url_uses_are_authorized_with_the_resources_tags(standi
 
 
 def test_several_domains_keep_their_own_profiles_spaces_and_apps(sm):
-    """Issue 15: DescribeDomain gives each domain's name and ARN; the same profile and space names
+    """DescribeDomain gives each domain's name and ARN; the same profile and space names
     live in two domains apart; a domain that does not exist is ResourceNotFound."""
     sm.create_domain(DomainName="second", AuthMode="IAM", DefaultUserSettings={"ExecutionRole": ROLE},
                      SubnetIds=["subnet-1"], VpcId="vpc-1")

@@ -128,29 +128,31 @@ pub fn mlflow_app_action(status: &MlflowAppStatus) -> Result<MlflowAction, GateE
     }
 }
 
+/// Every tracking server state SageMaker documents (`TrackingServerStatus`), for the tests of
+/// each decision over them here and in the behaviour tests.
+pub const TRACKING_SERVER_STATES: [&str; 17] = [
+    "Creating",
+    "Created",
+    "CreateFailed",
+    "Updating",
+    "Updated",
+    "UpdateFailed",
+    "Deleting",
+    "DeleteFailed",
+    "Stopping",
+    "Stopped",
+    "StopFailed",
+    "Starting",
+    "Started",
+    "StartFailed",
+    "MaintenanceInProgress",
+    "MaintenanceComplete",
+    "MaintenanceFailed",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const TRACKING_SERVER_STATES: [&str; 17] = [
-        "Creating",
-        "Created",
-        "CreateFailed",
-        "Updating",
-        "Updated",
-        "UpdateFailed",
-        "Deleting",
-        "DeleteFailed",
-        "Stopping",
-        "Stopped",
-        "StopFailed",
-        "Starting",
-        "Started",
-        "StartFailed",
-        "MaintenanceInProgress",
-        "MaintenanceComplete",
-        "MaintenanceFailed",
-    ];
 
     fn decided(raw: &str, auto_start: bool) -> Result<MlflowAction, String> {
         tracking_server_action(&TrackingServerStatus::parse(raw), auto_start).map_err(|e| {

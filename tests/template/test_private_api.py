@@ -1,4 +1,4 @@
-"""The private deployment (issue 16), checked offline on template.yaml as AWS's SAM translator
+"""The private deployment, checked offline on template.yaml as AWS's SAM translator
 turns it into CloudFormation: with ApiVisibility=Private the API is a REST API of the PRIVATE
 endpoint type bound to the named execute-api endpoints, its resource policy lets requests in only
 through them (evaluated with the same IAM evaluator as the function role), its Cognito user pool
@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -83,6 +84,57 @@ def test_the_private_api_has_every_public_route_but_launch():
     assert not [path for _, path in routes if path.startswith("/launch")]
     # Each path answers the preflight (the gate does, without the authorizer: it carries no token).
     assert {path for method, path in routes if method == "OPTIONS"} == {path for _, path in wanted}
+
+
+# The private API's paths as SAM hands them to CloudFormation, written out in full. The template
+# declares the integration and the security once (YAML anchors) and names them on each method;
+# this is what that must still translate to, method for method.
+GATE_INTEGRATION = {"type": "aws_proxy", "httpMethod": "POST", "uri": {"Fn::Sub": (
+    "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${GateFunction.Arn}/invocations")}}
+WITH_ACCESS_TOKEN = {"security": [{"CognitoAccessToken": SCOPES}], "x-amazon-apigateway-integration": GATE_INTEGRATION}
+PREFLIGHT = {"x-amazon-apigateway-integration": GATE_INTEGRATION}
+TRANSLATED_PATHS = {
+    path: {method: WITH_ACCESS_TOKEN, "options": PREFLIGHT} for path, method in [
+        ("/targets", "get"),
+        ("/notebook-instances/{name}", "get"),
+        ("/notebook-instances/{name}/start", "x-amazon-apigateway-any-method"),
+        ("/notebook-instances/{name}/stop", "x-amazon-apigateway-any-method"),
+        ("/studio", "get"),
+        ("/studio/spaces/{space}/stop", "x-amazon-apigateway-any-method"),
+        ("/mlflow/tracking-servers/{name}", "get"),
+        ("/mlflow/apps/{id}", "get"),
+    ]}
+
+
+def test_the_private_apis_paths_translate_to_each_method_with_the_gate_integration_in_full():
+    translated = render(PRIVATE).template["Resources"]["PrivateGateApi"]["Properties"]["Body"]["paths"]
+    assert translated == TRANSLATED_PATHS
+
+
+@pytest.mark.skipif(not (ROOT / ".venv-sam/bin/python").exists(),
+                    reason="the SAM CLI is not installed: scripts/sam-env installs it into .venv-sam")
+def test_the_sam_cli_writes_the_templates_yaml_aliases_out_in_full():
+    """CloudFormation refuses a template holding YAML aliases; `sam build` (its built template) and
+    `sam package` / `sam deploy` (the template they upload) write the template with the SAM CLI's
+    own YAML parser and dumper, which expand them. The same is done here and compared."""
+    script = ("import json, sys; from samcli.yamlhelper import yaml_dump, yaml_parse; "
+              "dumped = yaml_dump(yaml_parse(open(sys.argv[1]).read())); "
+              "print(json.dumps({'dumped': dumped, 'reparsed': yaml_parse(dumped)}))")
+    result = subprocess.run([str(ROOT / ".venv-sam/bin/python"), "-c", script, str(ROOT / "template.yaml")],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    source = (ROOT / "template.yaml").read_text()
+    assert yaml_anchors(source), "the template uses no YAML anchor: this checks nothing"
+    assert yaml_anchors(out["dumped"]) == []
+    assert out["reparsed"] == iam_render.load_template()
+
+
+def yaml_anchors(text: str) -> list[str]:
+    """The anchors (&name) and aliases (*name) in a YAML text, read from its parse events."""
+    return [f"*{event.anchor}" if isinstance(event, yaml.AliasEvent) else f"&{event.anchor}"
+            for event in yaml.parse(text, Loader=yaml.SafeLoader)
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None)]
 
 
 def test_every_private_route_takes_the_header_token_through_the_cognito_authorizer_with_scopes():

@@ -41,9 +41,9 @@ RESOURCE_TYPES = {
     "CreatePresignedNotebookInstanceUrl": ["notebook-instance"], "CreatePresignedDomainUrl": ["user-profile"],
     "DescribeDomain": ["domain"], "DescribeSpace": ["space"],
     "ListTags": ["notebook-instance", "user-profile"],  # optional types; these are the ones the gate tags
-    # Lifecycle (issue 14): stopping a notebook instance, and a space's app (by deleting it).
+    # Lifecycle: stopping a notebook instance, and a space's app (by deleting it).
     "StopNotebookInstance": ["notebook-instance"], "ListApps": [], "DeleteApp": ["app"],
-    # MLflow (issue 15).
+    # MLflow.
     "ListMlflowTrackingServers": [], "ListMlflowApps": [],
     "DescribeMlflowTrackingServer": ["mlflow-tracking-server"], "StartMlflowTrackingServer": ["mlflow-tracking-server"],
     "CreatePresignedMlflowTrackingServerUrl": ["mlflow-tracking-server"],
@@ -97,7 +97,7 @@ COMBINATIONS = [
     for domain, auto_start, lifecycle, network in _WORKING
 ]
 COMBINATION_IDS = [f"studio={'yes' if d else 'no'}-autostart={a}-lifecycle={lc}-{n}" for d, a, lc, n in _WORKING]
-# Issue 15: two domains through StudioDomainIds, one through it, and MLflow off, each with auto-start
+# Two Studio domains through StudioDomainIds, one through it, and MLflow off, each with auto-start
 # on and off in the network designs.
 for _domains, _mlflow, _auto, _network in itertools.product(
         [f"{DOMAIN},{OTHER_DOMAIN}", DOMAIN, ""], ["true", "false"], ["false", "true"], ["open", "both"]):
@@ -159,10 +159,13 @@ def statements(params: dict) -> list[dict]:
 
 
 def gate_operations() -> set[str]:
-    """The SageMaker operations the gate calls, from its SDK calls (team decision 8)."""
-    source = (ROOT / "src/sagemaker.rs").read_text()
-    body = source[source.index("impl SageMaker for aws_sdk_sagemaker::Client"):]
-    calls = set(re.findall(r"self\s*\.([a-z][a-z0-9_]*)\(\)", body))
+    """The SageMaker operations the gate calls, from its SDK calls."""
+    calls = set()
+    for path in sorted((ROOT / "src").rglob("*.rs")):
+        source = path.read_text()
+        for start in (m.start() for m in re.finditer(r"impl \w+ for aws_sdk_sagemaker::Client \{", source)):
+            end = source.find("\n}\n", start)
+            calls |= set(re.findall(r"self\s*\.([a-z][a-z0-9_]*)\(\)", source[start:end if end != -1 else None]))
     return {"".join(word.capitalize() for word in call.split("_")) for call in calls}
 
 
@@ -220,8 +223,8 @@ def test_the_sagemaker_actions_the_gate_uses_are_the_ones_described_here():
 
 @pytest.mark.parametrize("params", COMBINATIONS, ids=COMBINATION_IDS)
 def test_every_call_the_gate_makes_is_granted_on_the_resource_type_iam_checks(params):
-    """An action without a resource type is allowed only by a statement on "*" (issue 12 #1: a
-    ListSpaces granted on the domain's ARNs is denied); one with a type only on that type's ARNs."""
+    """An action without a resource type is allowed only by a statement on "*" (a ListSpaces
+    granted on the domain's ARNs is denied); one with a type only on that type's ARNs."""
     granted = statements(params)
     studio = bool(domains(params))
     for action in gate_operations():
@@ -275,7 +278,7 @@ def test_the_role_grants_only_the_gates_actions_and_presigns_only_tagged_targets
         if "sagemaker:DeleteApp" in as_list(statement["Action"]):
             # IAM sees the space's owner and sharing type; the role serves everyone, so it can only
             # require an owner in a configured domain (a user profile's own app has none) and leave
-            # "the owner is the caller" to the gate. One pattern per configured domain (issue 15);
+            # "the owner is the caller" to the gate. One pattern per configured domain;
             # CloudFormation cannot prefix list members with the region and account, so they are *.
             assert statement["Condition"] == {
                 "ArnLike": {"sagemaker:OwnerUserProfileArn": [f"arn:*:sagemaker:*:*:user-profile/{d}/*"
@@ -286,7 +289,7 @@ def test_the_role_grants_only_the_gates_actions_and_presigns_only_tagged_targets
 
 @pytest.mark.parametrize("params", COMBINATIONS, ids=COMBINATION_IDS)
 def test_the_role_has_inline_policies_only_and_vpc_access_only_with_subnets(params):
-    """issue 12 #4: no managed policy at all (SAM attaches AWSLambdaBasicExecutionRole, and the VPC
+    """No managed policy at all (SAM attaches AWSLambdaBasicExecutionRole, and the VPC
     one for any VpcConfig, to a role it generates); logs only into the function's own log group."""
     rendered = render(params)
     role = rendered.function_role()
@@ -305,7 +308,7 @@ def test_tag_conditions_follow_the_tag_key_parameters():
     assert keys == {"aws:ResourceTag/team:owner", "aws:ResourceTag/team:group"}
 
 
-# --- where a presigned URL is created and used (issue 12 #2, #3) -------------------------------
+# --- where a presigned URL is created and used -------------------------------------------------
 # SageMaker evaluates the creating role's policy on the presign call and again on every use of the
 # URL, with the request's own source: the function's call and a person's browser must both pass.
 # The decision is @cloud-copilot/iam-simulate's (local/iam/evaluator.py), with the context keys
@@ -392,7 +395,7 @@ def test_the_gate_itself_checks_only_the_peoples_networks():
     assert variables["ALLOWED_SOURCE_CIDRS"] == f"{OFFICE},{OFFICE_V6}"
 
 
-# --- parameter sets that cannot work are refused (issue 12 #7) ---------------------------------
+# --- parameter sets that cannot work are refused -----------------------------------------------
 
 def rule_failures(params: dict) -> list[str]:
     """The template's Rules these parameters break, as CloudFormation evaluates them before
@@ -473,7 +476,7 @@ def test_two_stacks_get_different_managed_login_domains(monkeypatch):
     assert render({"HostedUiDomainPrefix": "acme-notebooks"}).properties("HostedUiDomain")["Domain"] == "acme-notebooks"
 
 
-# --- sign-in and tokens (issue 12 #5, #6, #10) -------------------------------------------------
+# --- sign-in and tokens ------------------------------------------------------------------------
 
 def test_the_new_pool_has_admin_chosen_user_names_with_email_as_an_alias():
     pool = render({}).properties("UserPool")
@@ -503,7 +506,7 @@ STATE_CHANGE_ROUTES = {"/notebook-instances/{name}/start", "/notebook-instances/
 
 
 def test_every_route_takes_only_access_tokens():
-    """Team decision 1: a scope on every route; an ID token has no `scope` claim and gets 401.
+    """A scope on every route; an ID token has no `scope` claim and gets 401.
     Hosted-UI access tokens carry `openid`, SRP ones `aws.cognito.signin.user.admin`."""
     found = routes()
     assert len(found) == 12
@@ -515,7 +518,7 @@ def test_every_route_takes_only_access_tokens():
 
 @pytest.mark.parametrize("lifecycle", LIFECYCLES)
 def test_state_changes_take_the_header_token_only_and_reach_the_function_whatever_lifecycle_says(lifecycle):
-    """Issue 14: a query-string token never authorizes a state change (only /launch/ routes use
+    """A query-string token never authorizes a state change (only /launch/ routes use
     the QueryToken authorizer); POST only, so no route takes the browser's preflight and API
     Gateway answers it from CorsConfiguration (an ANY route would take it to its authorizer: 401);
     the function answers 403 action_disabled to an action Lifecycle leaves out, so the routes are
@@ -580,10 +583,10 @@ def test_access_logs_record_no_token():
 def test_cors_allows_only_the_portal():
     cors = SAM_TEMPLATE["Resources"]["GateApi"]["Properties"]["CorsConfiguration"]
     assert cors["AllowOrigins"] == [{"Fn::Sub": "https://${PortalDistribution.DomainName}"}]
-    assert cors["AllowMethods"] == ["GET", "POST", "OPTIONS"]  # POST: the state changes (issue 14)
+    assert cors["AllowMethods"] == ["GET", "POST", "OPTIONS"]  # POST: the state changes (start, stop)
 
 
-# --- the portal's hosting (issue 12 #8, #9) -----------------------------------------------------
+# --- the portal's hosting -----------------------------------------------------------------------
 
 def csp(params: dict) -> dict[str, list[str]]:
     headers = render(params).properties("PortalHeaders")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]

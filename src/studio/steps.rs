@@ -1,18 +1,54 @@
-//! Studio: the caller's owned profile in one of the configured domains, opening it or one of its
-//! spaces, stopping a space's app, and each domain's part of `GET /targets`.
+//! The route steps for Studio: the caller's owned profile in one of the configured domains,
+//! opening it or one of its spaces, stopping a space's app, and each domain's part of
+//! `GET /targets`.
 
 use serde::Serialize;
+use tokio::sync::OnceCell;
 
-use super::{AppRef, Calls, Changed, Opening, SageMakerArns, Target, both};
-use crate::access::{
-    AppStatus, Caller, LifecyclePlan, SpaceAccess, StudioApp, is_owned_by, may_open_space,
-    may_stop_space_app, space_stop_plan,
+use super::{
+    App, AppStatus, Domain, DomainUrlRequest, ProfileName, Space, SpaceAccess, SpaceName,
+    StudioApi, StudioApp, may_open_space, may_stop_space_app, space_stop_plan,
 };
-use crate::config::{Lifecycle, LifecycleAction};
-use crate::domains::DomainId;
+use crate::caller::{Caller, is_owned_by};
+use crate::calls::{AppRef, Calls, Changed, Opening, SageMakerArns, Target, both};
+use crate::domains::{DomainId, StudioDomains};
 use crate::error::GateError;
-use crate::names::{ProfileName, SpaceName};
-use crate::sagemaker::{App, Domain, DomainUrlRequest, SageMaker, Space};
+use crate::lifecycle::{Lifecycle, LifecycleAction, LifecyclePlan};
+use crate::sagemaker::TagsApi;
+
+/// Each configured Studio domain's ARN and name (`DescribeDomain`), looked up on the first
+/// request that needs that domain and kept for the process's life: a domain's name and ARN do
+/// not change. Ownership answers are never kept.
+pub struct Domains(Vec<(DomainId, OnceCell<Domain>)>);
+
+impl Domains {
+    pub fn new(configured: &StudioDomains) -> Self {
+        Self(
+            configured
+                .ids()
+                .iter()
+                .map(|id| (id.clone(), OnceCell::new()))
+                .collect(),
+        )
+    }
+}
+
+/// The Studio user profile a caller opens: their token's user name, made valid as a profile name.
+pub fn profile_name(caller: &Caller) -> Option<ProfileName> {
+    caller
+        .user_name
+        .as_deref()
+        .and_then(ProfileName::from_user_name)
+}
+
+impl From<&App> for AppRef {
+    fn from(app: &App) -> Self {
+        Self {
+            app_type: app.app_type.clone(),
+            app_name: app.app_name.clone(),
+        }
+    }
+}
 
 impl SageMakerArns {
     /// `…:domain/<id>`, what `DescribeDomain` must answer for a domain in this account.
@@ -27,12 +63,15 @@ impl SageMakerArns {
     }
 }
 
-impl<S: SageMaker> Calls<'_, S> {
+impl<S: StudioApi + TagsApi> Calls<'_, S> {
     /// The domain's ARN and name: one `DescribeDomain` per domain per process, then kept.
-    async fn domain(&self, id: &DomainId) -> Result<&Domain, GateError> {
-        let (_, cell) = self
-            .gate
-            .domains
+    async fn domain<'d>(
+        &self,
+        domains: &'d Domains,
+        id: &DomainId,
+    ) -> Result<&'d Domain, GateError> {
+        let (_, cell) = domains
+            .0
             .iter()
             .find(|(configured, _)| configured == id)
             .ok_or(GateError::NotFound)?;
@@ -58,16 +97,17 @@ impl<S: SageMaker> Calls<'_, S> {
     /// profile ARN built from the function's own, together with `DescribeDomain` on the domain's
     /// first request. Every way this can fail looks the same to the caller; nothing about
     /// ownership is kept.
-    async fn owned_profile<'c>(
+    async fn owned_profile<'d>(
         &self,
-        caller: &'c Caller,
+        domains: &'d Domains,
+        caller: &Caller,
         domain_id: &DomainId,
-    ) -> Result<(&Domain, &'c ProfileName), GateError> {
-        let profile_name = caller.profile_name.as_ref().ok_or(GateError::NotFound)?;
+    ) -> Result<(&'d Domain, ProfileName), GateError> {
+        let profile_name = profile_name(caller).ok_or(GateError::NotFound)?;
         let arns = self.arns()?;
-        let profile_arn = arns.user_profile(domain_id, profile_name);
+        let profile_arn = arns.user_profile(domain_id, &profile_name);
         let (domain, tags) = tokio::join!(
-            self.domain(domain_id),
+            self.domain(domains, domain_id),
             self.call(|sagemaker| sagemaker.list_tags(&profile_arn)),
         );
         let (domain, tags) = both(domain, tags)?;
@@ -86,19 +126,20 @@ impl<S: SageMaker> Calls<'_, S> {
         }
         // Only an owner learns that the domain cannot be opened: anyone else got the 404 above.
         if let Some(refusal) = domain.unservable {
-            return Err(GateError::DomainUnsupported(refusal));
+            return Err(GateError::DomainUnsupported(refusal.words()));
         }
         Ok((domain, profile_name))
     }
 
     /// The owned profile's reads and, when a space is asked for, `DescribeSpace`, together. As for
     /// notebooks, both reads are made and awaited whatever either finds.
-    async fn callers_profile_and_space<'c>(
+    async fn callers_profile_and_space(
         &self,
-        caller: &'c Caller,
+        domains: &Domains,
+        caller: &Caller,
         domain_id: &DomainId,
         space_name: Option<&SpaceName>,
-    ) -> Result<(&'c ProfileName, Option<Space>), GateError> {
+    ) -> Result<(ProfileName, Option<Space>), GateError> {
         let space = async {
             match space_name {
                 Some(space_name) => self
@@ -108,7 +149,7 @@ impl<S: SageMaker> Calls<'_, S> {
                 None => Ok(None),
             }
         };
-        let (profile, space) = tokio::join!(self.owned_profile(caller, domain_id), space);
+        let (profile, space) = tokio::join!(self.owned_profile(domains, caller, domain_id), space);
         let ((_, profile_name), space) = both(profile, space)?;
         Ok((profile_name, space))
     }
@@ -117,6 +158,7 @@ impl<S: SageMaker> Calls<'_, S> {
     /// a domain's one `DescribeDomain` riding in the first.
     pub(crate) async fn open_studio(
         &self,
+        domains: &Domains,
         caller: &Caller,
         domain_id: &DomainId,
         space_name: Option<&SpaceName>,
@@ -124,16 +166,16 @@ impl<S: SageMaker> Calls<'_, S> {
         session_seconds: u32,
     ) -> Result<Opening, GateError> {
         let (profile_name, space) = self
-            .callers_profile_and_space(caller, domain_id, space_name)
+            .callers_profile_and_space(domains, caller, domain_id, space_name)
             .await?;
         if let Some(space) = space
-            && !may_open_space(&space_access(&space), profile_name)
+            && !may_open_space(&space_access(&space), &profile_name)
         {
             return Err(GateError::NotFound);
         }
         let request = DomainUrlRequest {
             domain_id: domain_id.as_str(),
-            profile_name,
+            profile_name: &profile_name,
             space_name,
             landing_uri: app.map(StudioApp::landing_uri),
             expires_in_seconds: self.config().url_expires_seconds,
@@ -149,7 +191,7 @@ impl<S: SageMaker> Calls<'_, S> {
                 domain_id: domain_id.to_string(),
                 user_profile: profile_name.to_string(),
                 space: space_name.map(SpaceName::to_string),
-                app,
+                app: app.map(StudioApp::as_str),
             },
         })
     }
@@ -159,15 +201,16 @@ impl<S: SageMaker> Calls<'_, S> {
     /// `Pending`, together. The space and its storage stay.
     pub(crate) async fn stop_space(
         &self,
+        domains: &Domains,
         caller: &Caller,
         domain_id: &DomainId,
         space_name: &SpaceName,
     ) -> Result<Changed, GateError> {
         let (profile_name, space) = self
-            .callers_profile_and_space(caller, domain_id, Some(space_name))
+            .callers_profile_and_space(domains, caller, domain_id, Some(space_name))
             .await?;
         let space = space.ok_or(GateError::NotFound)?;
-        may_stop_space_app(&space_access(&space), profile_name)?;
+        may_stop_space_app(&space_access(&space), &profile_name)?;
         let domain = domain_id.as_str();
         let apps: Vec<App> = self
             .call(|sagemaker| sagemaker.list_apps(domain, Some(space_name)))
@@ -226,15 +269,16 @@ impl<S: SageMaker> Calls<'_, S> {
 
     /// Every configured domain at once; a domain where the caller owns no profile is left out,
     /// and any other failure of any domain fails the answer.
-    pub(super) async fn studio_targets(
+    pub(crate) async fn studio_targets(
         &self,
+        domains: &Domains,
         caller: &Caller,
     ) -> Result<Vec<StudioDomainTarget>, GateError> {
-        let domains = self.config().studio_domains.ids();
         let per_domain = futures_util::future::join_all(
             domains
+                .0
                 .iter()
-                .map(|domain| self.studio_domain_target(caller, domain)),
+                .map(|(domain, _)| self.studio_domain_target(domains, caller, domain)),
         )
         .await;
         per_domain
@@ -247,10 +291,11 @@ impl<S: SageMaker> Calls<'_, S> {
     /// call per space). `None` when the caller owns no profile there.
     async fn studio_domain_target(
         &self,
+        domains: &Domains,
         caller: &Caller,
         domain_id: &DomainId,
     ) -> Result<Option<StudioDomainTarget>, GateError> {
-        let (domain, profile_name) = match self.owned_profile(caller, domain_id).await {
+        let (domain, profile_name) = match self.owned_profile(domains, caller, domain_id).await {
             Ok(owned) => owned,
             // Not theirs, or a domain nobody can open here (the init log says which).
             Err(GateError::NotFound | GateError::DomainUnsupported(_)) => return Ok(None),
@@ -271,10 +316,10 @@ impl<S: SageMaker> Calls<'_, S> {
             launch: Some(format!("/launch/studio?domain={id}")),
             spaces: spaces
                 .into_iter()
-                .filter(|s| may_open_space(&space_access(s), profile_name))
+                .filter(|s| may_open_space(&space_access(s), &profile_name))
                 .map(|s| {
                     let app = space_app(&apps, &s.name).map(AppTarget::from);
-                    SpaceTarget::new(domain_id, s, app, lifecycle, profile_name)
+                    SpaceTarget::new(domain_id, s, app, lifecycle, &profile_name)
                 })
                 .collect(),
         }))

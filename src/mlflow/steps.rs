@@ -1,21 +1,19 @@
-//! MLflow: opening the caller's own SageMaker MLflow tracking servers and MLflow apps, and listing
-//! them for `GET /targets`. Ownership is the notebook instances' rule (owner or group tag); every
-//! open reads the resource and its tags together and decides before anything is presigned or
-//! started. `MLFLOW=false` makes all of this absent: no call, empty lists.
-
-pub mod states;
+//! The route steps for MLflow: opening a tracking server (starting it first where allowed) or an
+//! MLflow app, and the MLflow side of `GET /targets`.
 
 use futures_util::{StreamExt, stream};
 use serde::Serialize;
 
-use crate::access::{Caller, may_open_notebook};
-use crate::error::GateError;
-use crate::gate::{Calls, MayStart, Opening, TAG_LOOKUPS_IN_FLIGHT, Target, both};
-use crate::names::{MlflowAppId, TrackingServerName};
-use crate::sagemaker::{MlflowApp, MlflowUrlLifetimes, SageMaker, TrackingServer};
-use states::{
+use super::states::{
     MlflowAction, MlflowAppStatus, TrackingServerStatus, mlflow_app_action, tracking_server_action,
 };
+use super::{
+    MlflowApi, MlflowApp, MlflowAppId, MlflowUrlLifetimes, TrackingServer, TrackingServerName,
+};
+use crate::caller::{Caller, may_open_tagged};
+use crate::calls::{Calls, MayStart, Opening, SageMakerArns, TAG_LOOKUPS_IN_FLIGHT, Target, both};
+use crate::error::GateError;
+use crate::sagemaker::TagsApi;
 
 /// `ExpiresInSeconds` bounds of both MLflow presign calls (SageMaker refuses others).
 const MLFLOW_URL_EXPIRES: std::ops::RangeInclusive<u32> = 5..=300;
@@ -102,7 +100,19 @@ impl Listed {
     }
 }
 
-impl<S: SageMaker> Calls<'_, S> {
+impl SageMakerArns {
+    /// `…:mlflow-tracking-server/<name>`, the name as given (see `docs/routes.md`).
+    pub(crate) fn mlflow_tracking_server(&self, name: &TrackingServerName) -> String {
+        format!("{}:mlflow-tracking-server/{name}", self.0)
+    }
+
+    /// `…:mlflow-app/<id>`: apps are addressed by ARN, built here from the id in the path.
+    pub(crate) fn mlflow_app(&self, id: &MlflowAppId) -> String {
+        format!("{}:mlflow-app/{id}", self.0)
+    }
+}
+
+impl<S: MlflowApi + TagsApi> Calls<'_, S> {
     /// `MLFLOW=false`: the MLflow routes do not exist, and nothing is asked of SageMaker.
     fn mlflow_enabled(&self) -> Result<(), GateError> {
         if self.config().mlflow {
@@ -147,7 +157,7 @@ impl<S: SageMaker> Calls<'_, S> {
             );
             return Err(GateError::NotFound);
         }
-        if !may_open_notebook(&tags, caller, self.config()) {
+        if !may_open_tagged(&tags, caller, self.config()) {
             return Err(GateError::NotFound);
         }
         let target = Target::MlflowTrackingServer {
@@ -208,7 +218,7 @@ impl<S: SageMaker> Calls<'_, S> {
             );
             return Err(GateError::NotFound);
         }
-        if !may_open_notebook(&tags, caller, self.config()) {
+        if !may_open_tagged(&tags, caller, self.config()) {
             return Err(GateError::NotFound);
         }
         let target = Target::MlflowApp {
@@ -260,7 +270,7 @@ impl<S: SageMaker> Calls<'_, S> {
         let mut targets = MlflowTargets::default();
         for (resource, tags) in tagged {
             match tags {
-                Ok(tags) if may_open_notebook(&tags, caller, self.config()) => match resource {
+                Ok(tags) if may_open_tagged(&tags, caller, self.config()) => match resource {
                     Listed::Server(s) => targets.mlflow_tracking_servers.push(s.into()),
                     Listed::App(a) => targets.mlflow_apps.push(a.into()),
                 },

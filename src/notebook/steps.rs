@@ -1,0 +1,313 @@
+//! The route steps for notebook instances: opening one, starting and stopping it, and the
+//! notebook side of `GET /targets`. Every SageMaker call goes through `Calls::call`.
+
+use futures_util::{StreamExt, stream};
+use serde::Serialize;
+
+use super::{
+    NotebookAction, NotebookApi, NotebookInstance, NotebookName, NotebookStatus, may_start_on,
+    notebook_action, notebook_lifecycle, platform_is_retired,
+};
+use crate::caller::{Caller, may_open_tagged, shared_with};
+use crate::calls::{
+    Calls, Changed, MayStart, Opening, SageMakerArns, TAG_LOOKUPS_IN_FLIGHT, Target, both,
+};
+use crate::error::GateError;
+use crate::lifecycle::{Lifecycle, LifecycleAction, LifecyclePlan};
+use crate::sagemaker::TagsApi;
+
+/// A presigned notebook instance URL is valid for five minutes; SageMaker fixes that.
+pub const NOTEBOOK_URL_SECONDS: u32 = 300;
+
+impl SageMakerArns {
+    /// SageMaker treats notebook instance names case-insensitively and writes them lower-cased
+    /// in ARNs (`arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/my-notebook`).
+    pub(crate) fn notebook_instance(&self, name: &NotebookName) -> String {
+        format!(
+            "{}:notebook-instance/{}",
+            self.0,
+            name.as_str().to_ascii_lowercase()
+        )
+    }
+}
+
+impl<S: NotebookApi + TagsApi> Calls<'_, S> {
+    /// `DescribeNotebookInstance` and `ListTags` together, judged: the instance, once its tags say
+    /// the caller may open it. Both reads are always made and always awaited, whether the name
+    /// exists, is someone else's or is unknown, so neither the number of calls nor their order
+    /// tells these apart. Opens, starts and stops all begin here.
+    async fn callers_notebook(
+        &self,
+        caller: &Caller,
+        name: &NotebookName,
+    ) -> Result<NotebookInstance, GateError> {
+        let arn = self
+            .arns
+            .as_ref()
+            .ok_or_else(|| GateError::Upstream("no function ARN in the Lambda context".into()))?
+            .notebook_instance(name);
+        let (instance, tags) = tokio::join!(
+            self.call(|sagemaker| sagemaker.describe_notebook_instance(name)),
+            self.call(|sagemaker| sagemaker.list_tags(&arn)),
+        );
+        let (instance, tags) = both(instance, tags)?;
+        if instance.arn != arn {
+            // The tags read may belong to another resource: nothing opens, and the caller sees
+            // what a missing name gets.
+            tracing::warn!(
+                expected = %arn,
+                described = %instance.arn,
+                "notebook instance ARN differs from the one built from the function's ARN"
+            );
+            return Err(GateError::NotFound);
+        }
+        if !may_open_tagged(&tags, caller, self.config()) {
+            return Err(GateError::NotFound);
+        }
+        Ok(instance)
+    }
+
+    /// The two reads of `callers_notebook`, then the presign (or, where `may_start`, a start): at
+    /// most 3 calls.
+    pub(crate) async fn open_notebook(
+        &self,
+        caller: &Caller,
+        name: &NotebookName,
+        session_seconds: u32,
+        may_start: MayStart,
+    ) -> Result<Opening, GateError> {
+        let instance = self.callers_notebook(caller, name).await?;
+        let target = Target::NotebookInstance {
+            name: instance.name.to_string(),
+        };
+        match notebook_action(&instance.status, may_start.0)? {
+            NotebookAction::Presign => {
+                let url = self
+                    .call(|sagemaker| {
+                        sagemaker.presign_notebook_instance(&instance.name, session_seconds)
+                    })
+                    .await?;
+                Ok(Opening::Ready {
+                    url,
+                    valid_seconds: NOTEBOOK_URL_SECONDS,
+                    target,
+                })
+            }
+            NotebookAction::Wait => Ok(Opening::Starting { target }),
+            NotebookAction::Start => {
+                may_start_on(instance.platform.as_deref())?;
+                match self
+                    .call(|sagemaker| sagemaker.start_notebook_instance(&instance.name))
+                    .await
+                {
+                    Ok(()) => {
+                        tracing::info!(notebook = %instance.name, "started a stopped notebook instance")
+                    }
+                    // Started by someone else meanwhile: the caller waits for it all the same, and
+                    // the next look says where it stands.
+                    Err(GateError::StateChanged) => {}
+                    Err(error) => return Err(error),
+                }
+                Ok(Opening::Starting { target })
+            }
+        }
+    }
+
+    /// Starts or stops a notebook instance the caller may open: the same two reads as an open, then
+    /// `StartNotebookInstance` / `StopNotebookInstance` only if its state calls for it (at most 3
+    /// calls). Nothing is ever sent to change a state before both reads said it is theirs.
+    pub(crate) async fn notebook_lifecycle(
+        &self,
+        caller: &Caller,
+        name: &NotebookName,
+        action: LifecycleAction,
+    ) -> Result<Changed, GateError> {
+        let instance = self.callers_notebook(caller, name).await?;
+        let target = Target::NotebookInstance {
+            name: instance.name.to_string(),
+        };
+        let plan = notebook_lifecycle(&instance.status, action)?;
+        if plan == LifecyclePlan::Act && action == LifecycleAction::Start {
+            may_start_on(instance.platform.as_deref())?;
+        }
+        let (result, status, underway) = match plan {
+            LifecyclePlan::Act => match self.change_notebook(&instance.name, action).await {
+                Ok(changed) => (changed.0, changed.1.as_str().to_owned(), true),
+                // Someone else's start or stop got there between the read and ours: answer from
+                // where it is now, as if this request had come a moment later.
+                Err(GateError::StateChanged) => {
+                    let now = self
+                        .call(|sagemaker| sagemaker.describe_notebook_instance(&instance.name))
+                        .await?;
+                    match notebook_lifecycle(&now.status, action)? {
+                        LifecyclePlan::Settled(result) => {
+                            (result, now.status.as_str().to_owned(), false)
+                        }
+                        LifecyclePlan::Underway(result) => {
+                            (result, now.status.as_str().to_owned(), true)
+                        }
+                        LifecyclePlan::Act => return Err(GateError::StateChanged),
+                    }
+                }
+                Err(error) => return Err(error),
+            },
+            LifecyclePlan::Settled(result) => (result, instance.status.as_str().to_owned(), false),
+            LifecyclePlan::Underway(result) => (result, instance.status.as_str().to_owned(), true),
+        };
+        Ok(Changed {
+            result,
+            status: Some(status),
+            underway,
+            target,
+            apps: None,
+        })
+    }
+
+    /// `StartNotebookInstance` or `StopNotebookInstance`, and what the caller is told it came to.
+    async fn change_notebook(
+        &self,
+        name: &NotebookName,
+        action: LifecycleAction,
+    ) -> Result<(&'static str, NotebookStatus), GateError> {
+        match action {
+            LifecycleAction::Start => {
+                self.call(|sagemaker| sagemaker.start_notebook_instance(name))
+                    .await?;
+                Ok(("started", NotebookStatus::Pending))
+            }
+            LifecycleAction::Stop => {
+                self.call(|sagemaker| sagemaker.stop_notebook_instance(name))
+                    .await?;
+                Ok(("stopping", NotebookStatus::Stopping))
+            }
+        }
+    }
+
+    /// `ListNotebookInstances`, then one `ListTags` per instance, `TAG_LOOKUPS_IN_FLIGHT` at once.
+    /// Only the list call failing fails this side; an instance whose tags cannot be read is left
+    /// out, and the answer says that some were (never how many: that would tell anyone the size
+    /// of the account).
+    pub(crate) async fn notebook_targets(
+        &self,
+        caller: &Caller,
+    ) -> Result<(Vec<NotebookTarget>, bool), GateError> {
+        let instances = self
+            .call(|sagemaker| sagemaker.list_notebook_instances())
+            .await?;
+        let tagged: Vec<_> = stream::iter(instances)
+            .map(|instance| async move {
+                let tags = self
+                    .call(|sagemaker| sagemaker.list_tags(&instance.arn))
+                    .await;
+                (instance, tags)
+            })
+            .buffered(TAG_LOOKUPS_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut owned = Vec::new();
+        let mut unchecked = false;
+        for (instance, tags) in tagged {
+            match tags {
+                Ok(tags) if may_open_tagged(&tags, caller, self.config()) => {
+                    owned.push((instance, shared_with(&tags, &self.config().group_tag_key)))
+                }
+                Ok(_) | Err(GateError::NotFound) => {} // not theirs, or deleted meanwhile
+                // One unreadable notebook must not hide everyone's list; it is never listed, the
+                // answer only says that some were unreadable, and the reason stays in the log.
+                Err(error) => {
+                    tracing::warn!(
+                        notebook = %instance.name,
+                        %error,
+                        "tags unreadable; left out of the list"
+                    );
+                    unchecked = true;
+                }
+            }
+        }
+        let listed = stream::iter(owned)
+            .map(|(instance, group)| async move {
+                let instance = self.with_platform(instance).await;
+                NotebookTarget::new(instance, group, self.config().lifecycle)
+            })
+            .buffered(TAG_LOOKUPS_IN_FLIGHT)
+            .collect()
+            .await;
+        Ok((listed, unchecked))
+    }
+
+    /// A stopped instance's platform (`DescribeNotebookInstance`, since the list does not say it):
+    /// whether it can be started at all. Running ones are not asked about, and a failed read
+    /// leaves the platform unknown rather than failing the list.
+    async fn with_platform(&self, mut instance: NotebookInstance) -> NotebookInstance {
+        if instance.status == NotebookStatus::Stopped {
+            match self
+                .call(|sagemaker| sagemaker.describe_notebook_instance(&instance.name))
+                .await
+            {
+                Ok(described) => instance.platform = described.platform,
+                Err(error) => tracing::warn!(
+                    notebook = %instance.name,
+                    %error,
+                    "platform unreadable; listed without it"
+                ),
+            }
+        }
+        instance
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotebookTarget {
+    pub name: String,
+    pub status: NotebookStatus,
+    pub instance_type: Option<String>,
+    /// Since when it is in its status (`LastModifiedTime`, RFC 3339).
+    pub since: Option<String>,
+    /// `PlatformIdentifier`, read for stopped instances only (see `with_platform`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// SageMaker no longer starts instances on its platform (Amazon Linux 2): no `start` route,
+    /// and a portal says an administrator must update it.
+    pub platform_retired: bool,
+    /// The group its group tag shares it with: everyone in it may open, start and stop it, so a
+    /// portal warns that a stop ends their work too. Absent when it is one person's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_with: Option<String>,
+    /// The route that opens it (JSON or 302) and the one a browser navigates to.
+    pub open: String,
+    /// Absent with `LAUNCH_ROUTES=false` (see `Targets::without_launch_routes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch: Option<String>,
+    /// The routes that start and stop it, when the deployment allows that.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<String>,
+}
+
+impl NotebookTarget {
+    fn new(instance: NotebookInstance, shared_with: Option<String>, lifecycle: Lifecycle) -> Self {
+        let platform_retired = instance
+            .platform
+            .as_deref()
+            .is_some_and(platform_is_retired);
+        let route = |action: LifecycleAction| {
+            (lifecycle.allows(action) && !(action == LifecycleAction::Start && platform_retired))
+                .then(|| format!("/notebook-instances/{}/{}", instance.name, action.as_str()))
+        };
+        Self {
+            open: format!("/notebook-instances/{}", instance.name),
+            launch: Some(format!("/launch/notebook-instances/{}", instance.name)),
+            start: route(LifecycleAction::Start),
+            stop: route(LifecycleAction::Stop),
+            name: instance.name.to_string(),
+            status: instance.status,
+            instance_type: instance.instance_type,
+            since: instance.since,
+            platform: instance.platform,
+            platform_retired,
+            shared_with,
+        }
+    }
+}

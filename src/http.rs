@@ -188,6 +188,7 @@ fn negotiate(route: Option<Route<'_>>, request: &Request) -> Negotiated {
 enum Wanted {
     Targets,
     Notebook(NotebookName),
+    NotebookState(NotebookName),
     NotebookLifecycle(NotebookName, LifecycleAction),
     /// The domain is `None` when it is well-formed but not configured: 404 after the source check.
     SpaceStop(Option<DomainId>, SpaceName),
@@ -234,6 +235,7 @@ async fn serve<S: SageMaker>(
     let wanted = match route.spec.endpoint {
         Endpoint::Targets => Wanted::Targets,
         Endpoint::OpenNotebook => Wanted::Notebook(NotebookName::parse(name)?),
+        Endpoint::NotebookState => Wanted::NotebookState(NotebookName::parse(name)?),
         Endpoint::OpenStudio => Wanted::Studio {
             domain: config.studio_domains.choose(param("domain"))?,
             space: param("space").map(SpaceName::parse).transpose()?,
@@ -268,6 +270,15 @@ async fn serve<S: SageMaker>(
             calls
                 .open_notebook(caller, &name, session, may_start)
                 .await?
+        }
+        Wanted::NotebookState(name) => {
+            let state = calls.notebook_state(caller, &name).await?;
+            audit.resource = Some(format!("notebook-instance/{}", state.name));
+            return Ok(Reply::Json {
+                status: StatusCode::OK,
+                body: json!(state),
+                outcome: route.spec.success,
+            });
         }
         Wanted::NotebookLifecycle(name, action) => {
             let changed = calls.notebook_lifecycle(caller, &name, action).await?;

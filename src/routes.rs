@@ -11,6 +11,7 @@ use crate::metrics::Outcome;
 pub enum Endpoint {
     Targets,
     OpenNotebook,
+    NotebookState,
     ChangeNotebook(LifecycleAction),
     OpenStudio,
     StopSpace,
@@ -114,6 +115,14 @@ pub const ROUTES: &[RouteSpec] = &[
         E::OpenStudio,
         STUDIO,
         O::Opened,
+    ),
+    route(
+        "/notebook-instances/{name}/status",
+        "GET",
+        Header,
+        E::NotebookState,
+        &[],
+        O::Listed,
     ),
     route(
         "/notebook-instances/{name}/start",

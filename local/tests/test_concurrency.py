@@ -155,7 +155,9 @@ def test_a_calls_latency_runs_from_its_first_byte_to_its_answer_written(stack):
     assert call["operation"] == "ListNotebookInstances"
     assert 0 <= call["started"] - sent < 0.02, "the clock starts at the first byte, before the headers"
     assert LATENCY <= call["ended"] - call["started"] < LATENCY + 0.01
-    assert call["ended"] <= answered
+    # `ended` is stamped again right after the write returns, which may be a scheduling slice
+    # after the client already has the answer: the write itself came before.
+    assert call["ended"] <= answered + 0.005
     assert LATENCY <= answered - sent < LATENCY + 0.02, f"{(answered - sent) * 1000:.1f} ms seen by the client"
 
 
@@ -287,5 +289,9 @@ def test_targets_reads_studio_beside_the_notebooks_not_after_them(stack):
     assert studio, "no Studio reads: is Studio configured in this stack?"
     (listing,) = named(log, "ListNotebookInstances")
     assert any(overlap(listing, c) for c in studio), "Studio was read after the notebook instances"
-    waves = 1 + math.ceil(NOTEBOOKS / TAG_LOOKUPS_IN_FLIGHT)
+    # The list, the tag waves, then one wave of DescribeNotebookInstance for alice's stopped
+    # instances (their platform: can they be started?); Studio's reads ride beside them.
+    stopped = named(log, "DescribeNotebookInstance")
+    assert stopped, "no platform read for alice's stopped instance"
+    waves = 1 + math.ceil(NOTEBOOKS / TAG_LOOKUPS_IN_FLIGHT) + math.ceil(len(stopped) / TAG_LOOKUPS_IN_FLIGHT)
     assert round_trips(log) <= waves, f"{round_trips(log)} round trips in turn for {len(log)} calls"

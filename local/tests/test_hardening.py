@@ -116,3 +116,14 @@ def test_a_token_another_app_client_was_issued_is_refused_by_the_gate_on_the_pri
     status, _, body = private_stack.get("/targets", foreign)
     assert status == 401, body
     assert json.loads(body)["error"]["code"] == "wrong_client"
+
+
+def test_a_script_can_wait_for_a_start_without_minting_a_url(stack):
+    """`GET .../status` through the HTTP API: where the notebook stands, and no presign."""
+    token = stack.token("alice")
+    clear(stack)
+    status, _, body = stack.get("/notebook-instances/alice-analysis/status", token)
+    assert status == 200, body
+    assert json.loads(body)["status"] == "InService"
+    assert sorted(c["operation"] for c in calls(stack)) == ["DescribeNotebookInstance", "ListTags"]
+    assert stack.get("/notebook-instances/bob-reports/status", token)[0] == 404

@@ -150,6 +150,20 @@ pub const TRACKING_SERVER_STATES: [&str; 17] = [
     "MaintenanceFailed",
 ];
 
+/// Every MLflow app state the gate knows of (`MlflowAppStatus`), for the same tests.
+pub const MLFLOW_APP_STATES: [&str; 10] = [
+    "Creating",
+    "Created",
+    "CreateFailed",
+    "Updating",
+    "Updated",
+    "UpdateFailed",
+    "Deleting",
+    "DeleteFailed",
+    "Deleted",
+    "Paused",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,18 +203,7 @@ mod tests {
 
     #[test]
     fn every_app_state_has_an_answer() {
-        for raw in [
-            "Creating",
-            "Created",
-            "CreateFailed",
-            "Updating",
-            "Updated",
-            "UpdateFailed",
-            "Deleting",
-            "DeleteFailed",
-            "Deleted",
-            "Paused",
-        ] {
+        for raw in MLFLOW_APP_STATES {
             let status = MlflowAppStatus::parse(raw);
             assert_eq!(status.as_str(), raw);
             let expected = match raw {

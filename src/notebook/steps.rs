@@ -113,6 +113,26 @@ impl<S: NotebookApi + TagsApi> Calls<'_, S> {
         }
     }
 
+    /// Where the caller's notebook instance stands: the open's two reads, nothing presigned.
+    pub(crate) async fn notebook_state(
+        &self,
+        caller: &Caller,
+        name: &NotebookName,
+    ) -> Result<NotebookState, GateError> {
+        let instance = self.callers_notebook(caller, name).await?;
+        Ok(NotebookState {
+            name: instance.name.to_string(),
+            platform_retired: instance
+                .platform
+                .as_deref()
+                .is_some_and(platform_is_retired),
+            status: instance.status,
+            instance_type: instance.instance_type,
+            since: instance.since,
+            platform: instance.platform,
+        })
+    }
+
     /// Starts or stops a notebook instance the caller may open: the same two reads as an open, then
     /// `StartNotebookInstance` / `StopNotebookInstance` only if its state calls for it (at most 3
     /// calls). Nothing is ever sent to change a state before both reads said it is theirs.
@@ -254,6 +274,18 @@ impl<S: NotebookApi + TagsApi> Calls<'_, S> {
         }
         instance
     }
+}
+
+/// The answer of `GET /notebook-instances/{name}/status`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotebookState {
+    pub name: String,
+    pub status: NotebookStatus,
+    pub instance_type: Option<String>,
+    pub since: Option<String>,
+    pub platform: Option<String>,
+    pub platform_retired: bool,
 }
 
 #[derive(Debug, Serialize)]

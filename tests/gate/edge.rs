@@ -3,6 +3,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::shapes::*;
 use crate::stub::Fault;
 
 #[tokio::test]
@@ -42,7 +43,7 @@ async fn a_configured_owner_claim_is_used() {
     let t = TestGate::with_env(&[("OWNER_CLAIM", "username")]).await;
     t.stub
         .notebook("named-nb", "InService", &[(OWNER, "alice")]);
-    let mut request = with_path(event("http-notebook"), "/notebook-instances/named-nb");
+    let mut request = open_notebook("named-nb");
     claims(&mut request).insert("username".into(), serde_json::json!("alice"));
     let reply = t.send(request).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -71,12 +72,7 @@ async fn callers_outside_the_allowed_networks_get_403_before_any_call() {
 #[tokio::test]
 async fn other_methods_are_405_and_unknown_routes_404() {
     let t = TestGate::new().await;
-    for method in ["POST", "PUT", "DELETE", "PATCH", "HEAD"] {
-        let reply = t.send(with_method(event("http-notebook"), method)).await;
-        assert_eq!(reply.status, 405, "{method}");
-        assert_eq!(reply.header("allow"), Some("GET, OPTIONS"));
-        assert_eq!(reply.error_code(), "method_not_allowed");
-    }
+    assert_only_method(&t, &event("http-notebook"), "GET").await;
     for path in [
         "/",
         "/admin",
@@ -93,9 +89,7 @@ async fn other_methods_are_405_and_unknown_routes_404() {
 #[tokio::test]
 async fn preflight_echoes_only_an_exactly_allowed_origin() {
     let t = TestGate::new().await;
-    let reply = t.send(event("http-preflight")).await;
-    assert_eq!(reply.status, 204);
-    assert!(t.stub.calls().is_empty(), "a preflight calls nothing");
+    let reply = preflight(&t, event("http-preflight")).await;
     assert_eq!(
         reply.header("access-control-allow-origin"),
         Some("https://portal.example.com")
@@ -119,12 +113,7 @@ async fn preflight_echoes_only_an_exactly_allowed_origin() {
         "https://evil-portal.example.com",
         "null",
     ] {
-        t.stub.forget_calls();
-        let reply = t
-            .send(with_header(event("http-preflight"), "origin", origin))
-            .await;
-        assert_eq!(reply.status, 204);
-        assert!(t.stub.calls().is_empty(), "a preflight calls nothing");
+        let reply = preflight(&t, with_header(event("http-preflight"), "origin", origin)).await;
         assert_eq!(
             reply.header("access-control-allow-origin"),
             None,
@@ -174,12 +163,7 @@ async fn a_named_http_api_stage_in_the_path_is_routed() {
 async fn long_paths_and_query_strings_are_answered_not_crashed() {
     let t = TestGate::new().await;
     let long_name = "a".repeat(10_000);
-    let reply = t
-        .send(with_path(
-            event("http-notebook"),
-            &format!("/notebook-instances/{long_name}"),
-        ))
-        .await;
+    let reply = t.send(open_notebook(&long_name)).await;
     assert_eq!(reply.status, 400);
     let junk = "x".repeat(10_000);
     let reply = t

@@ -5,56 +5,31 @@
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::shapes::*;
 use crate::stub::{DOMAIN_ID, Fault, RETIRED_PLATFORM};
 
-fn notebook_route(name: &str, action: &str) -> serde_json::Value {
-    with_path(
-        event("http-start-notebook"),
-        &format!("/notebook-instances/{name}/{action}"),
-    )
-}
-
-fn open(name: &str) -> serde_json::Value {
-    with_path(
-        event("http-notebook"),
-        &format!("/notebook-instances/{name}"),
-    )
-}
-
-fn launch(name: &str) -> serde_json::Value {
-    with_path(
-        event("http-launch-notebook"),
-        &format!("/launch/notebook-instances/{name}"),
-    )
-}
-
 fn targets_notebook<'b>(body: &'b serde_json::Value, name: &str) -> &'b serde_json::Value {
-    body["notebookInstances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["name"] == name)
-        .unwrap_or_else(|| panic!("{name} not listed: {body}"))
+    item(&body["notebookInstances"], "name", name)
 }
 
 #[tokio::test]
 async fn a_stop_that_loses_a_race_is_already_stopping_not_an_upstream_error() {
     let t = TestGate::new().await;
     t.stub.race("alice-nb", "Stopping");
-    let reply = t.send(notebook_route("alice-nb", "stop")).await;
+    let reply = t.send(notebook_action("alice-nb", "stop")).await;
     assert_eq!(reply.status, 202, "{}", reply.body);
     let body = reply.json();
     assert_eq!(body["result"], "already stopping");
     assert_eq!(body["status"], "Stopping");
     // The refused stop, then one fresh read that says where it stands.
-    assert_eq!(
-        sorted(t.stub.operations()),
-        sorted([
+    expect_calls(
+        &t,
+        [
             "DescribeNotebookInstance",
             "DescribeNotebookInstance",
             "ListTags",
             "StopNotebookInstance",
-        ])
+        ],
     );
 }
 
@@ -63,27 +38,22 @@ async fn a_start_that_loses_a_race_answers_from_the_fresh_state() {
     // Started by a teammate meanwhile: already starting.
     let t = TestGate::new().await;
     t.stub.race("alice-stopped", "Pending");
-    let reply = t.send(notebook_route("alice-stopped", "start")).await;
+    let reply = t.send(notebook_action("alice-stopped", "start")).await;
     assert_eq!(reply.status, 202, "{}", reply.body);
     assert_eq!(reply.json()["result"], "already starting");
     // Already running by the time it arrived: 200, nothing to do.
     let t = TestGate::new().await;
     t.stub.race("alice-stopped", "InService");
-    let reply = t.send(notebook_route("alice-stopped", "start")).await;
+    let reply = t.send(notebook_action("alice-stopped", "start")).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.json()["result"], "already running");
     // Moved somewhere a start cannot come from: the conflict names where it is, as a 409.
     let t = TestGate::new().await;
     t.stub.race("alice-stopped", "Stopping");
-    let reply = t.send(notebook_route("alice-stopped", "start")).await;
+    let reply = t.send(notebook_action("alice-stopped", "start")).await;
     assert_eq!(reply.status, 409, "{}", reply.body);
     assert_eq!(reply.error_code(), "state_conflict");
-    assert!(
-        reply.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Stopping")
-    );
+    assert!(reply.error_message().contains("Stopping"));
 }
 
 #[tokio::test]
@@ -93,17 +63,12 @@ async fn a_refused_state_change_is_a_client_error_in_the_metrics_not_an_upstream
     t.stub.race("alice-nb", "Stopping");
     t.stub
         .fault_matching("DescribeNotebookInstance", "alice-nb", Fault::Throttle);
-    let reply = t.send(notebook_route("alice-nb", "stop")).await;
+    let reply = t.send(notebook_action("alice-nb", "stop")).await;
     assert_eq!(reply.status, 429, "{}", reply.body);
     t.stub.clear_faults();
     let t = TestGate::new().await;
     t.stub.race("alice-space", "Deleting");
-    let reply = t
-        .send(with_path(
-            event("rest-stop-space"),
-            "/studio/spaces/alice-space/stop",
-        ))
-        .await;
+    let reply = t.send(stop_space("alice-space")).await;
     assert_eq!(reply.status, 202, "{}", reply.body);
     let body = reply.json();
     assert_eq!(body["result"], "already stopping");
@@ -113,13 +78,13 @@ async fn a_refused_state_change_is_a_client_error_in_the_metrics_not_an_upstream
 #[tokio::test]
 async fn auto_start_never_starts_from_a_launch_link() {
     let t = TestGate::with_env(&[("AUTO_START", "true")]).await;
-    let reply = t.send(launch("alice-stopped")).await;
+    let reply = t.send(launch_notebook("alice-stopped")).await;
     assert_eq!(reply.status, 409, "{}", reply.body);
     assert!(reply.body.contains("Stopped"), "{}", reply.body);
     assert!(!t.stub.called("StartNotebookInstance"));
     assert_eq!(t.stub.status_of("alice-stopped"), "Stopped");
     // The header route (what the portal uses) still starts it.
-    let reply = t.send(open("alice-stopped")).await;
+    let reply = t.send(open_notebook("alice-stopped")).await;
     assert_eq!(reply.status, 202, "{}", reply.body);
     assert_eq!(t.stub.status_of("alice-stopped"), "Pending");
 }
@@ -129,14 +94,14 @@ async fn a_notebook_on_a_retired_platform_is_never_started() {
     let t = TestGate::with_env(&[("AUTO_START", "true")]).await;
     t.stub
         .notebook_on("alice-al2", "Stopped", &[(OWNER, ALICE)], RETIRED_PLATFORM);
-    for request in [notebook_route("alice-al2", "start"), open("alice-al2")] {
+    for request in [
+        notebook_action("alice-al2", "start"),
+        open_notebook("alice-al2"),
+    ] {
         let reply = t.send(request).await;
         assert_eq!(reply.status, 409, "{}", reply.body);
         assert_eq!(reply.error_code(), "platform_retired");
-        let message = reply.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let message = reply.error_message();
         assert!(
             message.contains(RETIRED_PLATFORM) && message.contains("notebook-al2023-v1"),
             "{message}"

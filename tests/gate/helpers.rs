@@ -198,6 +198,35 @@ impl Reply {
             .unwrap_or_default()
             .to_owned()
     }
+
+    /// The error's human message (`""` for an answer that is no JSON error).
+    pub fn error_message(&self) -> String {
+        self.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// The `name`s of a listed kind (`body["notebookInstances"]`, a domain's `spaces`), sorted.
+pub fn names(list: &Value) -> Vec<String> {
+    let mut names: Vec<String> = list
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|item| item["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The item of a listed kind whose `key` is `value`.
+pub fn item<'l>(list: &'l Value, key: &str, value: &str) -> &'l Value {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .find(|item| item[key] == value)
+        .unwrap_or_else(|| panic!("{key} {value} not listed: {list}"))
 }
 
 pub fn event(name: &str) -> Value {

@@ -1,4 +1,4 @@
-//! Events `lambda_http` cannot turn into a request (issue 19 #4): refused with a 400 JSON error
+//! Events `lambda_http` cannot turn into a request: refused with a 400 JSON error
 //! before anything else, never a panic and never a SageMaker call.
 
 use serde_json::json;

@@ -1,31 +1,12 @@
-//! Starting and stopping (issue 14): `POST /notebook-instances/{name}/start|stop` and
+//! Starting and stopping: `POST /notebook-instances/{name}/start|stop` and
 //! `POST /studio/spaces/{space}/stop`, every answer of the contract, and the calls behind each.
 
 use crate::helpers::*;
+use crate::notebook::{OWNERSHIP_READS, not_theirs};
+use crate::shapes::*;
 use crate::stub::{DOMAIN_ID, Fault};
 
 const STATE_CHANGES: [&str; 3] = ["StartNotebookInstance", "StopNotebookInstance", "DeleteApp"];
-
-fn start(name: &str) -> serde_json::Value {
-    with_path(
-        event("http-start-notebook"),
-        &format!("/notebook-instances/{name}/start"),
-    )
-}
-
-fn stop(name: &str) -> serde_json::Value {
-    with_path(
-        event("http-start-notebook"),
-        &format!("/notebook-instances/{name}/stop"),
-    )
-}
-
-fn stop_space(space: &str) -> serde_json::Value {
-    with_path(
-        event("rest-stop-space"),
-        &format!("/studio/spaces/{space}/stop"),
-    )
-}
 
 fn state_changes(t: &TestGate) -> Vec<String> {
     t.stub
@@ -33,16 +14,6 @@ fn state_changes(t: &TestGate) -> Vec<String> {
         .into_iter()
         .filter(|o| STATE_CHANGES.contains(&o.as_str()))
         .collect()
-}
-
-/// The calls of a request, leaving out the one `DescribeDomain` a process makes first.
-fn calls_but_domain(t: &TestGate) -> Vec<String> {
-    sorted(
-        t.stub
-            .operations()
-            .into_iter()
-            .filter(|o| o != "DescribeDomain"),
-    )
 }
 
 #[tokio::test]
@@ -66,13 +37,13 @@ async fn the_owner_starts_a_stopped_notebook() {
             "target": {"type": "notebook-instance", "name": "alice-stopped"},
         })
     );
-    assert_eq!(
-        sorted(t.stub.operations()),
-        sorted([
+    expect_calls(
+        &t,
+        [
             "DescribeNotebookInstance",
             "ListTags",
-            "StartNotebookInstance"
-        ])
+            "StartNotebookInstance",
+        ],
     );
     let calls = t.stub.calls();
     assert_eq!(
@@ -108,12 +79,12 @@ async fn the_owner_stops_a_running_notebook_through_either_api() {
 #[tokio::test]
 async fn a_group_member_may_stop_and_start_a_shared_notebook() {
     let t = TestGate::new().await;
-    let reply = t.send(stop("team-nb")).await;
+    let reply = t.send(stop_notebook("team-nb")).await;
     assert_eq!(reply.status, 202, "{}", reply.body);
     assert_eq!(t.stub.status_of("team-nb"), "Stopping");
     // Bob is not in ml-team.
     let t = TestGate::new().await;
-    assert_not_found(&t.send(as_bob(stop("team-nb"))).await);
+    assert_not_found(&t.send(as_bob(stop_notebook("team-nb"))).await);
     assert!(state_changes(&t).is_empty());
 }
 
@@ -124,28 +95,28 @@ async fn nothing_to_do_sends_no_state_change_and_says_so() {
         .notebook("alice-stopping", "Stopping", &[(OWNER, ALICE)]);
     for (request, status, result, state, underway) in [
         (
-            start("alice-nb"),
+            start_notebook("alice-nb"),
             200,
             "already running",
             "InService",
             false,
         ),
         (
-            start("alice-pending"),
+            start_notebook("alice-pending"),
             202,
             "already starting",
             "Pending",
             true,
         ),
         (
-            stop("alice-stopped"),
+            stop_notebook("alice-stopped"),
             200,
             "already stopped",
             "Stopped",
             false,
         ),
         (
-            stop("alice-stopping"),
+            stop_notebook("alice-stopping"),
             202,
             "already stopping",
             "Stopping",
@@ -165,11 +136,7 @@ async fn nothing_to_do_sends_no_state_change_and_says_so() {
             assert_eq!(reply.header("retry-after"), None, "{result}");
             assert!(body.get("retryAfter").is_none(), "{result}");
         }
-        assert_eq!(
-            sorted(t.stub.operations()),
-            sorted(["DescribeNotebookInstance", "ListTags"]),
-            "{result}"
-        );
+        expect_calls_for(&t, result, OWNERSHIP_READS);
     }
 }
 
@@ -181,22 +148,19 @@ async fn a_state_that_allows_no_change_is_409_naming_it() {
         .notebook("alice-updating", "Updating", &[(OWNER, ALICE)])
         .notebook("alice-deleting", "Deleting", &[(OWNER, ALICE)]);
     for (request, state) in [
-        (start("alice-failed"), "Failed"),
-        (stop("alice-failed"), "Failed"),
-        (start("alice-stopping"), "Stopping"),
-        (stop("alice-pending"), "Pending"),
-        (start("alice-updating"), "Updating"),
-        (stop("alice-updating"), "Updating"),
-        (start("alice-deleting"), "Deleting"),
-        (stop("alice-deleting"), "Deleting"),
+        (start_notebook("alice-failed"), "Failed"),
+        (stop_notebook("alice-failed"), "Failed"),
+        (start_notebook("alice-stopping"), "Stopping"),
+        (stop_notebook("alice-pending"), "Pending"),
+        (start_notebook("alice-updating"), "Updating"),
+        (stop_notebook("alice-updating"), "Updating"),
+        (start_notebook("alice-deleting"), "Deleting"),
+        (stop_notebook("alice-deleting"), "Deleting"),
     ] {
         let reply = t.send(request).await;
         assert_eq!(reply.status, 409, "{state}: {}", reply.body);
         assert_eq!(reply.error_code(), "state_conflict");
-        let message = reply.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let message = reply.error_message();
         assert!(message.contains(state), "{message}");
     }
     assert!(state_changes(&t).is_empty(), "{:?}", t.stub.operations());
@@ -205,16 +169,10 @@ async fn a_state_that_allows_no_change_is_409_naming_it() {
 #[tokio::test]
 async fn someone_elses_and_missing_notebooks_are_404_alike_and_unchanged() {
     let t = TestGate::new().await;
-    for name in ["bob-nb", "untagged-nb", "no-such-nb", "BOB-NB"] {
-        for request in [start(name), stop(name)] {
-            t.stub.forget_calls();
-            assert_not_found(&t.send(request).await);
-            assert_eq!(
-                sorted(t.stub.operations()),
-                sorted(["DescribeNotebookInstance", "ListTags"]),
-                "{name}"
-            );
-        }
+    for route in [start_notebook, stop_notebook] {
+        let mut requests = not_theirs(route);
+        requests.push(("BOB-NB", route("BOB-NB")));
+        not_found_alike(&t, requests, &OWNERSHIP_READS, calls_made).await;
     }
     assert_eq!(t.stub.status_of("bob-nb"), "InService");
     assert_eq!(t.stub.status_of("untagged-nb"), "InService");
@@ -223,18 +181,18 @@ async fn someone_elses_and_missing_notebooks_are_404_alike_and_unchanged() {
 #[tokio::test]
 async fn a_disabled_action_is_403_before_any_call() {
     let t = TestGate::with_env(&[("LIFECYCLE", "stop")]).await;
-    let reply = t.send(start("alice-stopped")).await;
+    let reply = t.send(start_notebook("alice-stopped")).await;
     assert_eq!(reply.status, 403, "{}", reply.body);
     assert_eq!(reply.error_code(), "action_disabled");
     assert!(t.stub.calls().is_empty());
-    assert_eq!(t.send(stop("alice-nb")).await.status, 202);
+    assert_eq!(t.send(stop_notebook("alice-nb")).await.status, 202);
 
     let t = TestGate::with_env(&[("LIFECYCLE", "")]).await;
     for request in [
-        start("alice-stopped"),
-        stop("alice-nb"),
+        start_notebook("alice-stopped"),
+        stop_notebook("alice-nb"),
         stop_space("alice-space"),
-        start("bob-nb"),
+        start_notebook("bob-nb"),
     ] {
         let reply = t.send(request).await;
         assert_eq!(reply.status, 403, "{}", reply.body);
@@ -249,38 +207,32 @@ async fn a_disabled_action_is_403_before_any_call() {
 async fn a_state_change_is_only_ever_a_post() {
     let t = TestGate::new().await;
     for request in [
-        start("alice-stopped"),
-        stop("alice-nb"),
+        start_notebook("alice-stopped"),
+        stop_notebook("alice-nb"),
         stop_space("alice-space"),
     ] {
-        for method in ["GET", "PUT", "DELETE", "PATCH", "HEAD"] {
-            let reply = t.send(with_method(request.clone(), method)).await;
-            assert_eq!(reply.status, 405, "{method}");
-            assert_eq!(reply.header("allow"), Some("POST, OPTIONS"));
-            assert_eq!(reply.error_code(), "method_not_allowed");
-        }
+        assert_only_method(&t, &request, "POST").await;
     }
     assert!(t.stub.calls().is_empty());
     // And an open is never a POST.
-    let reply = t.send(with_method(event("http-notebook"), "POST")).await;
-    assert_eq!(reply.status, 405);
-    assert_eq!(reply.header("allow"), Some("GET, OPTIONS"));
+    assert_only_method(&t, &event("http-notebook"), "GET").await;
 }
 
 #[tokio::test]
 async fn a_preflight_for_a_lifecycle_route_allows_post() {
     let t = TestGate::new().await;
-    let preflight = with_path(
-        event("http-preflight"),
-        "/notebook-instances/alice-stopped/start",
-    );
-    let reply = t.send(preflight).await;
-    assert_eq!(reply.status, 204);
+    let reply = preflight(
+        &t,
+        with_path(
+            event("http-preflight"),
+            "/notebook-instances/alice-stopped/start",
+        ),
+    )
+    .await;
     assert_eq!(
         reply.header("access-control-allow-methods"),
         Some("GET, POST, OPTIONS")
     );
-    assert!(t.stub.calls().is_empty());
 }
 
 #[tokio::test]
@@ -330,7 +282,7 @@ async fn the_owner_stops_their_spaces_running_app() {
         })
     );
     assert_eq!(
-        calls_but_domain(&t),
+        calls_besides_domain(&t),
         sorted(["ListTags", "DescribeSpace", "ListApps", "DeleteApp"])
     );
     let calls = t.stub.calls();
@@ -374,7 +326,10 @@ async fn a_shared_spaces_app_is_stopped_by_its_owner_only() {
     let reply = t.send(stop_space("team-space")).await;
     assert_eq!(reply.status, 403, "{}", reply.body);
     assert_eq!(reply.error_code(), "not_space_owner");
-    assert_eq!(calls_but_domain(&t), sorted(["ListTags", "DescribeSpace"]));
+    assert_eq!(
+        calls_besides_domain(&t),
+        sorted(["ListTags", "DescribeSpace"])
+    );
     assert_eq!(t.stub.app_statuses("team-space"), ["InService"]);
 
     let reply = t.send(as_bob(stop_space("team-space"))).await;
@@ -385,15 +340,14 @@ async fn a_shared_spaces_app_is_stopped_by_its_owner_only() {
 #[tokio::test]
 async fn someone_elses_private_and_missing_spaces_are_404_alike() {
     let t = TestGate::new().await;
-    for space in ["bob-space", "no-such-space"] {
-        t.stub.forget_calls();
-        assert_not_found(&t.send(stop_space(space)).await);
-        assert_eq!(
-            calls_but_domain(&t),
-            sorted(["ListTags", "DescribeSpace"]),
-            "{space}"
-        );
-    }
+    let requests = ["bob-space", "no-such-space"].map(|space| (space, stop_space(space)));
+    not_found_alike(
+        &t,
+        requests.to_vec(),
+        &["ListTags", "DescribeSpace"],
+        calls_besides_domain,
+    )
+    .await;
     // A caller whose profile is not theirs stops nothing, not even their "own" space.
     t.stub.forget_calls();
     let mut mallory = stop_space("alice-space");
@@ -410,21 +364,26 @@ async fn sagemaker_failures_answer_as_for_opens() {
             "DescribeNotebookInstance",
             Fault::Throttle,
             429,
-            start("alice-stopped"),
+            start_notebook("alice-stopped"),
         ),
         (
             "StartNotebookInstance",
             Fault::Throttle,
             429,
-            start("alice-stopped"),
+            start_notebook("alice-stopped"),
         ),
         (
             "StopNotebookInstance",
             Fault::ServerError,
             502,
-            stop("alice-nb"),
+            stop_notebook("alice-nb"),
         ),
-        ("StopNotebookInstance", Fault::Denied, 502, stop("alice-nb")),
+        (
+            "StopNotebookInstance",
+            Fault::Denied,
+            502,
+            stop_notebook("alice-nb"),
+        ),
         ("ListApps", Fault::Throttle, 429, stop_space("alice-space")),
         ("DeleteApp", Fault::Denied, 502, stop_space("alice-space")),
         (
@@ -447,17 +406,14 @@ async fn sagemaker_failures_answer_as_for_opens() {
     // A read that fails sends no state change.
     let t = TestGate::new().await;
     t.stub.fault("ListTags", Fault::Throttle);
-    assert_eq!(t.send(start("alice-stopped")).await.status, 429);
+    assert_eq!(t.send(start_notebook("alice-stopped")).await.status, 429);
     assert!(state_changes(&t).is_empty());
 }
 
 #[tokio::test]
 async fn while_sagemaker_fails_missing_and_foreign_notebooks_get_the_same_error() {
     let t = TestGate::new().await;
-    t.stub.fault("ListTags", Fault::ServerError);
-    for name in ["bob-nb", "no-such-nb"] {
-        let reply = t.send(stop(name)).await;
-        assert_eq!(reply.status, 502, "{name}: {}", reply.body);
-    }
+    let requests = ["bob-nb", "no-such-nb"].map(|name| (name, stop_notebook(name)));
+    failures_look_alike(&t, &requests, &[("ListTags", Fault::ServerError, 502)]).await;
     assert!(state_changes(&t).is_empty());
 }

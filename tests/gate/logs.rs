@@ -5,6 +5,7 @@ use serde_json::Value;
 use tracing_subscriber::filter::LevelFilter;
 
 use crate::helpers::*;
+use crate::shapes::*;
 use crate::stub::{Fault, URL_SECRET};
 
 #[derive(Clone, Default)]
@@ -38,6 +39,14 @@ pub async fn logs_of(t: &TestGate, events: Vec<Value>) -> (String, Vec<u16>) {
         statuses.push(t.send(event).await.status);
     }
     (captured.text(), statuses)
+}
+
+/// The log's audit lines, one a request.
+pub fn audit_lines(log: &str) -> Vec<Value> {
+    log.lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["target"] == "audit")
+        .collect()
 }
 
 pub fn token_values(event: &Value) -> Vec<String> {
@@ -79,11 +88,7 @@ async fn a_successful_open_logs_an_audit_line_and_no_url_or_token() {
     assert!(!log.contains("access_token"));
     assert!(!log.to_ascii_lowercase().contains("bearer"));
 
-    let audit: Vec<Value> = log
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|l| l["target"] == "audit")
-        .collect();
+    let audit = audit_lines(&log);
     assert_eq!(audit.len(), 5, "one audit line per request");
     let first = &audit[0];
     // Who opened which notebook when, from where, and nothing more.
@@ -138,18 +143,14 @@ async fn refusals_are_audited_with_the_caller_and_no_calls() {
     let (log, statuses) = logs_of(
         &t,
         vec![
-            with_path(event("http-notebook"), "/notebook-instances/bob-nb"),
-            with_path(event("http-notebook"), "/notebook-instances/bad_name"),
+            open_notebook("bob-nb"),
+            open_notebook("bad_name"),
             without_authorizer(event("http-notebook")),
         ],
     )
     .await;
     assert_eq!(statuses, [404, 400, 401]);
-    let audit: Vec<Value> = log
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|l| l["target"] == "audit")
-        .collect();
+    let audit = audit_lines(&log);
     assert_eq!(audit[0]["caller"], ALICE);
     assert_eq!(audit[0]["resource"], "-", "nothing was opened");
     assert_eq!(audit[0]["sagemaker_calls"], 2);
@@ -158,7 +159,7 @@ async fn refusals_are_audited_with_the_caller_and_no_calls() {
     assert_eq!(audit[2]["status"], 401);
 }
 
-/// Issue 12: when IAM says no, the caller gets the usual 502 and the log names the denied action
+/// When IAM says no, the caller gets the usual 502 and the log names the denied action
 /// plainly, at ERROR, with no URL or token.
 #[tokio::test]
 async fn an_access_denied_call_is_502_and_logged_by_its_action() {
@@ -211,22 +212,14 @@ async fn an_access_denied_call_is_502_and_logged_by_its_action() {
 #[tokio::test]
 async fn a_start_or_stop_is_audited_with_its_action_and_outcome() {
     let t = TestGate::new().await;
-    let stop = with_path(
-        event("http-start-notebook"),
-        "/notebook-instances/alice-nb/stop",
-    );
-    let events = vec![event("http-start-notebook"), stop];
+    let events = vec![event("http-start-notebook"), stop_notebook("alice-nb")];
     let secrets = token_values(&events[0]);
     let (log, statuses) = logs_of(&t, events).await;
     assert_eq!(statuses, [202, 202]);
     for secret in secrets {
         assert!(!log.contains(&secret), "a token reached the log");
     }
-    let audit: Vec<Value> = log
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|l| l["target"] == "audit")
-        .collect();
+    let audit = audit_lines(&log);
     assert_eq!(audit.len(), 2);
     assert_eq!(audit[0]["action"], "start");
     assert_eq!(audit[0]["outcome"], "started");

@@ -11,6 +11,8 @@ mod logs;
 mod metrics;
 mod mlflow;
 mod notebook;
+mod shapes;
+mod status;
 mod stub;
 mod studio;
 mod targets;

@@ -10,7 +10,8 @@ use serde_json::{Map, Value, json};
 use tracing_subscriber::filter::LevelFilter;
 
 use crate::helpers::*;
-use crate::logs::{Captured, logs_of, token_values};
+use crate::logs::{Captured, audit_lines, logs_of, token_values};
+use crate::shapes::*;
 use crate::stub::{Fault, URL_SECRET};
 
 /// Units a MetricDefinition may name: the specification's JSON schema (`MetricUnit`).
@@ -71,13 +72,6 @@ fn emf_lines(log: &str) -> Vec<Map<String, Value>> {
             Ok(Value::Object(doc)) => doc,
             other => panic!("not one JSON object: {other:?}: {line}"),
         })
-        .collect()
-}
-
-fn audit_lines(log: &str) -> Vec<Value> {
-    log.lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|l| l["target"] == "audit")
         .collect()
 }
 
@@ -268,10 +262,7 @@ async fn every_request_writes_one_emf_line_that_the_specification_accepts() {
         ),
         (event("http-studio"), 200, "/studio", "opened"),
         (
-            json(with_path(
-                event("http-notebook"),
-                "/notebook-instances/alice-pending",
-            )),
+            json(open_notebook("alice-pending")),
             202,
             "/notebook-instances/{name}",
             "starting",
@@ -291,7 +282,7 @@ async fn every_request_writes_one_emf_line_that_the_specification_accepts() {
         (event("http-targets"), 200, "/targets", "listed"),
         (event("http-preflight"), 204, "/targets", "preflight"),
         (
-            with_path(event("http-notebook"), "/notebook-instances/bob-nb"),
+            open_notebook("bob-nb"),
             404,
             "/notebook-instances/{name}",
             "not_found",
@@ -303,7 +294,7 @@ async fn every_request_writes_one_emf_line_that_the_specification_accepts() {
             "not_found",
         ),
         (
-            with_path(event("http-notebook"), "/notebook-instances/bad_name"),
+            open_notebook("bad_name"),
             400,
             "/notebook-instances/{name}",
             "client_error",
@@ -452,13 +443,10 @@ async fn no_metric_line_carries_a_name_from_the_path_a_caller_a_token_or_a_url()
         event("http-start-notebook"),
         event("rest-stop-space"),
         event("http-targets"),
-        with_path(event("http-notebook"), "/notebook-instances/bob-nb"),
-        with_path(
-            event("http-notebook"),
-            "/notebook-instances/Zq9-unseen-name",
-        ),
+        open_notebook("bob-nb"),
+        open_notebook("Zq9-unseen-name"),
         // Text that looks like a template, and a path no route has: neither becomes a value.
-        with_path(event("http-notebook"), "/notebook-instances/%7Bname%7Dx"),
+        open_notebook("%7Bname%7Dx"),
         with_path(event("http-notebook"), "/Zq9-unknown-route/deeper"),
     ];
     let mut secrets: Vec<String> = events.iter().flat_map(token_values).collect();

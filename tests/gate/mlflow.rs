@@ -1,11 +1,13 @@
-//! MLflow tracking servers and apps (issue 15): opened as notebook instances are, by their owner
+//! MLflow tracking servers and apps: opened as notebook instances are, by their owner
 //! or group tag, through one presign made only after both reads agreed.
 
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::logs::logs_of;
+use crate::logs::{audit_lines, logs_of};
+use crate::shapes::*;
 use crate::stub::{Fault, URL_SECRET};
+use notebook_gate::mlflow::states::{MLFLOW_APP_STATES, TRACKING_SERVER_STATES};
 
 const TS_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/";
 const APP_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/";
@@ -48,24 +50,13 @@ fn launch(event: Value) -> Value {
 async fn owner_opens_a_tracking_server_as_json_with_one_presign() {
     let t = mlflow_gate(&[]).await;
     let reply = t.send(tracking_server("alice-mlflow")).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let body = reply.json();
-    assert!(
-        body["url"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("{URL_SECRET}-alice-mlflow"))
-    );
-    assert!(body["expiresAt"].as_str().unwrap().ends_with('Z'));
+    let body = assert_presigned(&reply, "alice-mlflow");
     assert_eq!(
         body["target"],
         json!({"type": "mlflow-tracking-server", "name": "alice-mlflow"})
     );
     assert_eq!(reply.header("cache-control"), Some("no-store"));
-    assert_eq!(
-        sorted(t.stub.operations()),
-        sorted(["DescribeMlflowTrackingServer", "ListTags", TS_PRESIGN])
-    );
+    expect_calls(&t, ["DescribeMlflowTrackingServer", "ListTags", TS_PRESIGN]);
     let calls = t.stub.calls();
     assert_eq!(
         call(&calls, "ListTags").input["ResourceArn"],
@@ -105,22 +96,12 @@ async fn presign_lifetimes_follow_url_expires_seconds_and_the_session_parameter(
 async fn owner_opens_an_app_by_its_arn_as_json() {
     let t = mlflow_gate(&[]).await;
     let reply = t.send(app("app-alice")).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let body = reply.json();
-    assert!(
-        body["url"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("{URL_SECRET}-app-alice"))
-    );
+    let body = assert_presigned(&reply, "app-alice");
     assert_eq!(
         body["target"],
         json!({"type": "mlflow-app", "id": "app-alice", "name": "alice-app"})
     );
-    assert_eq!(
-        sorted(t.stub.operations()),
-        sorted(["DescribeMlflowApp", "ListTags", APP_PRESIGN])
-    );
+    expect_calls(&t, ["DescribeMlflowApp", "ListTags", APP_PRESIGN]);
     let calls = t.stub.calls();
     let arn = format!("{APP_ARN}app-alice");
     assert_eq!(call(&calls, "DescribeMlflowApp").input["Arn"], arn);
@@ -195,33 +176,27 @@ async fn group_tags_open_for_members_only() {
 #[tokio::test]
 async fn someone_elses_and_missing_look_the_same() {
     let t = mlflow_gate(&[]).await;
+    let server_reads = ["DescribeMlflowTrackingServer", "ListTags"];
     let cases = [
         (
             tracking_server("bob-mlflow"),
             tracking_server("no-such-server"),
+            server_reads,
         ),
-        (app("app-bob"), app("no-such-app")),
+        (
+            app("app-bob"),
+            app("no-such-app"),
+            ["DescribeMlflowApp", "ListTags"],
+        ),
         (
             as_bob(tracking_server("alice-mlflow")),
             tracking_server("nobody"),
+            server_reads,
         ),
     ];
-    for (foreign, missing) in cases {
-        t.stub.forget_calls();
-        let foreign = t.send(foreign).await;
-        let foreign_calls = sorted(t.stub.operations());
-        t.stub.forget_calls();
-        let missing = t.send(missing).await;
-        let missing_calls = sorted(t.stub.operations());
-        assert_not_found(&foreign);
-        assert_not_found(&missing);
-        assert_eq!(foreign.json()["error"], {
-            let mut e = missing.json()["error"].clone();
-            e["requestId"] = foreign.json()["error"]["requestId"].clone();
-            e
-        });
-        assert_eq!(foreign_calls, missing_calls);
-        assert_eq!(foreign_calls.len(), 2, "{foreign_calls:?}");
+    for (foreign, missing, reads) in cases {
+        let requests = vec![("foreign", foreign), ("missing", missing)];
+        not_found_alike(&t, requests, &reads, calls_made).await;
         assert!(!t.stub.called(TS_PRESIGN) && !t.stub.called(APP_PRESIGN));
     }
 }
@@ -238,26 +213,6 @@ async fn a_described_arn_other_than_the_built_one_opens_nothing() {
     assert_not_found(&t.send(tracking_server("moved-mlflow")).await);
     assert!(!t.stub.called(TS_PRESIGN));
 }
-
-const TRACKING_SERVER_STATES: [&str; 17] = [
-    "Creating",
-    "Created",
-    "CreateFailed",
-    "Updating",
-    "Updated",
-    "UpdateFailed",
-    "Deleting",
-    "DeleteFailed",
-    "Stopping",
-    "Stopped",
-    "StopFailed",
-    "Starting",
-    "Started",
-    "StartFailed",
-    "MaintenanceInProgress",
-    "MaintenanceComplete",
-    "MaintenanceFailed",
-];
 
 #[tokio::test]
 async fn every_tracking_server_state_has_its_answer() {
@@ -289,10 +244,7 @@ async fn every_tracking_server_state_has_its_answer() {
                 _ => {
                     assert_eq!(reply.status, 409, "{case}");
                     assert_eq!(reply.error_code(), "not_running", "{case}");
-                    let message = reply.json()["error"]["message"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned();
+                    let message = reply.error_message();
                     assert!(message.contains(state), "{case}");
                 }
             }
@@ -312,17 +264,7 @@ async fn every_tracking_server_state_has_its_answer() {
 #[tokio::test]
 async fn every_app_state_has_its_answer() {
     let t = mlflow_gate(&[("AUTO_START", "true")]).await;
-    for state in [
-        "Creating",
-        "Created",
-        "CreateFailed",
-        "Updating",
-        "Updated",
-        "UpdateFailed",
-        "Deleting",
-        "DeleteFailed",
-        "Deleted",
-    ] {
+    for state in MLFLOW_APP_STATES {
         let id = format!("app-{}", state.to_ascii_lowercase());
         t.stub.mlflow_app(&id, "x", state, &[(OWNER, ALICE)]);
         t.stub.forget_calls();
@@ -415,12 +357,11 @@ async fn nothing_is_presigned_or_started_when_either_read_fails() {
 #[tokio::test]
 async fn while_tags_fail_a_missing_name_and_someone_elses_get_the_same_error() {
     let t = mlflow_gate(&[]).await;
-    t.stub.fault("ListTags", Fault::Throttle);
-    let foreign = t.send(tracking_server("bob-mlflow")).await;
-    let missing = t.send(tracking_server("no-such-server")).await;
-    assert_eq!(foreign.status, 429, "{}", foreign.body);
-    assert_eq!(missing.status, foreign.status, "{}", missing.body);
-    assert_eq!(missing.error_code(), foreign.error_code());
+    let requests = [
+        ("foreign", tracking_server("bob-mlflow")),
+        ("missing", tracking_server("no-such-server")),
+    ];
+    failures_look_alike(&t, &requests, &[("ListTags", Fault::Throttle, 429)]).await;
 }
 
 #[tokio::test]
@@ -464,10 +405,7 @@ async fn bad_names_are_400_before_any_call() {
         let reply = t.send(event).await;
         assert_eq!(reply.status, 400, "{}", reply.body);
         assert_eq!(reply.error_code(), "invalid_request");
-        let message = reply.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let message = reply.error_message();
         assert!(message.starts_with(what), "{message}");
     }
     // A path segment more is no route at all.
@@ -493,11 +431,7 @@ async fn the_audit_line_has_the_route_template_and_no_url() {
         !log.contains("experiments.sagemaker.aws"),
         "a URL reached the log"
     );
-    let audit: Vec<Value> = log
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|l| l["target"] == "audit")
-        .collect();
+    let audit = audit_lines(&log);
     assert_eq!(audit.len(), 3);
     assert_eq!(audit[0]["route"], "/mlflow/tracking-servers/{name}");
     assert_eq!(audit[0]["resource"], "mlflow-tracking-server/alice-mlflow");
@@ -512,17 +446,6 @@ async fn the_audit_line_has_the_route_template_and_no_url() {
     }
 }
 
-fn names(list: &Value) -> Vec<String> {
-    let mut names: Vec<String> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[tokio::test]
 async fn targets_list_the_callers_own_and_group_tracking_servers_and_apps() {
     let t = mlflow_gate(&[]).await;
@@ -535,12 +458,7 @@ async fn targets_list_the_callers_own_and_group_tracking_servers_and_apps() {
     );
     assert_eq!(names(&body["mlflowApps"]), ["alice-app", "team-app"]);
     assert_eq!(body["someMlflowUnchecked"], false);
-    let server = body["mlflowTrackingServers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "alice-mlflow")
-        .unwrap();
+    let server = item(&body["mlflowTrackingServers"], "name", "alice-mlflow");
     assert_eq!(
         *server,
         json!({
@@ -550,12 +468,7 @@ async fn targets_list_the_callers_own_and_group_tracking_servers_and_apps() {
             "launch": "/launch/mlflow/tracking-servers/alice-mlflow",
         })
     );
-    let app = body["mlflowApps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == "app-alice")
-        .unwrap();
+    let app = item(&body["mlflowApps"], "id", "app-alice");
     assert_eq!(
         *app,
         json!({

@@ -3,7 +3,19 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::helpers::*;
-use crate::stub::{Fault, URL_SECRET};
+use crate::shapes::*;
+use crate::stub::Fault;
+
+/// The two reads that decide whether the caller may open a notebook instance.
+pub const OWNERSHIP_READS: [&str; 2] = ["DescribeNotebookInstance", "ListTags"];
+
+/// Someone else's, an untagged and a missing notebook instance, each through `route`.
+pub fn not_theirs(route: fn(&str) -> serde_json::Value) -> Vec<(&'static str, serde_json::Value)> {
+    ["bob-nb", "untagged-nb", "no-such-nb"]
+        .into_iter()
+        .map(|name| (name, route(name)))
+        .collect()
+}
 
 const SECURITY_HEADERS: [(&str, &str); 3] = [
     ("cache-control", "no-store"),
@@ -15,16 +27,8 @@ const SECURITY_HEADERS: [(&str, &str); 3] = [
 async fn owner_gets_json_with_url_expiry_and_target() {
     let t = TestGate::new().await;
     let reply = t.send(event("http-notebook")).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = assert_presigned(&reply, "alice-nb");
     assert_eq!(reply.header("content-type"), Some("application/json"));
-    let body = reply.json();
-    assert!(
-        body["url"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("{URL_SECRET}-alice-nb"))
-    );
-    assert!(body["expiresAt"].as_str().unwrap().ends_with('Z'));
     assert_eq!(
         body["target"],
         serde_json::json!({"type": "notebook-instance", "name": "alice-nb"})
@@ -32,13 +36,13 @@ async fn owner_gets_json_with_url_expiry_and_target() {
     for (name, value) in SECURITY_HEADERS {
         assert_eq!(reply.header(name), Some(value), "{name}");
     }
-    assert_eq!(
-        sorted(t.stub.operations()),
-        sorted([
+    expect_calls(
+        &t,
+        [
             "DescribeNotebookInstance",
             "ListTags",
-            "CreatePresignedNotebookInstanceUrl"
-        ])
+            "CreatePresignedNotebookInstanceUrl",
+        ],
     );
     let calls = t.stub.calls();
     let presign = &call(&calls, "CreatePresignedNotebookInstanceUrl").input;
@@ -93,12 +97,7 @@ async fn session_outside_the_allowed_range_is_rejected_before_any_call() {
             .await;
         assert_eq!(reply.status, 400, "{bad}");
         assert_eq!(reply.error_code(), "invalid_request");
-        assert!(
-            reply.json()["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("7200")
-        );
+        assert!(reply.error_message().contains("7200"));
     }
     assert!(t.stub.calls().is_empty());
 }
@@ -106,12 +105,7 @@ async fn session_outside_the_allowed_range_is_rejected_before_any_call() {
 #[tokio::test]
 async fn group_member_opens_a_shared_notebook() {
     let t = TestGate::new().await;
-    let reply = t
-        .send(with_path(
-            event("http-notebook"),
-            "/notebook-instances/team-nb",
-        ))
-        .await;
+    let reply = t.send(open_notebook("team-nb")).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.json()["target"]["name"], "team-nb");
 }
@@ -129,7 +123,7 @@ async fn rest_api_groups_open_a_shared_notebook() {
 }
 
 /// Cognito group names may contain commas, quotes and brackets; none of them may make a person
-/// a member of another group (issue 19 #3).
+/// a member of another group.
 #[tokio::test]
 async fn a_group_whose_name_holds_a_separator_or_quote_opens_nothing_shared_with_another() {
     let t = TestGate::new().await;
@@ -173,28 +167,15 @@ async fn a_group_whose_name_holds_a_separator_or_quote_opens_nothing_shared_with
 #[tokio::test]
 async fn other_users_notebook_is_not_found_and_never_presigned() {
     let t = TestGate::new().await;
-    let reply = t
-        .send(with_path(
-            event("http-notebook"),
-            "/notebook-instances/bob-nb",
-        ))
-        .await;
+    let reply = t.send(open_notebook("bob-nb")).await;
     assert_not_found(&reply);
-    assert_eq!(
-        sorted(t.stub.operations()),
-        sorted(["DescribeNotebookInstance", "ListTags"])
-    );
+    expect_calls(&t, OWNERSHIP_READS);
 }
 
 #[tokio::test]
 async fn non_member_cannot_open_a_group_notebook() {
     let t = TestGate::new().await;
-    let reply = t
-        .send(as_bob(with_path(
-            event("http-notebook"),
-            "/notebook-instances/team-nb",
-        )))
-        .await;
+    let reply = t.send(as_bob(open_notebook("team-nb"))).await;
     assert_not_found(&reply);
     assert!(!t.stub.called("CreatePresignedNotebookInstanceUrl"));
 }
@@ -202,57 +183,25 @@ async fn non_member_cannot_open_a_group_notebook() {
 #[tokio::test]
 async fn unknown_and_untagged_notebooks_look_like_other_peoples() {
     let t = TestGate::new().await;
-    let others = t
-        .send(with_path(
-            event("http-notebook"),
-            "/notebook-instances/bob-nb",
-        ))
-        .await;
-    let missing = t
-        .send(with_path(
-            event("http-notebook"),
-            "/notebook-instances/no-such-nb",
-        ))
-        .await;
-    let untagged = t
-        .send(with_path(
-            event("http-notebook"),
-            "/notebook-instances/untagged-nb",
-        ))
-        .await;
-    assert_not_found(&missing);
-    assert_not_found(&untagged);
-    assert_eq!(others.body, missing.body);
-    assert_eq!(others.body, untagged.body);
+    not_found_alike(&t, not_theirs(open_notebook), &OWNERSHIP_READS, calls_made).await;
     assert!(!t.stub.called("CreatePresignedNotebookInstanceUrl"));
 }
 
 #[tokio::test]
 async fn pending_notebook_answers_starting_with_retry_after() {
     let t = TestGate::new().await;
-    let reply = t
-        .send(with_path(
-            event("http-notebook"),
-            "/notebook-instances/alice-pending",
-        ))
-        .await;
+    let reply = t.send(open_notebook("alice-pending")).await;
     assert_eq!(reply.status, 202);
     assert_eq!(reply.header("retry-after"), Some("15"));
     assert_eq!(reply.json()["status"], "starting");
     assert_eq!(reply.json()["target"]["name"], "alice-pending");
-    assert_eq!(
-        sorted(t.stub.operations()),
-        sorted(["DescribeNotebookInstance", "ListTags"])
-    );
+    expect_calls(&t, OWNERSHIP_READS);
 }
 
 #[tokio::test]
 async fn browser_waiting_for_a_notebook_gets_a_page_that_reloads() {
     let t = TestGate::new().await;
-    let launch = with_path(
-        event("http-launch-notebook"),
-        "/launch/notebook-instances/alice-pending",
-    );
+    let launch = launch_notebook("alice-pending");
     let reply = t.send(launch).await;
     assert_eq!(reply.status, 202);
     assert_eq!(
@@ -275,59 +224,34 @@ async fn browser_waiting_for_a_notebook_gets_a_page_that_reloads() {
 #[tokio::test]
 async fn stopped_notebook_is_not_running_without_auto_start() {
     let t = TestGate::new().await;
-    let reply = t
-        .send(with_path(
-            event("http-notebook"),
-            "/notebook-instances/alice-stopped",
-        ))
-        .await;
+    let reply = t.send(open_notebook("alice-stopped")).await;
     assert_eq!(reply.status, 409);
     assert_eq!(reply.error_code(), "not_running");
-    assert!(
-        reply.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Stopped")
-    );
+    assert!(reply.error_message().contains("Stopped"));
     assert!(!t.stub.called("StartNotebookInstance"));
 }
 
 #[tokio::test]
 async fn failed_notebook_is_not_running_even_with_auto_start() {
     let t = TestGate::with_env(&[("AUTO_START", "true")]).await;
-    let reply = t
-        .send(with_path(
-            event("http-notebook"),
-            "/notebook-instances/alice-failed",
-        ))
-        .await;
+    let reply = t.send(open_notebook("alice-failed")).await;
     assert_eq!(reply.status, 409);
-    assert!(
-        reply.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Failed")
-    );
+    assert!(reply.error_message().contains("Failed"));
 }
 
 #[tokio::test]
 async fn auto_start_starts_a_stopped_notebook_and_asks_to_wait() {
     let t = TestGate::with_env(&[("AUTO_START", "true")]).await;
-    let reply = t
-        .send(with_path(
-            event("http-notebook"),
-            "/notebook-instances/alice-stopped",
-        ))
-        .await;
+    let reply = t.send(open_notebook("alice-stopped")).await;
     assert_eq!(reply.status, 202, "{}", reply.body);
     assert_eq!(reply.header("retry-after"), Some("15"));
-    assert_eq!(
-        sorted(t.stub.operations()),
-        sorted([
+    expect_calls(
+        &t,
+        [
             "DescribeNotebookInstance",
             "ListTags",
-            "StartNotebookInstance"
-        ])
+            "StartNotebookInstance",
+        ],
     );
     assert_eq!(t.stub.status_of("alice-stopped"), "Pending");
 }
@@ -336,12 +260,7 @@ async fn auto_start_starts_a_stopped_notebook_and_asks_to_wait() {
 async fn auto_start_never_starts_someone_elses_notebook() {
     let t = TestGate::with_env(&[("AUTO_START", "true")]).await;
     t.stub.notebook("bob-stopped", "Stopped", &[(OWNER, BOB)]);
-    let reply = t
-        .send(with_path(
-            event("http-notebook"),
-            "/notebook-instances/bob-stopped",
-        ))
-        .await;
+    let reply = t.send(open_notebook("bob-stopped")).await;
     assert_not_found(&reply);
     assert_eq!(t.stub.status_of("bob-stopped"), "Stopped");
 }
@@ -369,10 +288,7 @@ async fn names_that_sagemaker_would_reject_are_400_without_any_call() {
 #[tokio::test]
 async fn a_failed_launch_is_a_page_for_the_browser_that_navigated_there() {
     let t = TestGate::new().await;
-    let others = with_path(
-        event("http-launch-notebook"),
-        "/launch/notebook-instances/bob-nb",
-    );
+    let others = launch_notebook("bob-nb");
     let reply = t.send(others).await;
     assert_eq!(reply.status, 404);
     assert_eq!(
@@ -413,25 +329,13 @@ async fn a_throttled_launch_page_says_when_to_retry() {
     assert!(reply.body.contains("Too many requests right now"));
 }
 
-/// Issue 19 #1: someone else's notebook, an untagged one and a name that does not exist make the
+/// No existence oracle: someone else's notebook, an untagged one and a name that does not exist make the
 /// same two reads, on the ARN built from the function's own account, and get the same answer.
 #[tokio::test]
 async fn foreign_untagged_and_missing_names_make_the_same_calls() {
     let t = TestGate::new().await;
-    for name in ["bob-nb", "untagged-nb", "no-such-nb"] {
-        t.stub.forget_calls();
-        let reply = t
-            .send(with_path(
-                event("http-notebook"),
-                &format!("/notebook-instances/{name}"),
-            ))
-            .await;
-        assert_not_found(&reply);
-        assert_eq!(
-            sorted(t.stub.operations()),
-            sorted(["DescribeNotebookInstance", "ListTags"]),
-            "{name}"
-        );
+    for (name, request) in not_theirs(open_notebook) {
+        not_found_alike(&t, vec![(name, request)], &OWNERSHIP_READS, calls_made).await;
         assert_eq!(
             call(&t.stub.calls(), "ListTags").input["ResourceArn"],
             format!("arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/{name}")
@@ -439,39 +343,24 @@ async fn foreign_untagged_and_missing_names_make_the_same_calls() {
     }
 }
 
-/// Issue 19 #2: while SageMaker fails, whether a name exists changes nothing the caller sees.
+/// No existence oracle under faults: while SageMaker fails, whether a name exists changes nothing the caller sees.
 #[tokio::test]
 async fn while_sagemaker_fails_missing_and_foreign_names_get_the_same_error() {
     let t = TestGate::new().await;
-    for (operation, fault, status) in [
-        ("ListTags", Fault::Throttle, 429),
-        ("ListTags", Fault::ServerError, 502),
-        ("ListTags", Fault::Denied, 502),
-        ("DescribeNotebookInstance", Fault::Throttle, 429),
-        ("DescribeNotebookInstance", Fault::ServerError, 502),
-    ] {
-        t.stub.clear_faults();
-        t.stub.fault(operation, fault);
-        let mut answers = Vec::new();
-        for name in ["bob-nb", "untagged-nb", "no-such-nb", "alice-nb"] {
-            let reply = t
-                .send(with_path(
-                    event("http-notebook"),
-                    &format!("/notebook-instances/{name}"),
-                ))
-                .await;
-            answers.push((
-                reply.status,
-                reply.error_code(),
-                reply.header("retry-after").map(str::to_owned),
-            ));
-        }
-        assert!(
-            answers.iter().all(|a| a == &answers[0]),
-            "{operation} {fault:?}: {answers:?}"
-        );
-        assert_eq!(answers[0].0, status, "{operation} {fault:?}");
-    }
+    let mut requests = not_theirs(open_notebook);
+    requests.push(("alice-nb", open_notebook("alice-nb")));
+    failures_look_alike(
+        &t,
+        &requests,
+        &[
+            ("ListTags", Fault::Throttle, 429),
+            ("ListTags", Fault::ServerError, 502),
+            ("ListTags", Fault::Denied, 502),
+            ("DescribeNotebookInstance", Fault::Throttle, 429),
+            ("DescribeNotebookInstance", Fault::ServerError, 502),
+        ],
+    )
+    .await;
     assert!(!t.stub.called("CreatePresignedNotebookInstanceUrl"));
 }
 
@@ -479,12 +368,7 @@ async fn while_sagemaker_fails_missing_and_foreign_names_get_the_same_error() {
 #[tokio::test]
 async fn mixed_case_names_open_only_what_the_lower_cased_arn_allows() {
     let t = TestGate::new().await;
-    let reply = t
-        .send(with_path(
-            event("http-notebook"),
-            "/notebook-instances/ALICE-Nb",
-        ))
-        .await;
+    let reply = t.send(open_notebook("ALICE-Nb")).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.json()["target"]["name"], "alice-nb");
     let calls = t.stub.calls();
@@ -496,17 +380,8 @@ async fn mixed_case_names_open_only_what_the_lower_cased_arn_allows() {
         call(&calls, "CreatePresignedNotebookInstanceUrl").input["NotebookInstanceName"],
         "alice-nb"
     );
-    for name in ["BOB-NB", "Untagged-Nb", "No-Such-NB"] {
-        t.stub.forget_calls();
-        let reply = t
-            .send(with_path(
-                event("http-notebook"),
-                &format!("/notebook-instances/{name}"),
-            ))
-            .await;
-        assert_not_found(&reply);
-        assert_eq!(t.stub.calls().len(), 2, "{name}");
-    }
+    let requests = ["BOB-NB", "Untagged-Nb", "No-Such-NB"].map(|name| (name, open_notebook(name)));
+    not_found_alike(&t, requests.to_vec(), &OWNERSHIP_READS, calls_made).await;
 }
 
 #[tokio::test]
@@ -517,17 +392,12 @@ async fn a_described_arn_other_than_the_built_one_opens_nothing() {
         &[(OWNER, ALICE)],
         "arn:aws:sagemaker:us-east-1:999999999999:notebook-instance/moved-nb",
     );
-    let reply = t
-        .send(with_path(
-            event("http-notebook"),
-            "/notebook-instances/moved-nb",
-        ))
-        .await;
+    let reply = t.send(open_notebook("moved-nb")).await;
     assert_not_found(&reply);
     assert_eq!(t.stub.calls().len(), 2);
 }
 
-/// Issue 17: an open's two reads run at once and the presign waits for both, even when one is
+/// Reads side by side: an open's two reads run at once and the presign waits for both, even when one is
 /// slow: two round trips, and nothing presigned before both ownership reads have answered.
 #[tokio::test]
 async fn an_open_is_two_round_trips_and_presigns_only_after_both_reads() {

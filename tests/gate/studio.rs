@@ -3,6 +3,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::shapes::*;
 use crate::stub::DOMAIN_ID;
 use crate::stub::Fault;
 
@@ -17,14 +18,14 @@ async fn owner_opens_their_space_in_the_chosen_app() {
         body["target"],
         json!({"type": "studio", "domainId": DOMAIN_ID, "userProfile": "alice", "space": "alice-space", "app": "jupyterlab"})
     );
-    assert_eq!(
-        sorted(t.stub.operations()),
-        sorted([
+    expect_calls(
+        &t,
+        [
             "DescribeDomain",
             "ListTags",
             "DescribeSpace",
-            "CreatePresignedDomainUrl"
-        ])
+            "CreatePresignedDomainUrl",
+        ],
     );
     let calls = t.stub.calls();
     assert_eq!(
@@ -46,10 +47,10 @@ async fn the_domain_is_described_once_per_process() {
     assert_eq!(t.send(event("http-studio")).await.status, 200);
     t.stub.forget_calls();
     assert_eq!(t.send(event("http-studio")).await.status, 200);
-    assert_eq!(
-        sorted(t.stub.operations()),
-        sorted(["ListTags", "DescribeSpace", "CreatePresignedDomainUrl"]),
-        "an open costs at most three calls once the domain is known"
+    expect_calls_for(
+        &t,
+        "an open costs at most three calls once the domain is known",
+        ["ListTags", "DescribeSpace", "CreatePresignedDomainUrl"],
     );
 }
 
@@ -96,26 +97,21 @@ async fn every_app_maps_to_its_landing_uri() {
 #[tokio::test]
 async fn someone_elses_private_space_is_not_found() {
     let t = TestGate::new().await;
-    let reply = t
-        .send(with_query(event("http-studio"), &[("space", "bob-space")]))
-        .await;
-    assert_not_found(&reply);
+    let requests = ["bob-space", "no-such-space"].map(|space| (space, open_space(space)));
+    not_found_alike(
+        &t,
+        requests.to_vec(),
+        &["DescribeSpace", "ListTags"],
+        calls_besides_domain,
+    )
+    .await;
     assert!(!t.stub.called("CreatePresignedDomainUrl"));
-    let missing = t
-        .send(with_query(
-            event("http-studio"),
-            &[("space", "no-such-space")],
-        ))
-        .await;
-    assert_eq!(missing.body, reply.body);
 }
 
 #[tokio::test]
 async fn a_shared_space_opens_for_any_owned_profile() {
     let t = TestGate::new().await;
-    let reply = t
-        .send(with_query(event("http-studio"), &[("space", "team-space")]))
-        .await;
+    let reply = t.send(open_space("team-space")).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.json()["target"]["space"], "team-space");
 }
@@ -175,46 +171,34 @@ async fn unknown_app_or_bad_space_name_is_400_without_any_call() {
     assert!(t.stub.calls().is_empty());
 }
 
-/// Issue 19 #1 and #2 for Studio: the profile's tags and the space are read together, so a space
+/// No existence oracle for Studio: the profile's tags and the space are read together, so a space
 /// that does not exist and someone else's cost the same calls, and while SageMaker fails they get
 /// the same error.
 #[tokio::test]
 async fn a_missing_and_a_foreign_space_cost_the_same_and_fail_alike() {
     let t = TestGate::new().await;
     assert_eq!(t.send(event("http-studio")).await.status, 200); // the domain is now known
-    for space in ["bob-space", "no-such-space"] {
-        t.stub.forget_calls();
-        let reply = t
-            .send(with_query(event("http-studio"), &[("space", space)]))
-            .await;
-        assert_not_found(&reply);
-        assert_eq!(
-            sorted(t.stub.operations()),
-            sorted(["DescribeSpace", "ListTags"]),
-            "{space}"
-        );
-    }
-    for (operation, fault, status) in [
-        ("DescribeSpace", Fault::Throttle, 429),
-        ("DescribeSpace", Fault::ServerError, 502),
-        ("ListTags", Fault::Throttle, 429),
-        ("ListTags", Fault::Denied, 502),
-    ] {
-        t.stub.clear_faults();
-        t.stub.fault(operation, fault);
-        let mut answers = Vec::new();
-        for space in ["bob-space", "no-such-space", "alice-space"] {
-            let reply = t
-                .send(with_query(event("http-studio"), &[("space", space)]))
-                .await;
-            answers.push((reply.status, reply.error_code()));
-        }
-        assert!(
-            answers.iter().all(|a| a == &answers[0]),
-            "{operation} {fault:?}: {answers:?}"
-        );
-        assert_eq!(answers[0].0, status, "{operation} {fault:?}");
-    }
+    let requests = ["bob-space", "no-such-space"].map(|space| (space, open_space(space)));
+    not_found_alike(
+        &t,
+        requests.to_vec(),
+        &["DescribeSpace", "ListTags"],
+        calls_made,
+    )
+    .await;
+    let mut requests = requests.to_vec();
+    requests.push(("alice-space", open_space("alice-space")));
+    failures_look_alike(
+        &t,
+        &requests,
+        &[
+            ("DescribeSpace", Fault::Throttle, 429),
+            ("DescribeSpace", Fault::ServerError, 502),
+            ("ListTags", Fault::Throttle, 429),
+            ("ListTags", Fault::Denied, 502),
+        ],
+    )
+    .await;
 }
 
 /// A second configured domain ("platform"), where Bob has a profile and a space, and where a
@@ -325,10 +309,7 @@ async fn several_domains_and_no_choice_is_400_naming_domain_without_any_call() {
         let reply = t.send(request).await;
         assert_eq!(reply.status, 400, "{}", reply.body);
         assert_eq!(reply.error_code(), "invalid_request");
-        let message = reply.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let message = reply.error_message();
         assert!(message.starts_with("domain "), "{message}");
     }
     assert!(t.stub.calls().is_empty());
@@ -373,12 +354,7 @@ async fn with_one_domain_the_parameter_may_name_it_or_be_left_out() {
         .send(studio_in(DOMAIN_ID, &[("space", "alice-space")]))
         .await;
     assert_eq!(named.status, 200, "{}", named.body);
-    let left_out = t
-        .send(with_query(
-            event("http-studio"),
-            &[("space", "alice-space")],
-        ))
-        .await;
+    let left_out = t.send(open_space("alice-space")).await;
     assert_eq!(left_out.status, 200, "{}", left_out.body);
     assert_eq!(named.json()["target"], left_out.json()["target"]);
     let stop = with_query(event("rest-stop-space"), &[("domain", DOMAIN_ID)]);
@@ -407,7 +383,7 @@ async fn each_domain_is_described_once_per_process() {
     assert_eq!(sorted(described), sorted([DOMAIN_ID, OTHER_DOMAIN]));
 }
 
-/// Issue 17: the profile's tags, the space and (on a domain's first request) the domain are read
+/// Reads side by side: the profile's tags, the space and (on a domain's first request) the domain are read
 /// at once, and the presign waits for all of them: two round trips, never a presign before both
 /// ownership reads have answered.
 #[tokio::test]
@@ -439,7 +415,7 @@ async fn a_studio_open_is_two_round_trips_and_presigns_only_after_its_reads() {
         "DescribeDomain, ListTags and DescribeSpace at once"
     );
     // Two waves: the reads (100 + 50 ms) and the presign (100 ms); reading the domain first, as
-    // before issue 17, would take 350 ms.
+    // as it once did, would take 350 ms.
     assert!(elapsed >= Duration::from_millis(250), "{elapsed:?}");
     assert!(elapsed < Duration::from_millis(330), "{elapsed:?}");
 }

@@ -1,21 +1,10 @@
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
 use crate::stub::{Call, DOMAIN_ID, DOMAIN_NAME, Fault, SINCE};
 use crate::studio::{OTHER_DOMAIN, two_domains};
-
-fn names(list: &Value) -> Vec<&str> {
-    let mut names: Vec<&str> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].as_str().unwrap())
-        .collect();
-    names.sort();
-    names
-}
 
 #[tokio::test]
 async fn lists_exactly_what_the_caller_may_open() {
@@ -33,12 +22,7 @@ async fn lists_exactly_what_the_caller_may_open() {
             "team-nb"
         ]
     );
-    let nb = body["notebookInstances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == "alice-nb")
-        .unwrap();
+    let nb = item(&body["notebookInstances"], "name", "alice-nb");
     assert_eq!(nb["status"], "InService");
     assert_eq!(nb["instanceType"], "ml.t3.medium");
     assert_eq!(nb["open"], "/notebook-instances/alice-nb");
@@ -54,7 +38,7 @@ async fn lists_exactly_what_the_caller_may_open() {
     assert_eq!(body["someNotebookInstancesUnchecked"], false);
 }
 
-/// Issue 19 #5: one notebook whose tags cannot be read no longer fails everyone's list.
+/// One notebook whose tags cannot be read no longer fails everyone's list.
 #[tokio::test]
 async fn a_notebook_whose_tags_cannot_be_read_is_left_out_and_flagged_without_a_count() {
     let t = TestGate::new().await;
@@ -112,7 +96,7 @@ async fn rest_api_targets_use_comma_separated_groups() {
     let t = TestGate::new().await;
     let reply = t.send(event("rest-targets")).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    assert!(names(&reply.json()["notebookInstances"]).contains(&"team-nb"));
+    assert!(names(&reply.json()["notebookInstances"]).contains(&"team-nb".to_owned()));
 }
 
 #[tokio::test]
@@ -168,16 +152,7 @@ async fn targets_say_what_runs_since_when_and_what_may_be_started_or_stopped() {
     let body = reply.json();
     assert_eq!(body["lifecycle"], serde_json::json!(["start", "stop"]));
     assert_eq!(body["longRunningSeconds"], 8 * 3600);
-    let notebook = |name: &str| {
-        body["notebookInstances"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["name"] == name)
-            .unwrap()
-            .clone()
-    };
-    let nb = notebook("alice-stopped");
+    let nb = item(&body["notebookInstances"], "name", "alice-stopped");
     assert_eq!(nb["since"], SINCE);
     assert_eq!(nb["start"], "/notebook-instances/alice-stopped/start");
     assert_eq!(nb["stop"], "/notebook-instances/alice-stopped/stop");
@@ -315,7 +290,7 @@ async fn a_failing_app_list_fails_targets_like_the_space_list() {
     assert!(t.stub.called("ListSpaces"), "read together");
 }
 
-/// Issue 15: one entry per configured domain where the caller owns a profile, in the configured
+/// Several domains: one entry per configured domain where the caller owns a profile, in the configured
 /// order, named by `DescribeDomain`, every route carrying its `domain`.
 #[tokio::test]
 async fn each_domain_where_the_caller_owns_a_profile_is_listed_in_order() {
@@ -425,7 +400,7 @@ fn most_at_once(calls: &[Call], operation: &str, arn_part: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// Issue 17: the notebook side, each domain and the MLflow side are read at once, so `/targets`
+/// Reads side by side: the notebook side, each domain and the MLflow side are read at once, so `/targets`
 /// takes about as long as its slowest side, 1 + ⌈N/8⌉ round trips for N notebook instances, not
 /// the sum of the sides; tag lookups stay at most 8 at a time.
 #[tokio::test]

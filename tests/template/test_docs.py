@@ -17,7 +17,8 @@ TRACKER_NUMBER = re.compile(r"\bissues?\b[\s:-]*#?\d+|\bteam decisions?\s+\d+", 
 
 PRODUCT_TEXT = ["README.md", "SECURITY.md", "docs/*.md", "template.yaml", "samconfig.toml",
                 "bench/**/*.py", "scripts/*", "local/**/*.py", "portal/js/*.js", "portal/index.html",
-                "tests/portal/*.mjs", "tests/template/*.py", "src/**/*.rs", "examples/*.rs"]
+                "tests/portal/*.mjs", "tests/template/*.py", "src/**/*.rs", "tests/gate/*.rs",
+                "tests/properties/*.rs", "examples/*.rs"]
 # A change log names the issues it closes; none exists yet, and one would be left out here.
 NOT_PRODUCT_TEXT = re.compile(r"(^|/)(CHANGELOG|CHANGES|HISTORY|NEWS)[^/]*$", re.IGNORECASE)
 

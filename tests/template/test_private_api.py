@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from local.iam import render as iam_render  # noqa: E402
 from local.iam.evaluator import ANONYMOUS, Evaluator  # noqa: E402
+from test_routes import gate_routes  # noqa: E402  (the route table in src/routes.rs)
 
 DOMAIN = "d-abc123"
 EXECUTE_API_VPCES = ["vpce-0e1e2e3e", "vpce-0f1f2f3f"]
@@ -94,16 +95,8 @@ GATE_INTEGRATION = {"type": "aws_proxy", "httpMethod": "POST", "uri": {"Fn::Sub"
 WITH_ACCESS_TOKEN = {"security": [{"CognitoAccessToken": SCOPES}], "x-amazon-apigateway-integration": GATE_INTEGRATION}
 PREFLIGHT = {"x-amazon-apigateway-integration": GATE_INTEGRATION}
 TRANSLATED_PATHS = {
-    path: {method: WITH_ACCESS_TOKEN, "options": PREFLIGHT} for path, method in [
-        ("/targets", "get"),
-        ("/notebook-instances/{name}", "get"),
-        ("/notebook-instances/{name}/start", "x-amazon-apigateway-any-method"),
-        ("/notebook-instances/{name}/stop", "x-amazon-apigateway-any-method"),
-        ("/studio", "get"),
-        ("/studio/spaces/{space}/stop", "x-amazon-apigateway-any-method"),
-        ("/mlflow/tracking-servers/{name}", "get"),
-        ("/mlflow/apps/{id}", "get"),
-    ]}
+    path: {("get" if method == "GET" else "x-amazon-apigateway-any-method"): WITH_ACCESS_TOKEN, "options": PREFLIGHT}
+    for method, path, token in gate_routes() if token == "Header"}
 
 
 def test_the_private_apis_paths_translate_to_each_method_with_the_gate_integration_in_full():

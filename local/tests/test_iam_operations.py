@@ -23,7 +23,6 @@ import fnmatch
 import itertools
 import json
 import os
-import re
 from pathlib import Path
 
 import pytest
@@ -54,21 +53,7 @@ def mlflow(params: dict) -> bool:
     return params.get("Mlflow", "true") == "true"
 
 
-def gate_operations(source: str) -> list[str]:
-    """SageMaker operations the gate's SDK implementations call, as API names (ListSpaces): every
-    `impl <Kind>Api for aws_sdk_sagemaker::Client` block (each kind of target declares its own)."""
-    calls = set()
-    for start in (m.start() for m in re.finditer(r"impl \w+ for aws_sdk_sagemaker::Client \{", source)):
-        end = source.find("\n}\n", start)
-        body = source[start:end if end != -1 else len(source)]
-        calls |= set(re.findall(r"\bself\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)", body))
-    return ["".join(word.capitalize() for word in call.split("_")) for call in sorted(calls)]
-
-
-def gate_source() -> str:
-    """Every Rust source file of the gate's library, one after another."""
-    return "\n".join(path.read_text() for path in sorted((ROOT / "src").rglob("*.rs")))
-
+gate_operations, gate_source = iam_sagemaker.gate_operations, iam_sagemaker.gate_source
 
 OPERATIONS = gate_operations(gate_source())
 

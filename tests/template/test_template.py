@@ -26,6 +26,7 @@ from test_routes import gate_routes  # noqa: E402  (the route table in src/route
 from local.iam import render as iam_render  # noqa: E402
 from local.iam.evaluator import Evaluator  # noqa: E402
 from local.iam.render import Rendered, TemplateError, load_template  # noqa: E402
+from local.iam import sagemaker as iam_sagemaker  # noqa: E402
 from local.iam.sagemaker import Source, request_context, session_arn  # noqa: E402
 
 SAM_TEMPLATE = load_template()
@@ -161,13 +162,7 @@ def statements(params: dict) -> list[dict]:
 
 def gate_operations() -> set[str]:
     """The SageMaker operations the gate calls, from its SDK calls."""
-    calls = set()
-    for path in sorted((ROOT / "src").rglob("*.rs")):
-        source = path.read_text()
-        for start in (m.start() for m in re.finditer(r"impl \w+ for aws_sdk_sagemaker::Client \{", source)):
-            end = source.find("\n}\n", start)
-            calls |= set(re.findall(r"self\s*\.([a-z][a-z0-9_]*)\(\)", source[start:end if end != -1 else None]))
-    return {"".join(word.capitalize() for word in call.split("_")) for call in calls}
+    return set(iam_sagemaker.gate_operations(iam_sagemaker.gate_source()))
 
 
 def allowed(granted: list[dict], action: str, resource: str) -> list[dict]:

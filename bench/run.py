@@ -3,12 +3,13 @@
 Both functions run as Lambda runs them: a child process polling a Lambda Runtime API (the local
 stack's), calling the same SageMaker stand-in over HTTP, with the same API Gateway v2 events, in
 the same run, interleaved, after a discarded warm-up. First cold starts, warm overhead, memory and
-size; then (bench/latency.py) opens and /targets with SageMaker's round trip injected. Prints the
-tables with the speed and size targets marked met or missed and writes a JSON file.
-About 4 minutes.
+size; then (bench/latency.py) opens and /targets with SageMaker's round trip injected; then
+(bench/scale.py) /targets in accounts of 1,000 and 10,000 notebook instances and 100 people's at
+once. Prints the tables with the speed and size targets marked met or missed and writes a JSON file.
+About four and a half minutes.
 
     python -m bench.run --binary target/release/notebook-gate [--spawns 30] [--invocations 2000]
-                        [--latencies 0,20,50] [--notebook-counts 1,10,40]
+                        [--latencies 0,20,50] [--notebook-counts 1,10,40] [--scale-counts 1000,10000]
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from pathlib import Path
 
 import jwt
 
-from bench import latency
+from bench import latency, scale
 from local.gateway import FunctionHost, Invocation, http_api_event
-from local.stack import ROOT, aws_env, client, seed, start_standin, token
+from local.stack import DEMO_USERS, ROOT, aws_env, client, seed, start_standin, token
 
 PYTHON_GATE = ROOT / "bench/python_gate"
 FLOOR_PROBE = ROOT / "target/release/examples/panic_probe"
@@ -150,6 +151,20 @@ def main(argv=None) -> int:
                         help="/targets requests per notebook count, latency and function")
     parser.add_argument("--notebook-counts", type=_numbers, default=[1, 10, 40],
                         help="notebook instances in the account for /targets, ascending")
+    parser.add_argument("--scale-counts", type=_numbers, default=[1000, 10000],
+                        help="notebook instances in the account for /targets at account scale, ascending "
+                             "(empty: skip that part)")
+    parser.add_argument("--scale-samples", type=int, default=12, help="the gate's /targets per account size")
+    parser.add_argument("--scale-peer-samples", type=int, default=1,
+                        help="the Python peer's /targets per account size (each is 1,000s of calls in turn)")
+    parser.add_argument("--peer-scale-counts", type=_numbers, default=[1000],
+                        help="the account sizes at which the Python peer lists too (at 10,000: about 4 minutes each)")
+    parser.add_argument("--burst-people", type=int, default=100,
+                        help="people asking for /targets at once, one execution each (0: skip)")
+    parser.add_argument("--burst-account", type=int, default=1000,
+                        help="the account size (one of --scale-counts) at which they ask")
+    parser.add_argument("--burst-window", type=float, default=10.0,
+                        help="seconds the burst is watched at most (the Python peer's takes minutes)")
     parser.add_argument("--out", default=str(ROOT / "target/bench/results.json"))
     args = parser.parse_args(argv)
     run_started = time.monotonic()
@@ -283,7 +298,20 @@ def main(argv=None) -> int:
                                         world["subs"], invoke)
         rss_peak = {name: runtime.memory_kb()["VmHWM"] for name, runtime in warm_runtimes.items()}
 
-        results = report(args, binary, cold, warm, rss_after, calls, floor_ms, under_latency, rss_peak)
+        # At account scale: /targets in big accounts, and many people's at once (bench/scale.py).
+        at_scale = None
+        if args.scale_counts:
+            def person_event(k: int, path: str) -> dict:
+                person = {**claims, "sub": scale.person_sub(k), "username": f"person{k}",
+                          "cognito:groups": [f"team-{k % scale.BURST_TEAMS}"]}
+                return http_api_event("GET", path, [], headers, "127.0.0.1", person)
+
+            caller = {"sub": world["subs"]["alice"], "group": DEMO_USERS["alice"][1], "targets": event("/targets"),
+                      "warm": event("/studio")}
+            at_scale = scale.run(args, warm_runtimes, functions, latency.Control(page),
+                                 lambda: client("sagemaker", moto), caller, person_event, invoke)
+
+        results = report(args, binary, cold, warm, rss_after, calls, floor_ms, under_latency, rss_peak, at_scale)
         results["seconds"] = time.monotonic() - run_started
         print(f"the whole run took {results['seconds']:.0f} s")
         out.write_text(json.dumps(results, indent=2))
@@ -331,7 +359,7 @@ def _numbers(text: str) -> list[float]:
     return [float(x) if "." in x else int(x) for x in text.split(",") if x.strip()]
 
 
-def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms, under_latency, rss_peak) -> dict:
+def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms, under_latency, rss_peak, at_scale) -> dict:
     size = sizes(binary)
     figures = {
         "cold_total_ms": {n: summary(v["total"]) for n, v in cold.items()},
@@ -404,6 +432,10 @@ def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms, under_lat
         lines.append(f"  ({args.latency_opens} notebook and {args.studio_opens} Studio opens, {args.targets_samples} "
                      f"/targets per row and function; {under_latency['seconds']:.0f} s)")
         lines.append("")
+    if at_scale:
+        lines.append("")
+        lines.extend(scale.table(at_scale, args))
+        lines.append("")
     lines.append(f"published context (maxday/lambda-perf, Aug 2026, hello-world init): "
                  f"Rust ~{PUBLISHED_INIT_MS['rust']} ms, Python 3.12 ~{PUBLISHED_INIT_MS['python']} ms")
     # The stand-in answers both functions' SageMaker calls equally slowly (moto is Python): the
@@ -428,6 +460,8 @@ def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms, under_lat
                        f"{arm64:,} bytes = {arm64 / mb:.2f} MiB (x86_64 here: {size['rust_binary_bytes'] / mb:.2f} MiB)"))
     if under_latency:
         checks.extend(latency.checks(under_latency))
+    if at_scale:
+        checks.extend(scale.checks(at_scale))
     lines.append("targets:")
     for label, met, value in checks:
         lines.append(f"  {'met ' if met else 'MISS'}  {label}: {value}")
@@ -448,6 +482,7 @@ def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms, under_lat
         "targets": {label: {"met": met, "value": value} for label, met, value in checks},
         "published_init_ms": PUBLISHED_INIT_MS,
         "under_latency": latency.as_json(under_latency) if under_latency else None,
+        "at_scale": scale.as_json(at_scale) if at_scale else None,
     }
 
 

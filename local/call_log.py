@@ -1,7 +1,8 @@
 """Reading the SageMaker stand-in's call log (`GET /_calls`) for concurrency: each call there
-carries `started` and `ended`, the stand-in's own clock when the request's first byte arrived and
-when its answer was written (local/sagemaker_standin.py, InjectedLatency). The e2e tests and the benchmark
-both judge a route's SageMaker round trips with these."""
+(SageMaker's, and the Tagging API's GetResources, `service` "sagemaker" or "tagging") carries
+`started` and `ended`, the stand-in's own clock when the request's first byte arrived and when its
+answer was written (local/sagemaker_standin.py, InjectedLatency). The e2e tests and the benchmark
+both judge a route's AWS round trips with these."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""SageMaker and Cognito for the local stack: moto's server, extended with what moto 5.2.5 lacks
-(presigned URLs, Studio user profiles and spaces, tags on them), IAM as SageMaker applies it, a
-fault switch, and a stand-in notebook page that every presigned URL points at.
+"""SageMaker, the Resource Groups Tagging API's GetResources and Cognito for the local stack: moto's
+server, extended with what moto 5.2.5 lacks (presigned URLs, Studio user profiles and spaces, tags
+on them, GetResources over all of them), IAM as SageMaker and the Tagging API apply it, a fault
+switch, and a stand-in notebook page that every presigned URL points at.
 
     python -m local.sagemaker_standin --port 5000 --page-port 5001
 
@@ -8,12 +9,19 @@ moto's server dispatches `X-Amz-Target: SageMaker.<Operation>` to methods of `Sa
 so new operations are methods there plus a little state on the backend, in moto's own style. Only
 what the gate or the local stack calls is added.
 
-IAM (off until `POST /_iam` sets it): every SageMaker call signed with the function's access key is
-evaluated against the function role's policies (local/iam/) with the context SageMaker would have:
-the action, the resource (list operations: "*"), the resource's tags as `aws:ResourceTag/<key>`,
-and where the function calls from (`aws:SourceIp`, or `aws:SourceVpce` through an endpoint). A
-refusal is SageMaker's AccessDeniedException. Calls signed with any other key stand for an admin's
-own unrestricted credentials (seeding, tests) and are not evaluated.
+GetResources (`X-Amz-Target: ResourceGroupsTaggingAPI_20170126.GetResources`, the same port) is
+answered over every resource the stand-in keeps, with AWS's paging and filters, and, once `POST
+/_tagging {"delaySeconds": N}` says so, from an index N seconds behind on the stand-in's clock
+(the Tagging API is eventually consistent). Its calls are logged, faulted, slowed and authorized as
+SageMaker's are (operation `GetResources`, service `tagging` in `/_calls`).
+
+IAM (off until `POST /_iam` sets it): every SageMaker and Tagging API call signed with the
+function's access key is evaluated against the function role's policies (local/iam/) with the
+context the service would have: the action (`sagemaker:...`, `tag:GetResources`), the resource
+(list operations and GetResources: "*"), the resource's tags as `aws:ResourceTag/<key>`, and where
+the function calls from (`aws:SourceIp`, or `aws:SourceVpce` through an endpoint). A refusal is
+the service's AccessDeniedException. Calls signed with any other key stand for an admin's own
+unrestricted credentials (seeding, tests) and are not evaluated.
 
 The page accepts a URL's token once and only before it expires, and shows what it opened, so a
 test can prove which notebook a URL really opens. When the URL was made by the function under IAM,
@@ -35,7 +43,8 @@ ValidationException.
 Control endpoints on the page's port: `POST|DELETE /_faults` (a fault may carry `"match"`: it then
 hits only calls whose JSON input contains that text), `GET|DELETE /_calls`, `POST /_clock`,
 `GET|POST|DELETE /_iam`, `GET|POST /_timing`, `POST /_age`,
-`GET|POST|DELETE /_latency` (see InjectedLatency), `POST /_mlflow` (puts an MLflow resource in a state).
+`GET|POST|DELETE /_latency` (see InjectedLatency), `POST /_mlflow` (puts an MLflow resource in a state),
+`GET|POST|DELETE /_tagging` (how far GetResources' index lags behind: `{"delaySeconds": N}`).
 
 MLflow: tracking servers (created `Created`; started `Starting` then `Started`, stopped
 `Stopping` then `Stopped`, on `mlflowStartSeconds` / `mlflowStopSeconds`) and MLflow apps, with
@@ -47,7 +56,10 @@ REST API's, from AWS's authorization data), an MLflow app's `sagemaker:CallMlflo
 from __future__ import annotations
 
 import argparse
+import base64
 import functools
+import hashlib
+import heapq
 import html
 import io
 import json
@@ -66,7 +78,10 @@ from moto.backends import list_of_moto_modules as _list_of_moto_modules
 from moto.sagemaker.exceptions import ConflictException, ResourceInUseException, ResourceNotFound, ValidationError
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
+from moto.core.resource_tagging import iter_taggable_backends, match_resource_type
 from moto.core.responses import ActionResult
+from moto.resourcegroupstaggingapi.exceptions import ResourceGroupsTaggingAPIError
+from moto.resourcegroupstaggingapi.responses import ResourceGroupsTaggingAPIResponse
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -155,6 +170,10 @@ class Registry:
         # the same way (`POST /_race`), as a second tab or a teammate would have.
         self.races: set[tuple[str, str]] = set()
         self.iam: IamSettings | None = None
+        # How far the Tagging API's index lags behind (`POST /_tagging`), and while it does, the
+        # history it answers from (TagIndex).
+        self.tagging_delay = 0.0
+        self.tag_index = None
         self._evaluator = None
         self._evaluator_lock = threading.Lock()
 
@@ -192,8 +211,8 @@ class Registry:
                 entry["used"] = True
             return entry, reason
 
-    def record(self, operation: str, payload: dict) -> dict:
-        call = {"operation": operation, "input": payload}
+    def record(self, operation: str, payload: dict, service: str = "sagemaker") -> dict:
+        call = {"operation": operation, "input": payload, "service": service}
         with self.lock:
             self.calls.append(call)
         return call
@@ -891,12 +910,27 @@ def add_tags(self):
     """AddTags on the resources the stand-in keeps (moto knows none of them); a key given again
     takes the new value, as SageMaker's "add or overwrite"."""
     holder = _tag_holder(self.sagemaker_backend, self._get_param("ResourceArn"))
-    if holder is None:
-        return _moto_add_tags(self)
     given = list(self._get_param("Tags") or [])
     keys = {t["Key"] for t in given}
+    if holder is None:
+        # moto appends a key given again beside its old value; SageMaker overwrites it.
+        self.sagemaker_backend.delete_tags(self._get_param("ResourceArn"), list(keys))
+        return _moto_add_tags(self)
     holder["Tags"][:] = [t for t in holder["Tags"] if t["Key"] not in keys] + given
     return json.dumps({"Tags": holder["Tags"]})
+
+
+_moto_delete_tags = SageMakerResponse.delete_tags
+
+
+def delete_tags(self):
+    """DeleteTags on the resources the stand-in keeps, as moto's on its own."""
+    holder = _tag_holder(self.sagemaker_backend, self._get_param("ResourceArn"))
+    if holder is None:
+        return _moto_delete_tags(self)
+    keys = set(self._get_param("TagKeys") or [])
+    holder["Tags"][:] = [t for t in holder["Tags"] if t["Key"] not in keys]
+    return "{}"
 
 
 for _operation in (
@@ -907,9 +941,277 @@ for _operation in (
     create_mlflow_tracking_server, describe_mlflow_tracking_server, list_mlflow_tracking_servers,
     start_mlflow_tracking_server, stop_mlflow_tracking_server, create_presigned_mlflow_tracking_server_url,
     create_mlflow_app, describe_mlflow_app, list_mlflow_apps, create_presigned_mlflow_app_url, add_tags,
-    describe_domain,
+    delete_tags, describe_domain,
 ):
     setattr(SageMakerResponse, _operation.__name__, _operation)
+
+
+# --- the Resource Groups Tagging API: GetResources over what the stand-in keeps ----------------
+# The gate's GET /targets finds the caller's resources with GetResources (JSON 1.1, X-Amz-Target
+# ResourceGroupsTaggingAPI_20170126.GetResources, SigV4 name `tagging`), sent to this port as its
+# SageMaker calls are. moto's own GetResources knows moto's resources (notebook instances, domains)
+# but none of those the stand-in keeps, its page store holds a live generator per token (an account
+# that changes between two pages breaks it), and it ends a page at 100 tags when TagsPerPage is not
+# given (ResourcesPerPage=100 over resources with two tags each: 49 a page). So GetResources is
+# answered here, over moto's SageMaker backend, the stand-in's Studio and MLflow records and moto's
+# other services' tagged resources; the Tagging API's other operations stay moto's.
+#
+# As AWS answers (API_GetResources): ResourceTagMappingList of {ResourceARN, Tags}, PaginationToken
+# "" on the last page; ResourcesPerPage 1-100 (default 50) and TagsPerPage 100-500 when given (a page
+# never splits a resource's tags); TagFilters AND across filters, OR across one filter's values, a
+# filter without values matching any value of its key, at most 50 filters of at most 20 values;
+# ResourceTypeFilters `service[:type]`, the type as the resource's ARN spells it; ResourceARNList
+# only without filters and paging; untagged resources left out (AWS also lists, without filters, a
+# resource whose tags were all removed, with no tags: not here); a token good for 15 minutes. Bad
+# input is InvalidParameterException (the texts are the stand-in's). Pages go in ARN order and a
+# token carries the last ARN given, so a resource added or removed between two pages never makes
+# another appear twice or not at all; every page reads the account as it is then.
+#
+# AWS's index is eventually consistent: `POST /_tagging {"delaySeconds": N}` makes GetResources
+# answer each resource's tags as they were N seconds before now on the stand-in's clock (`/_clock`
+# moves it): a tag removed less than N seconds ago still matches, a resource created less than N
+# seconds ago is not in the index yet, one deleted less than N seconds ago still is. What existed
+# when the delay was set counts as indexed long ago.
+
+TAGGING_TARGET = "ResourceGroupsTaggingAPI_20170126."
+RESOURCES_PER_PAGE_DEFAULT, RESOURCES_PER_PAGE_MAX = 50, 100
+TAGS_PER_PAGE_MIN, TAGS_PER_PAGE_MAX = 100, 500
+TAG_FILTERS_MAX, TAG_VALUES_MAX, TYPE_FILTERS_MAX, ARN_LIST_MAX = 50, 20, 100, 100
+TOKEN_SECONDS = 15 * 60  # PaginationTokenExpiredException: "valid for a maximum of 15 minutes"
+# The SageMaker resource types the stand-in keeps itself (moto's SageMaker has no Studio profiles,
+# spaces, apps or MLflow), and notebook instances, read here without moto's per-resource objects:
+# the benchmark's account has 10,000 of them.
+OWN_TYPES = ("sagemaker:notebook-instance", "sagemaker:user-profile", "sagemaker:space", "sagemaker:app",
+             "sagemaker:mlflow-tracking-server", "sagemaker:mlflow-app")
+
+Tags = tuple  # ((key, value), ...) in the resource's own order
+
+
+def _invalid(message: str):
+    raise ResourceGroupsTaggingAPIError("InvalidParameterException", message)
+
+
+def _pairs(tags) -> Tags:
+    return tuple((t["Key"], t.get("Value", "")) for t in tags or ())
+
+
+def indexed(backend, types: tuple = (), keep=None) -> dict[str, tuple[str, Tags]]:
+    """ARN -> (resource type, tags) of every resource of `types` (all: ()) in the account now,
+    tagged or not; with `keep`, only those for which `keep(arn, tags)` holds (tags as
+    [{"Key", "Value"}]), whose tags are then given as they are kept, not copied: an account of
+    10,000 notebook instances is read in a few milliseconds. Lists are copied before they are
+    read: other threads change them meanwhile."""
+    def wanted(resource_type: str) -> bool:
+        return match_resource_type(resource_type, list(types))
+
+    found: dict[str, tuple[str, Tags]] = {}
+
+    def add(resource_type: str, arn: str, tags: list):
+        if keep is None:
+            found[arn] = (resource_type, _pairs(tags))
+        elif keep(arn, tags):
+            found[arn] = (resource_type, tags)
+
+    if wanted("sagemaker:notebook-instance"):
+        for instance in list(backend.notebook_instances.values()):
+            add("sagemaker:notebook-instance", instance.arn, instance.tags)
+    studio, mlflow = _studio(backend), _mlflow(backend)
+    own = (("sagemaker:user-profile", studio["profiles"], "UserProfileArn"),
+           ("sagemaker:space", studio["spaces"], "SpaceArn"), ("sagemaker:app", studio["apps"], "AppArn"),
+           ("sagemaker:mlflow-tracking-server", mlflow["servers"], "TrackingServerArn"),
+           ("sagemaker:mlflow-app", mlflow["apps"], "Arn"))
+    for resource_type, records, arn_key in own:
+        if wanted(resource_type):
+            for record in list(records.values()):
+                if record.get("Status") != "Deleted":  # a deleted app stays listed a while, not indexed
+                    add(resource_type, record[arn_key], record["Tags"])
+    # moto's other SageMaker resources (domains, models, ...) and other services' resources.
+    if not types or any(t == "sagemaker" or t.startswith("sagemaker:") and t not in OWN_TYPES for t in types):
+        for resource in backend.iter_tagged_resources():
+            if resource.resource_type not in OWN_TYPES and wanted(resource.resource_type):
+                add(resource.resource_type, resource.arn, [{"Key": k, "Value": v} for k, v in resource.tags.items()])
+    if not types or any(t.split(":", 1)[0] != "sagemaker" for t in types):
+        for service in iter_taggable_backends(ACCOUNT, REGION):
+            if service is backend:
+                continue
+            for resource in service.iter_tagged_resources():
+                if wanted(resource.resource_type):
+                    add(resource.resource_type, resource.arn,
+                        [{"Key": k, "Value": v} for k, v in resource.tags.items()])
+    return found
+
+
+class TagIndex:
+    """Each resource's tags since when (stand-in clock), kept while the index lags behind: what
+    GetResources answers `delay` seconds late. None for a resource gone."""
+
+    def __init__(self, now: dict[str, tuple[str, Tags]]):
+        self.history: dict[str, list[tuple[float, str, Tags | None]]] = {
+            arn: [(float("-inf"), resource_type, tags)] for arn, (resource_type, tags) in now.items()}
+
+    def observe(self, now: dict[str, tuple[str, Tags]], at: float):
+        for arn, (resource_type, tags) in now.items():
+            entries = self.history.setdefault(arn, [])
+            if not entries or entries[-1][1:] != (resource_type, tags):
+                entries.append((at, resource_type, tags))
+        for arn, entries in self.history.items():
+            if arn not in now and entries[-1][2] is not None:
+                entries.append((at, entries[-1][1], None))
+
+    def as_of(self, at: float) -> dict[str, tuple[str, Tags]]:
+        found = {}
+        for arn, entries in self.history.items():
+            state = next((e for e in reversed(entries) if e[0] <= at), None)
+            if state is not None and state[2] is not None:
+                found[arn] = state[1:]
+        return found
+
+
+def observe_tags():
+    """Notes in the lagging index what changed since it last looked (nothing without a delay)."""
+    with REGISTRY.lock:
+        if REGISTRY.tag_index is not None:
+            REGISTRY.tag_index.observe(indexed(_backend()), REGISTRY.now())
+
+
+# Operations that change no tags and create or delete nothing: the index need not look after them.
+_READS = ("Describe", "List", "Get", "Search", "CreatePresigned", "BatchDescribe", "BatchGet")
+
+
+def changes_tags(operation: str) -> bool:
+    return not operation.startswith(_READS)
+
+
+@dataclass(frozen=True)
+class TagQuery:
+    """A GetResources request, checked."""
+
+    types: tuple  # ResourceTypeFilters
+    filters: tuple  # ((key, frozenset of values, or None for any value), ...)
+    arns: frozenset | None  # ResourceARNList
+    per_page: int
+    tags_per_page: int | None
+    after: str  # the last ARN the previous page gave ("": from the start)
+
+    def digest(self) -> str:
+        """What a token is bound to: the same filters on every page."""
+        shape = [sorted(self.types), [[k, sorted(v) if v is not None else None] for k, v in self.filters]]
+        return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
+
+    def keeps(self, arn: str, tags: list) -> bool:
+        """Whether the resource `arn`, holding `tags` ([{"Key", "Value"}]), is on this or a later page."""
+        if not tags or arn <= self.after:
+            return False  # GetResources leaves untagged resources out
+        if self.arns is not None:
+            return arn in self.arns
+        for key, values in self.filters:
+            for tag in tags:
+                if tag["Key"] == key and (values is None or tag.get("Value", "") in values):
+                    break
+            else:
+                return False
+        return True
+
+
+def _count(payload: dict, name: str, low: int, high: int, default: int | None) -> int | None:
+    value = payload.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        _invalid(f"{name} must be between {low} and {high}")
+    return value
+
+
+def parse_query(payload: dict) -> TagQuery:
+    types = payload.get("ResourceTypeFilters") or []
+    if not isinstance(types, list) or len(types) > TYPE_FILTERS_MAX or \
+            not all(isinstance(t, str) and 0 < len(t) <= 256 for t in types):
+        _invalid(f"ResourceTypeFilters must be a list of at most {TYPE_FILTERS_MAX} resource types (service[:type])")
+    given = payload.get("TagFilters") or []
+    if not isinstance(given, list) or len(given) > TAG_FILTERS_MAX:
+        _invalid(f"TagFilters must be a list of at most {TAG_FILTERS_MAX} tag filters")
+    filters = []
+    for tag_filter in given:
+        key = tag_filter.get("Key") if isinstance(tag_filter, dict) else None
+        values = tag_filter.get("Values") if isinstance(tag_filter, dict) else None
+        if not isinstance(key, str) or not 1 <= len(key) <= 128:
+            _invalid("Each tag filter needs a Key of 1 to 128 characters")
+        if values is not None and (not isinstance(values, list) or len(values) > TAG_VALUES_MAX or
+                                   not all(isinstance(v, str) and len(v) <= 256 for v in values)):
+            _invalid(f"A tag filter's Values must be a list of at most {TAG_VALUES_MAX} values")
+        filters.append((key, frozenset(values) if values else None))
+    arns = payload.get("ResourceARNList")
+    paging = [name for name in ("ResourcesPerPage", "TagsPerPage", "PaginationToken") if payload.get(name)]
+    if arns is not None:
+        if types or given or paging:
+            _invalid("ResourceARNList cannot be combined with TagFilters, ResourceTypeFilters, ResourcesPerPage, "
+                     "TagsPerPage or PaginationToken")
+        if not isinstance(arns, list) or not 1 <= len(arns) <= ARN_LIST_MAX or not all(isinstance(a, str) for a in arns):
+            _invalid(f"ResourceARNList must hold 1 to {ARN_LIST_MAX} ARNs")
+    query = TagQuery(tuple(types), tuple(filters), frozenset(arns) if arns is not None else None,
+                     _count(payload, "ResourcesPerPage", 1, RESOURCES_PER_PAGE_MAX, RESOURCES_PER_PAGE_DEFAULT),
+                     _count(payload, "TagsPerPage", TAGS_PER_PAGE_MIN, TAGS_PER_PAGE_MAX, None), "")
+    token = payload.get("PaginationToken") or ""
+    if not token:
+        return query
+    try:
+        state = json.loads(base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)))
+        after, digest, issued = str(state["after"]), str(state["query"]), float(state["issued"])
+    except (ValueError, KeyError, TypeError):
+        _invalid("The PaginationToken is not valid")
+    if digest != query.digest():
+        _invalid("The PaginationToken was given for other filters")
+    if REGISTRY.now() - issued > TOKEN_SECONDS:
+        raise ResourceGroupsTaggingAPIError("PaginationTokenExpiredException", "The PaginationToken has expired")
+    return TagQuery(query.types, query.filters, query.arns, query.per_page, query.tags_per_page, after)
+
+
+def _token(query: TagQuery, last_arn: str) -> str:
+    state = {"after": last_arn, "query": query.digest(), "issued": REGISTRY.now()}
+    return base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
+
+
+def get_resources(payload: dict) -> dict:
+    """GetResources' answer to `payload` (AWS's output shape)."""
+    query = parse_query(payload)
+    backend = _backend()
+    with REGISTRY.lock:
+        delay, index = REGISTRY.tagging_delay, REGISTRY.tag_index
+        if index is not None:
+            index.observe(indexed(backend), REGISTRY.now())
+            seen = {}
+            for arn, (resource_type, pairs) in index.as_of(REGISTRY.now() - delay).items():
+                tags = [{"Key": k, "Value": v} for k, v in pairs]
+                if match_resource_type(resource_type, list(query.types)) and query.keeps(arn, tags):
+                    seen[arn] = (resource_type, tags)
+    if index is None:
+        seen = indexed(backend, query.types, query.keeps)
+    matched = heapq.nsmallest(query.per_page + 1, seen)  # this page, and whether another follows
+    page, tags_on_page = [], 0
+    for arn in matched:
+        count = max(1, len(seen[arn][1]))  # "A resource with no tags is counted as having one tag"
+        if len(page) == query.per_page or (query.tags_per_page and page and
+                                            tags_on_page + count > query.tags_per_page):
+            break
+        page.append(arn)
+        tags_on_page += count
+    more = len(page) < len(matched)
+    return {"ResourceTagMappingList": [{"ResourceARN": arn, "Tags": [{"Key": t["Key"], "Value": t.get("Value", "")}
+                                                                     for t in seen[arn][1]]} for arn in page],
+            "PaginationToken": _token(query, page[-1]) if more else ""}
+
+
+def _get_resources_response(self):
+    try:
+        payload = json.loads(self.body or b"{}")
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        _invalid("The request body must be a JSON object")
+    return json.dumps(get_resources(payload))
+
+
+ResourceGroupsTaggingAPIResponse.get_resources = _get_resources_response
 
 
 # --- in front of moto: the call log, faults and IAM --------------------------------------------
@@ -924,20 +1226,24 @@ def _space_of(domain_id: str, name: str) -> dict | None:
     return _studio(_backend())["spaces"].get((domain_id, name))
 
 
-def authorize(operation: str, payload: dict) -> tuple[str, list, bytes] | None:
-    """None if IAM lets the function make this call; else SageMaker's AccessDenied answer."""
+def authorize(operation: str, payload: dict, service: str = "sagemaker") -> tuple[str, list, bytes] | None:
+    """None if IAM lets the function make this call; else the service's AccessDenied answer.
+    `service` is the IAM prefix: "sagemaker", or "tag" for the Tagging API."""
     settings = REGISTRY.iam
-    resource = iam_sagemaker.resource_of(operation, payload)
+    resource = iam_sagemaker.resource_of(operation, payload, service)
     if resource is None:
         return None  # SageMaker's validation refuses the call before IAM is asked; moto does too
-    action = f"sagemaker:{operation}"
+    action = f"{service}:{operation}"
     tags = tags_of(resource) if resource != "*" else None
     context = iam_sagemaker.request_context(settings.role_arn, settings.source, tags)
-    context.update(iam_sagemaker.space_context(operation, payload, _space_of))
+    if service == "sagemaker":
+        context.update(iam_sagemaker.space_context(operation, payload, _space_of))
     decision = REGISTRY.evaluator().evaluate(action, resource, settings.principal, settings.policies, context)
     if decision.allowed:
         return None
-    return iam_sagemaker.access_denied(settings.principal, action, resource, decision.result == "ExplicitlyDenied")
+    # The Tagging API's refusal names no resource (GetResources takes none).
+    return iam_sagemaker.access_denied(settings.principal, action, resource if service == "sagemaker" else None,
+                                       decision.result == "ExplicitlyDenied")
 
 
 def _error(start_response, status: str, code: str, message: str):
@@ -947,17 +1253,29 @@ def _error(start_response, status: str, code: str, message: str):
     return [data]
 
 
+# The X-Amz-Target prefixes the front takes, each with its service: (the call log's name for it,
+# its IAM prefix, its error codes for a throttled and a failed call). The Tagging API's
+# throttling error is ThrottledException, its server error InternalServiceException (its model).
+FRONTED = {
+    "SageMaker.": ("sagemaker", "sagemaker", "ThrottlingException", "InternalFailure"),
+    TAGGING_TARGET: ("tagging", "tag", "ThrottledException", "InternalServiceException"),
+}
+
+
 class SageMakerFront:
-    """Records each SageMaker call, applies a configured fault, then IAM, before moto sees it."""
+    """Records each SageMaker and Tagging API call, applies a configured fault, then IAM, before
+    moto (or the stand-in's GetResources) sees it."""
 
     def __init__(self, app):
         self.app = app
 
     def __call__(self, environ, start_response):
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if not target.startswith("SageMaker."):
+        prefix = next((p for p in FRONTED if target.startswith(p)), None)
+        if prefix is None:
             return self.app(environ, start_response)
-        operation = target.split(".", 1)[1]
+        service, iam_service, throttled, failed = FRONTED[prefix]
+        operation = target[len(prefix):]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
@@ -965,20 +1283,20 @@ class SageMakerFront:
             payload = json.loads(body or b"{}")
         except ValueError:
             payload = {}
-        call = REGISTRY.record(operation, payload)
+        call = REGISTRY.record(operation, payload, service)
         environ[CALL_KEY] = call  # for InjectedLatency, which times it
         settle()
         fault = REGISTRY.take_fault(operation, body.decode(errors="replace"))
         if fault is not None:
-            return self._fault(fault, environ, start_response)
+            return self._fault(fault, environ, start_response, throttled, failed)
         settings = REGISTRY.iam
         if settings is not None and access_key_of(environ.get("HTTP_AUTHORIZATION", "")) == settings.access_key_id:
             started = time.perf_counter()
             try:
-                denied = authorize(operation, payload)
+                denied = authorize(operation, payload, iam_service)
             except iam_sagemaker.UnknownOperation:
                 # The function called something the stand-in cannot authorize: say so loudly.
-                return _error(start_response, "500 Internal Server Error", "InternalFailure",
+                return _error(start_response, "500 Internal Server Error", failed,
                               f"the stand-in has no IAM resource for {operation}: add it to local/iam/sagemaker.py")
             call["iamSeconds"] = time.perf_counter() - started
             call["iam"] = "denied" if denied else "allowed"
@@ -990,9 +1308,11 @@ class SageMakerFront:
         started = time.perf_counter()
         answer = b"".join(self.app(environ, start_response))
         call["seconds"] = time.perf_counter() - started
+        if changes_tags(operation):
+            observe_tags()  # the lagging index learns when it changed, on the stand-in's clock
         return [answer]
 
-    def _fault(self, fault: dict, environ, start_response):
+    def _fault(self, fault: dict, environ, start_response, throttled: str, failed: str):
         kind = fault["fault"]
         if kind == "slow":
             time.sleep(float(fault.get("seconds", 5)))
@@ -1003,8 +1323,8 @@ class SageMakerFront:
                 connection.shutdown(socket.SHUT_RDWR)
             return []
         if kind == "throttle":
-            return _error(start_response, "400 Bad Request", "ThrottlingException", f"injected {kind}")
-        return _error(start_response, "500 Internal Server Error", "InternalFailure", f"injected {kind}")
+            return _error(start_response, "400 Bad Request", throttled, f"injected {kind}")
+        return _error(start_response, "500 Internal Server Error", failed, f"injected {kind}")
 
 
 # --- SageMaker's distance: injected latency, and when each call ran ------------------------------
@@ -1014,7 +1334,7 @@ CALL_KEY = "standin.call"  # the WSGI environ key under which SageMakerFront lea
 
 class InjectedLatency:
     """Stands in for SageMaker's answer time in a region (tens of ms; moto answers in one to a few):
-    every SageMaker call signed with the function's access key (the gate's, and the benchmark's
+    every SageMaker or Tagging API call signed with the function's access key (the gate's, and the benchmark's
     Python peer's: both run with `local.stack.aws_env`) takes `ms` from the moment its request's
     first byte reached the server to the moment its answer is written back, or longer when moto
     takes longer. The wait pads moto's own time rather than adding to it: moto answers calls one
@@ -1030,7 +1350,7 @@ class InjectedLatency:
     the answer 0.2, the write and waking up 0.2 to 0.7) is inside `ms`, not added to it. Under
     another server the clock starts and the wait ends at this app, as before.
 
-    Every SageMaker call's log entry (`GET /_calls`) gets `started` and `ended`: seconds on this
+    Every logged call's entry (`GET /_calls`) gets `started` and `ended`: seconds on this
     process's monotonic clock when the request arrived and when its answer was written, so a test
     can see which calls overlapped and that one began only after others had ended."""
 
@@ -1209,8 +1529,37 @@ def clear_calls(request: Request) -> Response:
 def advance_clock(request: Request) -> Response:
     advance = float(_body(request).get("advance", 0))
     with REGISTRY.lock:
+        observe_tags()  # what changed before the jump changed before it
         REGISTRY.clock_offset += advance
         return _json(200, {"offset": REGISTRY.clock_offset})
+
+
+def show_tagging(request: Request) -> Response:
+    return _json(200, {"delaySeconds": REGISTRY.tagging_delay})
+
+
+def set_tagging(request: Request) -> Response:
+    """{"delaySeconds": N} (0 to 3600): GetResources answers from the Tagging API's index as it
+    stood N seconds ago on the stand-in's clock; 0 (the default): as things are now."""
+    body = _body(request)
+    unknown = set(body) - {"delaySeconds"}
+    delay = body.get("delaySeconds")
+    if unknown or isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 3600:
+        return _json(400, {"message": "the body is {\"delaySeconds\": N}, N seconds between 0 and 3600"})
+    with REGISTRY.lock:
+        if delay and REGISTRY.tag_index is None:
+            REGISTRY.tag_index = TagIndex(indexed(_backend()))  # what exists now was indexed long ago
+        elif not delay:
+            REGISTRY.tag_index = None
+        REGISTRY.tagging_delay = float(delay)
+    return show_tagging(request)
+
+
+def clear_tagging(request: Request) -> Response:
+    with REGISTRY.lock:
+        REGISTRY.tag_index = None
+        REGISTRY.tagging_delay = 0.0
+    return show_tagging(request)
 
 
 def show_timing(request: Request) -> Response:
@@ -1351,6 +1700,9 @@ ROUTES = Map([
     Rule("/_latency", endpoint=show_latency, methods=["GET"]),
     Rule("/_latency", endpoint=set_latency, methods=["POST"]),
     Rule("/_latency", endpoint=clear_latency, methods=["DELETE"]),
+    Rule("/_tagging", endpoint=show_tagging, methods=["GET"]),
+    Rule("/_tagging", endpoint=set_tagging, methods=["POST"]),
+    Rule("/_tagging", endpoint=clear_tagging, methods=["DELETE"]),
 ])
 
 

@@ -344,9 +344,9 @@ TODO = {
     401: "the access token expired (AccessTokenMinutes) or is from another pool or app client: sign in again "
          "as the test person and take a fresh access token",
     403: "the gate sees this machine's address outside AllowedSourceCidrs: run from a network people use",
-    429: "SageMaker throttled the function: wait a minute and rerun",
-    502: "SageMaker refused or failed the function: its log (FunctionName output) names the refused action; "
-         "see docs/operating.md",
+    429: "SageMaker (or, for GET /targets, the Tagging API) throttled the function: wait a minute and rerun",
+    502: "SageMaker (or, for GET /targets, the Tagging API's GetResources) refused or failed the function: its "
+         "log (FunctionName output) names the refused action; see docs/operating.md",
     504: "SageMaker did not answer in time: see docs/operating.md",
     None: "see the function's log (FunctionName output)",
 }
@@ -380,8 +380,10 @@ def check_tokens(d: Deployment, report: Report, access: str | None, id_token: st
               f"{len(body.get('mlflowApps', []))} MLflow app(s)")
     unchecked = bool(body.get("someNotebookInstancesUnchecked")) or bool(body.get("someMlflowUnchecked"))
     report.check("/targets", not unchecked, listed + ("; some could not be checked" if unchecked else ""),
-                 "the function could not read some resources' tags (ListTags throttled or refused): its log "
-                 "names the call; the role's read-notebooks-and-studio policy must allow ListTags")
+                 "the function could not describe some of the person's notebook instances or MLflow resources "
+                 "(DescribeNotebookInstance, DescribeMlflowTrackingServer or DescribeMlflowApp throttled or "
+                 "refused): its log names each one and why; the role's read-notebooks-and-studio policy must allow "
+                 "those Describe calls")
     return body
 
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::error::GateError;
 use crate::lifecycle::LifecycleAction;
+use crate::tagging::{TagQuery, Tagged, Tagging};
 
 /// How long a caller waiting for a notebook to start is asked to wait before asking again.
 pub const STARTING_RETRY_AFTER: u32 = 15;
@@ -25,26 +26,63 @@ pub(crate) struct SageMakerArns(pub(crate) String);
 impl SageMakerArns {
     /// From `arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
     pub(crate) fn from_function_arn(arn: &str) -> Option<Self> {
-        let mut parts = arn.split(':');
-        let (Some("arn"), Some(partition), Some("lambda"), Some(region), Some(account)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return None;
-        };
+        let arn = ArnParts::parse(arn).filter(|a| a.service == "lambda")?;
         let plain = |s: &str| {
             !s.is_empty()
                 && s.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         };
-        (plain(partition)
-            && plain(region)
-            && account.len() == 12
-            && account.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| Self(format!("arn:{partition}:sagemaker:{region}:{account}")))
+        (plain(arn.partition)
+            && plain(arn.region)
+            && arn.account.len() == 12
+            && arn.account.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| {
+            Self(format!(
+                "arn:{}:sagemaker:{}:{}",
+                arn.partition, arn.region, arn.account
+            ))
+        })
+    }
+}
+
+/// The fields of `arn:<partition>:<service>:<region>:<account>:<resource>`, unchecked.
+pub(crate) struct ArnParts<'a> {
+    pub(crate) partition: &'a str,
+    pub(crate) service: &'a str,
+    pub(crate) region: &'a str,
+    pub(crate) account: &'a str,
+    /// Everything after the account, colons included.
+    pub(crate) resource: &'a str,
+}
+
+impl<'a> ArnParts<'a> {
+    pub(crate) fn parse(arn: &'a str) -> Option<Self> {
+        let mut parts = arn.splitn(6, ':');
+        let (
+            Some("arn"),
+            Some(partition),
+            Some(service),
+            Some(region),
+            Some(account),
+            Some(resource),
+        ) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        )
+        else {
+            return None;
+        };
+        Some(Self {
+            partition,
+            service,
+            region,
+            account,
+            resource,
+        })
     }
 }
 
@@ -52,6 +90,7 @@ impl SageMakerArns {
 /// times it, so the audit line can tell the gate's own time from SageMaker's.
 pub(crate) struct Calls<'a, S> {
     sagemaker: &'a S,
+    tagging: &'a dyn Tagging,
     config: &'a Config,
     pub(crate) arns: Option<SageMakerArns>,
     made: AtomicU32,
@@ -97,9 +136,15 @@ impl<'a, S: Sync> Calls<'a, S> {
     /// A view that counts the SageMaker calls one request makes. `function_arn` is the invoked
     /// function's ARN from the Lambda context: SageMaker ARNs are built from its partition, region
     /// and account.
-    pub(crate) fn new(sagemaker: &'a S, config: &'a Config, function_arn: Option<&str>) -> Self {
+    pub(crate) fn new(
+        sagemaker: &'a S,
+        tagging: &'a dyn Tagging,
+        config: &'a Config,
+        function_arn: Option<&str>,
+    ) -> Self {
         Self {
             sagemaker,
+            tagging,
             config,
             arns: function_arn.and_then(SageMakerArns::from_function_arn),
             made: AtomicU32::new(0),
@@ -115,6 +160,14 @@ impl<'a, S: Sync> Calls<'a, S> {
         self.made.fetch_add(1, Ordering::Relaxed);
         let _in_flight = InFlight::start(&self.waiting);
         operation(self.sagemaker).await
+    }
+
+    /// The Tagging API's `GetResources`, counted and timed as a SageMaker call is: the audit
+    /// line's calls and wait are the request's AWS calls.
+    pub(crate) async fn find_tagged(&self, query: &TagQuery) -> Result<Vec<Tagged>, GateError> {
+        self.made.fetch_add(1, Ordering::Relaxed);
+        let _in_flight = InFlight::start(&self.waiting);
+        self.tagging.find(query).await
     }
 
     pub(crate) fn made(&self) -> u32 {

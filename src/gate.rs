@@ -7,6 +7,7 @@ use crate::mlflow::MlflowApi;
 use crate::notebook::NotebookApi;
 use crate::sagemaker::TagsApi;
 use crate::studio::{Domains, StudioApi};
+use crate::tagging::Tagging;
 
 /// Every SageMaker operation the gate uses: each kind's calls and the shared `ListTags`.
 pub trait SageMaker: NotebookApi + StudioApi + MlflowApi + TagsApi {}
@@ -17,23 +18,26 @@ impl<S: NotebookApi + StudioApi + MlflowApi + TagsApi> SageMaker for S {}
 pub struct Gate<S> {
     pub config: Config,
     sagemaker: S,
+    /// The Tagging API, where `/targets` finds what the caller's tags mark (`tagging.rs`).
+    tagging: Box<dyn Tagging>,
     /// Each configured Studio domain's ARN and name, read once and kept (`studio::Domains`).
     pub(crate) studio_domains: Domains,
 }
 
 impl<S: SageMaker> Gate<S> {
-    pub fn new(config: Config, sagemaker: S) -> Self {
+    pub fn new(config: Config, sagemaker: S, tagging: impl Tagging + 'static) -> Self {
         Self {
             studio_domains: Domains::new(&config.studio_domains),
             config,
             sagemaker,
+            tagging: Box::new(tagging),
         }
     }
 
-    /// A view of the gate that counts the SageMaker calls one request makes. `function_arn` is the
+    /// A view of the gate that counts the AWS calls one request makes. `function_arn` is the
     /// invoked function's ARN from the Lambda context: SageMaker ARNs are built from its partition,
     /// region and account.
     pub(crate) fn for_request(&self, function_arn: Option<&str>) -> Calls<'_, S> {
-        Calls::new(&self.sagemaker, &self.config, function_arn)
+        Calls::new(&self.sagemaker, &*self.tagging, &self.config, function_arn)
     }
 }

@@ -26,6 +26,7 @@ mod routes;
 pub mod sagemaker;
 pub mod sdk_config;
 pub mod studio;
+pub mod tagging;
 mod targets;
 pub mod tls;
 

@@ -1,5 +1,5 @@
 use lambda_http::{Adapter, Error, LambdaEvent, service_fn};
-use notebook_gate::{Config, Gate, event, handle, logging, sagemaker, sdk_config, tls};
+use notebook_gate::{Config, Gate, event, handle, logging, sagemaker, sdk_config, tagging, tls};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
@@ -11,7 +11,8 @@ async fn main() -> Result<(), Error> {
     // chains: see sdk_config.rs.
     let sdk_config = sdk_config::from_env(tls::https_client()?)
         .inspect_err(|error| tracing::error!(%error, "AWS environment incomplete; not starting"))?;
-    let gate = Gate::new(config, sagemaker::client(&sdk_config));
+    let tagging = tagging::client(&sdk_config, sdk_config::tagging_endpoint_from_env());
+    let gate = Gate::new(config, sagemaker::client(&sdk_config), tagging);
     let gate = &gate;
     // lambda_http::run, with the event admitted (repaired or refused) before lambda_http turns it
     // into a Request: see event.rs.

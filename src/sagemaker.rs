@@ -26,15 +26,19 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// `AWS_ENDPOINT_URL_SAGEMAKER` / `AWS_ENDPOINT_URL` (`sdk_config.rs`), so an emulator needs no
 /// code path here.
 pub fn client(sdk_config: &aws_config::SdkConfig) -> aws_sdk_sagemaker::Client {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+    let config = aws_sdk_sagemaker::config::Builder::from(sdk_config)
+        .timeout_config(timeouts())
+        .build();
+    aws_sdk_sagemaker::Client::from_conf(config)
+}
+
+/// The gate's timeouts, for every AWS client it builds.
+pub(crate) fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
         .operation_timeout(OPERATION_TIMEOUT)
-        .build();
-    let config = aws_sdk_sagemaker::config::Builder::from(sdk_config)
-        .timeout_config(timeouts)
-        .build();
-    aws_sdk_sagemaker::Client::from_conf(config)
+        .build()
 }
 
 /// The operations that change a target's state: SageMaker refuses them from the wrong state.
@@ -60,9 +64,11 @@ where
             let code = service.err().code().unwrap_or_default();
             let message = service.err().message().unwrap_or_default();
             match code {
-                "ThrottlingException" | "Throttling" | "TooManyRequestsException" => {
-                    GateError::Throttled
-                }
+                // The Tagging API says ThrottledException.
+                "ThrottlingException"
+                | "Throttling"
+                | "ThrottledException"
+                | "TooManyRequestsException" => GateError::Throttled,
                 "ResourceNotFound" => GateError::NotFound,
                 // ListTags answers a resource that is not there (or no longer) with a bare
                 // ValidationException (aws/amazon-sagemaker-feedback#108); the gate only asks
@@ -104,16 +110,28 @@ where
         ),
         // The caller still sees 502 upstream_error; the operator must see at once that the
         // deployed role lacks a grant, so this line says which action, at ERROR.
-        _ if denied => tracing::error!(
-            operation,
-            denied_action = %format!("sagemaker:{operation}"),
-            error = %error_chain(&error),
-            "SageMaker denied sagemaker:{operation}: the function's IAM policy does not allow it; \
-             check the role the deployment gave the function"
-        ),
+        _ if denied => {
+            let action = format!("{}:{operation}", iam_service(operation));
+            tracing::error!(
+                operation,
+                denied_action = %action,
+                error = %error_chain(&error),
+                "AWS denied {action}: the function's IAM policy does not allow it; \
+                 check the role the deployment gave the function"
+            )
+        }
         _ => tracing::warn!(operation, error = %error_chain(&error), "SageMaker call failed"),
     }
     gate_error
+}
+
+/// The IAM service prefix of an operation the gate calls: the Tagging API's is `tag`.
+fn iam_service(operation: &str) -> &'static str {
+    if operation == "GetResources" {
+        "tag"
+    } else {
+        "sagemaker"
+    }
 }
 
 /// The error and its sources on one line: `SdkError`'s own `Display` says only "service error".

@@ -40,13 +40,7 @@ pub fn from_lookup(
         None,
         "LambdaEnvironment",
     );
-    // The SDK's own endpoint override (an emulator, or a VPC endpoint without private DNS):
-    // the service's variable before the general one, neither when told to ignore them.
-    let ignore_endpoints = get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-        .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
-    let endpoint_url = (!ignore_endpoints)
-        .then(|| get("AWS_ENDPOINT_URL_SAGEMAKER").or_else(|| get("AWS_ENDPOINT_URL")))
-        .flatten();
+    let endpoint_url = endpoint_for(&lookup, "AWS_ENDPOINT_URL_SAGEMAKER");
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region))
@@ -58,6 +52,29 @@ pub fn from_lookup(
         .retry_config(RetryConfig::standard());
     builder.set_endpoint_url(endpoint_url);
     Ok(builder.build())
+}
+
+/// The Tagging API's endpoint override (`AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API`, the
+/// SDK's name for it, or `AWS_ENDPOINT_URL`), read from the process's environment.
+pub fn tagging_endpoint_from_env() -> Option<String> {
+    endpoint_for(
+        &|name: &str| std::env::var(name).ok(),
+        "AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API",
+    )
+}
+
+/// The SDK's own endpoint override (an emulator, or a VPC endpoint without private DNS): the
+/// service's variable before the general one, neither when told to ignore them.
+pub fn endpoint_for(
+    lookup: &impl Fn(&str) -> Option<String>,
+    service_variable: &str,
+) -> Option<String> {
+    let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+    let ignore_endpoints = get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
+    (!ignore_endpoints)
+        .then(|| get(service_variable).or_else(|| get("AWS_ENDPOINT_URL")))
+        .flatten()
 }
 
 #[cfg(test)]
@@ -204,5 +221,40 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(ignored.endpoint_url(), None);
+    }
+
+    #[test]
+    fn the_tagging_api_has_its_own_endpoint_and_never_sagemakers() {
+        let lookup = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        const TAGGING: &str = "AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API";
+        let sagemaker_only = lookup(&[("AWS_ENDPOINT_URL_SAGEMAKER", "https://vpce-1.sagemaker")]);
+        assert_eq!(endpoint_for(&sagemaker_only, TAGGING), None);
+        let general = lookup(&[
+            ("AWS_ENDPOINT_URL_SAGEMAKER", "https://vpce-1.sagemaker"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ]);
+        assert_eq!(
+            endpoint_for(&general, TAGGING).as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+        let own = lookup(&[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            (TAGGING, "https://vpce-2.tagging"),
+        ]);
+        assert_eq!(
+            endpoint_for(&own, TAGGING).as_deref(),
+            Some("https://vpce-2.tagging")
+        );
+        let ignored = lookup(&[
+            (TAGGING, "https://vpce-2.tagging"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+        ]);
+        assert_eq!(endpoint_for(&ignored, TAGGING), None);
     }
 }

@@ -4,12 +4,14 @@ created once at import, nothing is slowed on purpose, and each SageMaker call is
 before it has answered (no threads, no asyncio): that is the peer the gate's concurrent reads are
 measured against (docs/performance.md).
 
-It makes the same SageMaker calls as the gate for each route, so only the order differs:
+For the opens it makes the same SageMaker calls as the gate, so only the order differs; /targets
+is the design the gate had before it asked the Resource Groups Tagging API, and the one most
+people write first (bench/scale.py measures it against the gate's at account scale):
 - /notebook-instances/{name}: DescribeNotebookInstance, ListTags, then the presign (302).
 - /studio[?space=]: ListTags on the profile, DescribeSpace, then the presign (302); the profile's
   ARN is built from the domain's, read once per process (DescribeDomain), as the gate does.
-- /targets: ListNotebookInstances (pages of 100), one ListTags per instance, then the profile's
-  ListTags, ListSpaces and ListApps (JSON).
+- /targets: ListNotebookInstances (pages of 100), one ListTags per instance in the account, then
+  the profile's ListTags, ListSpaces and ListApps (JSON).
 """
 
 import json

@@ -1,10 +1,13 @@
-"""What SageMaker's authorization sees for a call, and what it answers when IAM says no: the action
-and resource of each operation, the request's condition keys, the AccessDeniedException.
+"""What AWS's authorization sees for a call the gate makes, and what it answers when IAM says no:
+the action and resource of each operation, the request's condition keys, the AccessDeniedException.
+The gate calls two services: SageMaker (IAM prefix `sagemaker`) and the Resource Groups Tagging
+API (IAM prefix `tag`, for GetResources).
 
 Resources follow the Service Authorization Reference for SageMaker
-(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html):
-a list operation has no resource type, so only "*" can grant it; the evaluator refuses an ARN for
-such an action, so a wrong entry here fails loudly instead of deciding wrongly.
+(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html)
+and for the Tagging API (list_awsresourcegroupstaggingapi.html): a list operation has no resource
+type, so only "*" can grant it; the evaluator refuses an ARN for such an action, so a wrong entry
+here fails loudly instead of deciding wrongly.
 """
 
 from __future__ import annotations
@@ -22,15 +25,38 @@ IAM_DATA = Path(__file__).resolve().parents[2] / "node_modules/@cloud-copilot/ia
 ACCOUNT = "123456789012"
 
 
-def gate_operations(source: str) -> list[str]:
-    """SageMaker operations the gate's SDK implementations call, as API names (ListSpaces): every
-    `impl <Kind>Api for aws_sdk_sagemaker::Client` block (each kind of target declares its own)."""
-    calls = set()
-    for start in (m.start() for m in re.finditer(r"impl \w+ for aws_sdk_sagemaker::Client \{", source)):
-        end = source.find("\n}\n", start)
-        body = source[start:end if end != -1 else len(source)]
-        calls |= set(re.findall(r"\bself\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)", body))
-    return ["".join(word.capitalize() for word in call.split("_")) for call in sorted(calls)]
+# The AWS SDK crates the gate may call through, and the IAM service prefix of each one's actions.
+# A client of another crate in an `impl ... for <crate>::Client` block is an error in
+# `gate_actions`: its calls would otherwise go unchecked.
+SDK_SERVICES = {"aws_sdk_sagemaker": "sagemaker", "aws_sdk_resourcegroupstagging": "tag"}
+
+
+def gate_actions(source: str) -> list[str]:
+    """The IAM actions of every AWS call the gate's SDK implementations make (`sagemaker:ListSpaces`,
+    `tag:GetResources`): the `self.<operation>()` calls in every `impl <Trait> for
+    aws_sdk_<service>::Client` block (each kind of target declares its own, the Tagging API one)."""
+    actions = set()
+    for match in re.finditer(r"impl \w+ for (aws_sdk_\w+)::Client \{", source):
+        crate = match.group(1)
+        if crate not in SDK_SERVICES:
+            raise ValueError(f"the gate calls {crate}, which local/iam/sagemaker.py does not know: add it to "
+                             "SDK_SERVICES with its IAM service prefix, and its operations' resources")
+        end = source.find("\n}\n", match.start())
+        body = source[match.start():end if end != -1 else len(source)]
+        for call in re.findall(r"\bself\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)", body):
+            actions.add(f"{SDK_SERVICES[crate]}:{''.join(word.capitalize() for word in call.split('_'))}")
+    return sorted(actions)
+
+
+def gate_operations(source: str, service: str = "sagemaker") -> list[str]:
+    """The operations of one IAM service the gate calls, as API names (ListSpaces)."""
+    return [action.split(":", 1)[1] for action in gate_actions(source) if action.split(":", 1)[0] == service]
+
+
+def split_action(action: str) -> tuple[str, str]:
+    """("tag", "GetResources") for "tag:GetResources"; a bare operation name is SageMaker's."""
+    service, _, operation = action.rpartition(":")
+    return service or "sagemaker", operation
 
 
 def gate_source() -> str:
@@ -73,6 +99,14 @@ RESOURCES = {
     "DescribeMlflowApp": lambda p: p["Arn"],
     "CreatePresignedMlflowAppUrl": lambda p: p["Arn"],
 }
+# The Resource Groups Tagging API (IAM prefix `tag`). GetResources has no resource type and no
+# condition key in AWS's authorization data: only "*" grants it, and what it returns is limited by
+# nothing but the filters the call gives.
+TAGGING_RESOURCES = {
+    "GetResources": lambda p: "*",
+}
+# IAM service prefix -> its operations' resources.
+SERVICE_RESOURCES = {"sagemaker": RESOURCES, "tag": TAGGING_RESOURCES}
 
 
 def _app_arn(p: dict) -> str:
@@ -146,13 +180,15 @@ class UnknownOperation(KeyError):
     """The stand-in does not know which resource IAM would check for this operation."""
 
 
-def resource_of(operation: str, payload: dict) -> str | None:
-    """The resource ARN (or "*") IAM checks `operation` on; None when the input lacks the names
-    SageMaker needs, which its own validation then refuses before anything is authorized."""
-    if operation not in RESOURCES:
-        raise UnknownOperation(operation)
+def resource_of(operation: str, payload: dict, service: str = "sagemaker") -> str | None:
+    """The resource ARN (or "*") IAM checks `service`'s `operation` on; None when the input lacks
+    the names the service needs, which its own validation then refuses before anything is
+    authorized."""
+    resources = SERVICE_RESOURCES.get(service, {})
+    if operation not in resources:
+        raise UnknownOperation(f"{service}:{operation}" if service != "sagemaker" else operation)
     try:
-        value = RESOURCES[operation](payload)
+        value = resources[operation](payload)
     except (KeyError, TypeError):
         return None
     return value if isinstance(value, str) and value else None
@@ -213,16 +249,20 @@ def session_arn(role_arn: str, session: str) -> str:
     return f"arn:aws:sts::{account}:assumed-role/{role_name}/{session}"
 
 
-def access_denied(principal: str, action: str, resource: str, explicit: bool) -> tuple[str, list, bytes]:
-    """SageMaker's answer when IAM refuses (awsJson1_1: 400, the error type in a header and in
-    `__type`). The message is the one AWS gives: "... because no identity-based policy allows the
-    <action> action" (e.g. https://github.com/aws-samples/aws-ai-intelligent-document-processing/issues/41)
+def access_denied(principal: str, action: str, resource: str | None, explicit: bool) -> tuple[str, list, bytes]:
+    """SageMaker's (and the Tagging API's) answer when IAM refuses (awsJson1_1: 400, the error type
+    in a header and in `__type`). The message is the one AWS gives: "... because no identity-based
+    policy allows the <action> action" (e.g. https://github.com/aws-samples/aws-ai-intelligent-document-processing/issues/41)
     or "... with an explicit deny in an identity-based policy"
-    (https://github.com/aws/aws-toolkit-vscode/issues/8299). For a list operation the resource is
-    given as "*", the resource IAM checked; what AWS prints there was not found in a real message."""
+    (https://github.com/aws/aws-toolkit-vscode/issues/8299). For a SageMaker list operation the
+    resource is given as "*", the resource IAM checked; what AWS prints there was not found in a
+    real message. `resource` None leaves "on resource: ..." out, as AWS's refusals of
+    tag:GetResources do ("... is not authorized to perform: tag:GetResources",
+    awslabs/aws-deployment-framework#173, aws/copilot-cli#444; those predate the reason AWS now adds)."""
     reason = "with an explicit deny in an identity-based policy" if explicit else \
         f"because no identity-based policy allows the {action} action"
-    message = f"User: {principal} is not authorized to perform: {action} on resource: {resource} {reason}"
+    where = f" on resource: {resource}" if resource is not None else ""
+    message = f"User: {principal} is not authorized to perform: {action}{where} {reason}"
     body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
     headers = [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body))),
                ("x-amzn-ErrorType", "AccessDeniedException")]

@@ -1,7 +1,8 @@
 """Concurrency, end to end: with every SageMaker call taking 100 ms, as in a region, the
 real binary behind the local API Gateway makes an open's two ownership reads together and the
-presign only after both have answered, and lists 40 notebook instances in about 1 + ⌈40/8⌉ waves
-of calls rather than 41 calls in turn.
+presign only after both have answered, and lists a caller's 24 notebook instances, in an account
+of 67, in about 1 + ⌈24/8⌉ waves: the Tagging API's GetResources queries together, then
+DescribeNotebookInstance for the caller's notebooks only, 8 at a time, with Studio read beside.
 
 Everything here is read from the stand-in's call log, where each call carries when it arrived and
 when its answer was ready (`started`, `ended`, on the stand-in's own clock): the tests assert the
@@ -28,8 +29,12 @@ from local.tests.conftest import module_stack
 
 LATENCY_MS = 100
 LATENCY = LATENCY_MS / 1000
-TAG_LOOKUPS_IN_FLIGHT = 8  # src/calls.rs: ListTags calls /targets keeps in flight at once
-NOTEBOOKS = 40  # in the account, for the /targets test (the seed has 6)
+DESCRIBES_IN_FLIGHT = 8  # src/calls.rs TAG_LOOKUPS_IN_FLIGHT: describes /targets keeps in flight at once
+# For the /targets tests: alice's notebook instances (the seed gives her 3: two by her owner tag,
+# one by her group's) and everyone else's, which /targets must never read.
+ALICE_NOTEBOOKS = 24
+OTHER_NOTEBOOKS = 40
+OWNER, GROUP = "notebook-gate:owner", "notebook-gate:group"
 
 stack = module_stack("stack", "--sagemaker-latency-ms", str(LATENCY_MS))
 
@@ -134,7 +139,8 @@ def test_a_calls_latency_runs_from_its_first_byte_to_its_answer_written(stack):
     says when that byte came and when the answer went, on the clock this process shares."""
     host, port = urllib.parse.urlsplit(stack.state["moto"]).netloc.split(":")
     body = b"{}"
-    head = (f"POST / HTTP/1.1\r\nHost: {host}:{port}\r\nX-Amz-Target: SageMaker.ListNotebookInstances\r\n"
+    # ListSpaces: a call the function's role grants (on "*"), so the stand-in's IAM lets it through.
+    head = (f"POST / HTTP/1.1\r\nHost: {host}:{port}\r\nX-Amz-Target: SageMaker.ListSpaces\r\n"
             f"Content-Type: application/x-amz-json-1.1\r\nContent-Length: {len(body)}\r\n"
             f"Authorization: AWS4-HMAC-SHA256 Credential={FUNCTION_ACCESS_KEY_ID}/20260101/us-east-1/sagemaker/"
             f"aws4_request, SignedHeaders=host;x-amz-target, Signature=00\r\n\r\n").encode()
@@ -152,7 +158,7 @@ def test_a_calls_latency_runs_from_its_first_byte_to_its_answer_written(stack):
         answered = time.monotonic()
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
     (call,) = calls(stack)
-    assert call["operation"] == "ListNotebookInstances"
+    assert (call["operation"], call.get("iam")) == ("ListSpaces", "allowed")
     assert 0 <= call["started"] - sent < 0.02, "the clock starts at the first byte, before the headers"
     assert LATENCY <= call["ended"] - call["started"] < LATENCY + 0.01
     # `ended` is stamped again right after the write returns, which may be a scheduling slice
@@ -239,19 +245,33 @@ def test_a_studio_open_with_a_failed_read_presigns_nothing(stack):
     assert len(tags) == 1 and overlap(tags[0], min(named(log, "DescribeSpace"), key=lambda c: c["started"]))
 
 
-# --- /targets: waves of tag reads -----------------------------------------------------------------
+# --- /targets: the index, then waves of describes of the caller's notebooks ------------------------
 
 
-def test_targets_reads_forty_notebooks_tags_in_waves_of_eight(stack):
+def alices_world(stack) -> set[str]:
+    """Makes the account hold ALICE_NOTEBOOKS notebook instances of alice's (by her owner tag or
+    her group's) and, besides the seed's, OTHER_NOTEBOOKS of others' (bob's, another group's,
+    untagged), whichever test comes first; returns the names of alice's."""
     admin = client("sagemaker", stack.state["moto"])
-    existing = admin.list_notebook_instances(MaxResults=100)["NotebookInstances"]
-    sub = stack.state["subs"]["alice"]
-    for i in range(NOTEBOOKS - len(existing)):
-        owner = sub if i % 2 else stack.state["subs"]["bob"]
-        admin.create_notebook_instance(
-            NotebookInstanceName=f"wave-{i:02}", InstanceType="ml.t3.medium",
-            RoleArn="arn:aws:iam::123456789012:role/notebook-demo",
-            Tags=[{"Key": "notebook-gate:owner", "Value": owner}])
+    existing = {n["NotebookInstanceName"] for page in admin.get_paginator("list_notebook_instances").paginate()
+                for n in page["NotebookInstances"]}
+    seeded = {"alice-analysis", "alice-gpu", "ml-team-shared"}
+    subs = stack.state["subs"]
+    mine = [(f"wave-alice-{i:02}", [(OWNER, subs["alice"])] if i % 4 else [(GROUP, "ml-team")])
+            for i in range(ALICE_NOTEBOOKS - len(seeded))]
+    others = [(f"wave-other-{i:02}", [[(OWNER, subs["bob"])], [(GROUP, "analysts")], []][i % 3])
+              for i in range(OTHER_NOTEBOOKS)]
+    for name, tags in mine + others:
+        if name not in existing:
+            admin.create_notebook_instance(NotebookInstanceName=name, InstanceType="ml.t3.medium",
+                                           RoleArn="arn:aws:iam::123456789012:role/notebook-demo",
+                                           Tags=[{"Key": k, "Value": v} for k, v in tags])
+    return seeded | {name for name, _ in mine}
+
+
+def test_targets_finds_alices_notebooks_through_the_index_and_describes_only_those_eight_at_a_time(stack):
+    mine = alices_world(stack)
+    assert len(mine) == ALICE_NOTEBOOKS
     alice = stack.token("alice")
     assert get(stack, "/targets", alice)[0] == 200  # the process's first Studio reads, not measured
     clear(stack)
@@ -259,25 +279,34 @@ def test_targets_reads_forty_notebooks_tags_in_waves_of_eight(stack):
     assert status == 200
 
     log = calls(stack)
-    (listing,) = named(log, "ListNotebookInstances")
-    notebook_tags = [c for c in named(log, "ListTags") if ":notebook-instance/" in c["input"]["ResourceArn"]]
-    assert len(notebook_tags) == NOTEBOOKS
-    assert all(c["started"] >= listing["ended"] for c in notebook_tags), "a tag read before the list answered"
-    in_flight = max_in_flight(notebook_tags)
-    assert 1 < in_flight <= TAG_LOOKUPS_IN_FLIGHT, f"{in_flight} tag reads in flight at once"
+    # Nothing is listed whole any more, and no notebook's tags are read one by one.
+    assert not [c for c in log if c["operation"] in ("ListNotebookInstances", "ListMlflowTrackingServers",
+                                                     "ListMlflowApps")]
+    assert not [c for c in named(log, "ListTags") if ":notebook-instance/" in c["input"]["ResourceArn"]]
+    # The index: one query for alice's owner tag and one for her one group, made together.
+    finds = named(log, "GetResources")
+    assert {c["service"] for c in finds} == {"tagging"}
+    assert sorted(json.dumps(c["input"]["TagFilters"]) for c in finds) == sorted(json.dumps(f) for f in [
+        [{"Key": OWNER, "Values": [stack.state["subs"]["alice"]]}], [{"Key": GROUP, "Values": ["ml-team"]}]])
+    assert all("sagemaker:notebook-instance" in c["input"]["ResourceTypeFilters"] for c in finds)
+    assert overlap(*finds), "the owner and group queries were made in turn"
+    # Then alice's notebooks, each described once, and nobody else's.
+    describes = named(log, "DescribeNotebookInstance")
+    assert sorted(c["input"]["NotebookInstanceName"] for c in describes) == sorted(mine)
+    assert all(c["started"] >= max(f["ended"] for f in finds) for c in describes), \
+        "a describe before the index answered"
+    in_flight = max_in_flight(describes)
+    assert 1 < in_flight <= DESCRIBES_IN_FLIGHT, f"{in_flight} describes in flight at once"
+    assert sorted(n["name"] for n in json.loads(stack.get("/targets", alice)[2])["notebookInstances"]) == sorted(mine)
 
-    waves = 1 + math.ceil(NOTEBOOKS / TAG_LOOKUPS_IN_FLIGHT)
-    assert round_trips([listing, *notebook_tags]) <= waves
-    # In turn, 41+ calls would take over 4 s; in waves about 0.6 s. Loose: a loaded machine passes.
+    waves = 1 + math.ceil(ALICE_NOTEBOOKS / DESCRIBES_IN_FLIGHT)
+    assert round_trips([*finds, *describes]) <= waves
+    # In turn, 25+ calls would take over 2.5 s; in waves about 0.4 s. Loose: a loaded machine passes.
     assert elapsed < (waves + 3) * LATENCY + 1.5, f"/targets took {elapsed:.2f} s"
 
 
-def test_targets_reads_studio_beside_the_notebooks_not_after_them(stack):
-    admin = client("sagemaker", stack.state["moto"])
-    existing = admin.list_notebook_instances(MaxResults=100)["NotebookInstances"]
-    for i in range(NOTEBOOKS - len(existing)):  # the other /targets test may have made them
-        admin.create_notebook_instance(NotebookInstanceName=f"beside-{i:02}", InstanceType="ml.t3.medium",
-                                       RoleArn="arn:aws:iam::123456789012:role/notebook-demo")
+def test_targets_reads_studio_beside_the_index_and_the_describes_not_after_them(stack):
+    alices_world(stack)
     alice = stack.token("alice")
     assert get(stack, "/targets", alice)[0] == 200  # the process's first Studio reads, not measured
     clear(stack)
@@ -287,11 +316,11 @@ def test_targets_reads_studio_beside_the_notebooks_not_after_them(stack):
     studio = [c for c in log if c["operation"] in ("ListSpaces", "ListApps")
               or ":user-profile/" in c["input"].get("ResourceArn", "")]
     assert studio, "no Studio reads: is Studio configured in this stack?"
-    (listing,) = named(log, "ListNotebookInstances")
-    assert any(overlap(listing, c) for c in studio), "Studio was read after the notebook instances"
-    # The list, the tag waves, then one wave of DescribeNotebookInstance for alice's stopped
-    # instances (their platform: can they be started?); Studio's reads ride beside them.
-    stopped = named(log, "DescribeNotebookInstance")
-    assert stopped, "no platform read for alice's stopped instance"
-    waves = 1 + math.ceil(NOTEBOOKS / TAG_LOOKUPS_IN_FLIGHT) + math.ceil(len(stopped) / TAG_LOOKUPS_IN_FLIGHT)
-    assert round_trips(log) <= waves, f"{round_trips(log)} round trips in turn for {len(log)} calls"
+    finds = named(log, "GetResources")
+    assert finds and all(any(overlap(f, c) for c in studio) for f in finds), \
+        "Studio was read after the index"
+    # The index, then the waves of describes (alice's notebooks; her MLflow resources beside
+    # them); Studio's reads, two round trips of their own, ride beside and hold nothing up.
+    waves = 1 + math.ceil(ALICE_NOTEBOOKS / DESCRIBES_IN_FLIGHT)
+    assert round_trips(log) <= waves, \
+        f"{round_trips(log)} round trips in turn for {len(log)} calls: did the describes wait for Studio?"

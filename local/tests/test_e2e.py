@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from local.stack import OWNER, client
+
 
 def names(items):
     return sorted(i["name"] for i in items)
@@ -28,6 +30,50 @@ def test_each_person_sees_exactly_their_targets(stack):
     bob = json.loads(body)
     assert names(bob["notebookInstances"]) == ["bob-archive", "bob-reports"]
     assert names(bob["studioDomains"][0]["spaces"]) == ["bob-private", "team-shared"]
+
+
+def test_the_list_finds_the_callers_notebooks_through_the_tagging_api_and_reads_nobody_elses(stack):
+    """GET /targets asks the Tagging API's index for alice's owner tag and her group's, then
+    describes only what it found: no notebook instance of anyone else's, and none untagged, is
+    ever read, and nothing is listed whole."""
+    stack.control("DELETE", "/_calls")
+    status, _, body = stack.get("/targets", stack.token("alice"))
+    assert status == 200, body
+    log = stack.control("GET", "/_calls")
+    finds = [c for c in log if c["operation"] == "GetResources"]
+    assert {c["service"] for c in finds} == {"tagging"}
+    assert sorted(f["Key"] for c in finds for f in c["input"]["TagFilters"]) == ["notebook-gate:group",
+                                                                                 "notebook-gate:owner"]
+    described = [c["input"]["NotebookInstanceName"] for c in log if c["operation"] == "DescribeNotebookInstance"]
+    assert sorted(described) == names(json.loads(body)["notebookInstances"]) == \
+        ["alice-analysis", "alice-gpu", "ml-team-shared"]
+    assert not [c for c in log if c["operation"] == "ListNotebookInstances"
+                or ":notebook-instance/" in c["input"].get("ResourceArn", "")]
+
+
+def test_a_notebook_just_handed_out_opens_at_once_before_the_list_shows_it(stack):
+    """The Tagging API's index lags a tag change (docs/routes.md, "How fresh the list is"): a
+    notebook instance tagged for alice a moment ago is not in her list yet, but it opens, since an
+    open reads its tags itself."""
+    admin = client("sagemaker", stack.state["moto"])
+    stack.control("POST", "/_tagging", {"delaySeconds": 300})
+    try:
+        admin.create_notebook_instance(NotebookInstanceName="alice-handed-out", InstanceType="ml.t3.medium",
+                                       RoleArn="arn:aws:iam::123456789012:role/notebook-demo",
+                                       Tags=[{"Key": OWNER, "Value": stack.state["subs"]["alice"]}])
+        alice = stack.token("alice")
+        status, _, body = stack.get("/targets", alice)
+        assert status == 200 and "alice-handed-out" not in names(json.loads(body)["notebookInstances"]), body
+        status, _, body = stack.get("/notebook-instances/alice-handed-out", alice)
+        assert status == 200, body
+        assert stack.page(json.loads(body)["url"])[1]["opened"]["name"] == "alice-handed-out"
+        # Once the index has caught up, the list shows it.
+        assert stack.control("DELETE", "/_tagging") == {"delaySeconds": 0}
+        assert "alice-handed-out" in names(json.loads(stack.get("/targets", alice)[2])["notebookInstances"])
+    finally:
+        stack.control("DELETE", "/_tagging")
+        admin.stop_notebook_instance(NotebookInstanceName="alice-handed-out")
+        admin.delete_notebook_instance(NotebookInstanceName="alice-handed-out")
 
 
 @pytest.mark.parametrize("user, notebook", [("alice", "alice-analysis"), ("bob", "bob-reports")])

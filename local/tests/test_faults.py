@@ -1,8 +1,9 @@
 """Faults, end to end: SageMaker throttling, 5xx, slow answers and dropped connections injected in
-the stand-in, through the local API Gateway and the real release binary. The gate answers 429 /
-502 / 504 within its documented bound (the SDK's 8 s operation timeout, under the 10 s request
-deadline, under the 15 s Lambda timeout), never echoes SageMaker's text, and serves the next
-request from the same process. Also: what a panic in one request does to the next."""
+the stand-in (and the Tagging API's GetResources, which /targets starts from, throttled or failing),
+through the local API Gateway and the real release binary. The gate answers 429 / 502 / 504 within
+its documented bound (the SDK's 8 s operation timeout, under the 10 s request deadline, under the
+15 s Lambda timeout), never echoes SageMaker's text, and serves the next request from the same
+process. Also: what a panic in one request does to the next."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ FAULTS = [
     ("ListTags", "error", "/notebook-instances/alice-analysis", 502, "upstream_error", None),
     ("CreatePresignedNotebookInstanceUrl", "slow", "/notebook-instances/alice-analysis", 504, "upstream_timeout", None),
     ("DescribeNotebookInstance", "drop", "/notebook-instances/alice-analysis", 502, "upstream_error", None),
-    ("ListNotebookInstances", "throttle", "/targets", 429, "throttled", "2"),
+    ("GetResources", "throttle", "/targets", 429, "throttled", "2"),  # the Tagging API, as SageMaker
+    ("GetResources", "error", "/targets", 502, "upstream_error", None),
     ("CreatePresignedDomainUrl", "error", "/studio", 502, "upstream_error", None),
     ("ListSpaces", "drop", "/targets", 502, "upstream_error", None),
 ]

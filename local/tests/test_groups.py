@@ -44,3 +44,19 @@ def test_rest_api_quoted_or_bracketed_group_names_open_nothing(rest_stack, group
     # documented limit), but quotes and brackets are never stripped.
     token = rest_stack.mint("bob", **{"cognito:groups": groups})
     assert SHARED not in listed(rest_stack, token)
+
+
+def test_a_caller_in_many_groups_is_looked_up_twenty_groups_a_query(stack):
+    """GET /targets asks the Tagging API once for the owner tag and once per 20 groups (a tag
+    filter holds at most 20 values), and a group past the first 20 still shares its notebook."""
+    groups = [f"team-{i:02}" for i in range(24)] + ["ml-team"]
+    token = stack.mint("bob", **{"cognito:groups": groups})
+    stack.control("DELETE", "/_calls")
+    assert listed(stack, token) == {"bob-archive", "bob-reports", SHARED}
+    finds = [c["input"]["TagFilters"] for c in stack.control("GET", "/_calls") if c["operation"] == "GetResources"]
+    (owner,) = [f for f in finds if f[0]["Key"] == "notebook-gate:owner"]
+    assert owner == [{"Key": "notebook-gate:owner", "Values": [stack.state["subs"]["bob"]]}]
+    by_group = [f for f in finds if f[0]["Key"] == "notebook-gate:group"]
+    assert len(finds) == 3 and len(by_group) == 2
+    assert all(len(f) == 1 and len(f[0]["Values"]) <= 20 for f in by_group)
+    assert sorted(v for f in by_group for v in f[0]["Values"]) == sorted(groups)

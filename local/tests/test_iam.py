@@ -149,3 +149,37 @@ def test_egress_cidrs_alone_refuse_a_function_that_calls_through_a_private_dns_e
     assert status == 502, body
     assert json.loads(body)["error"]["code"] == "upstream_error"
     assert "denied sagemaker:CreatePresignedNotebookInstanceUrl" in stack.log.read_text()
+
+
+def test_targets_finds_the_callers_resources_through_the_tagging_api_under_the_role(cidr_stack):
+    """GET /targets starts from tag:GetResources, which the role grants on "*" (it takes no
+    resource), and no longer lists every notebook instance or MLflow resource."""
+    cidr_stack.control("DELETE", "/_calls")
+    status, _, body = cidr_stack.get("/targets", cidr_stack.token("alice"))
+    assert status == 200, body
+    calls = cidr_stack.control("GET", "/_calls")
+    finds = [c for c in calls if c["operation"] == "GetResources"]
+    assert finds and {(c["service"], c["iam"]) for c in finds} == {("tagging", "allowed")}
+    assert not [c for c in calls if c["operation"] in ("ListNotebookInstances", "ListMlflowTrackingServers",
+                                                       "ListMlflowApps")]
+    assert "alice-analysis" in body
+
+
+def test_a_role_without_tag_get_resources_fails_targets_and_the_log_names_it(cidr_stack):
+    settings = cidr_stack.control("GET", "/_iam")
+    kept = {k: settings[k] for k in ("accessKeyId", "roleArn", "policies", "source")}
+    without = [{**p, "policy": {**p["policy"], "Statement": [s for s in p["policy"]["Statement"]
+                                                             if s.get("Sid") != "FindTaggedTargets"]}}
+               for p in settings["policies"]]
+    assert without != settings["policies"]  # the template's statement is the one taken away
+    try:
+        cidr_stack.control("POST", "/_iam", {**kept, "policies": without})
+        status, _, body = cidr_stack.get("/targets", cidr_stack.token("alice"))
+        assert status == 502, body
+        assert json.loads(body)["error"]["code"] == "upstream_error"
+        # Opening still works: it never asks the Tagging API.
+        assert fresh_url(cidr_stack)
+    finally:
+        cidr_stack.control("POST", "/_iam", kept)
+    assert "denied tag:GetResources" in cidr_stack.log.read_text()
+    assert cidr_stack.get("/targets", cidr_stack.token("alice"))[0] == 200

@@ -1,8 +1,10 @@
-"""Every SageMaker call the gate makes is granted by the deployed role, and the tag-conditioned ones
-only on tagged resources, under every parameter combination the template accepts.
+"""Every AWS call the gate makes (SageMaker's, and the Resource Groups Tagging API's GetResources)
+is granted by the deployed role, and the tag-conditioned ones only on tagged resources, under every
+parameter combination the template accepts.
 
 The operations come from the gate's code, not from a list kept here: the `self.<operation>()` SDK
-calls inside each `impl <Kind>Api for aws_sdk_sagemaker::Client` under src/.
+calls inside each `impl <Trait> for aws_sdk_<service>::Client` under src/, as IAM actions
+(`sagemaker:ListSpaces`, `tag:GetResources`).
 The policy comes from template.yaml through AWS's SAM translator (local/iam/render.py), and the
 decision from @cloud-copilot/iam-simulate with AWS's authorization data (local/iam/evaluator.py).
 Adding a call to the gate without its grant fails here; so does a grant the gate never uses.
@@ -53,9 +55,15 @@ def mlflow(params: dict) -> bool:
     return params.get("Mlflow", "true") == "true"
 
 
-gate_operations, gate_source = iam_sagemaker.gate_operations, iam_sagemaker.gate_source
+gate_actions, gate_source = iam_sagemaker.gate_actions, iam_sagemaker.gate_source
 
-OPERATIONS = gate_operations(gate_source())
+OPERATIONS = gate_actions(gate_source())  # IAM actions: "sagemaker:ListSpaces", "tag:GetResources"
+
+
+def name_of(action: str) -> str:
+    """The API operation of an IAM action: ListSpaces for sagemaker:ListSpaces."""
+    return iam_sagemaker.split_action(action)[1]
+
 
 def _lifecycle(params: dict) -> set[str]:
     value = params.get("Lifecycle", "start,stop")
@@ -66,34 +74,32 @@ def _lifecycle(params: dict) -> set[str]:
 # start route (Lifecycle), stopping with the stop route, a space's app only with Studio too.
 # An operation not named here is needed in every deployment.
 NEEDED_ONLY_WITH = {
-    "DescribeDomain": studio,
-    "DescribeSpace": studio,
-    "ListSpaces": studio,
-    "ListApps": studio,
-    "CreatePresignedDomainUrl": studio,
-    "StartNotebookInstance": lambda p: p["AutoStart"] == "true" or "start" in _lifecycle(p),
-    "StopNotebookInstance": lambda p: "stop" in _lifecycle(p),
-    "DeleteApp": lambda p: studio(p) and "stop" in _lifecycle(p),
+    "sagemaker:DescribeDomain": studio,
+    "sagemaker:DescribeSpace": studio,
+    "sagemaker:ListSpaces": studio,
+    "sagemaker:ListApps": studio,
+    "sagemaker:CreatePresignedDomainUrl": studio,
+    "sagemaker:StartNotebookInstance": lambda p: p["AutoStart"] == "true" or "start" in _lifecycle(p),
+    "sagemaker:StopNotebookInstance": lambda p: "stop" in _lifecycle(p),
+    "sagemaker:DeleteApp": lambda p: studio(p) and "stop" in _lifecycle(p),
     # MLflow: with Mlflow on; a stopped tracking server is started by auto-start only.
-    "ListMlflowTrackingServers": mlflow,
-    "DescribeMlflowTrackingServer": mlflow,
-    "CreatePresignedMlflowTrackingServerUrl": mlflow,
-    "StartMlflowTrackingServer": lambda p: mlflow(p) and p["AutoStart"] == "true",
-    "ListMlflowApps": mlflow,
-    "DescribeMlflowApp": mlflow,
-    "CreatePresignedMlflowAppUrl": mlflow,
+    "sagemaker:DescribeMlflowTrackingServer": mlflow,
+    "sagemaker:CreatePresignedMlflowTrackingServerUrl": mlflow,
+    "sagemaker:StartMlflowTrackingServer": lambda p: mlflow(p) and p["AutoStart"] == "true",
+    "sagemaker:DescribeMlflowApp": mlflow,
+    "sagemaker:CreatePresignedMlflowAppUrl": mlflow,
 }
 # Operations SageMaker authorizes with the resource's tags in the role's conditions: denied on a
 # resource without the gate's tags, whatever the gate's code does.
-TAG_CONDITIONED = {"CreatePresignedNotebookInstanceUrl", "CreatePresignedDomainUrl", "StartNotebookInstance",
-                   "StopNotebookInstance", "CreatePresignedMlflowTrackingServerUrl", "StartMlflowTrackingServer",
-                   "CreatePresignedMlflowAppUrl"}
+TAG_CONDITIONED = {f"sagemaker:{o}" for o in (
+    "CreatePresignedNotebookInstanceUrl", "CreatePresignedDomainUrl", "StartNotebookInstance", "StopNotebookInstance",
+    "CreatePresignedMlflowTrackingServerUrl", "StartMlflowTrackingServer", "CreatePresignedMlflowAppUrl")}
 # Operations on a space's app, authorized with the space's owner and sharing type
 # (sagemaker:OwnerUserProfileArn, sagemaker:SpaceSharingType): allowed on the apps of the domain's
 # owned spaces, private or shared; denied on a user profile's own app (no owner) and in another domain.
-SPACE_APP = {"DeleteApp"}
+SPACE_APP = {"sagemaker:DeleteApp"}
 # Operations on one domain's resources: allowed in the configured domains only.
-DOMAIN_SCOPED = {"DescribeDomain", "DescribeSpace", "CreatePresignedDomainUrl"}
+DOMAIN_SCOPED = {"sagemaker:DescribeDomain", "sagemaker:DescribeSpace", "sagemaker:CreatePresignedDomainUrl"}
 
 # The supported combinations: Studio on/off, auto-start, where URLs may be used (people's CIDRs with
 # the function's egress, VPC endpoints, both, neither), the function in a VPC or not. Those the
@@ -177,12 +183,11 @@ class Role:
         self.source = iam_sagemaker.Source.parse(function_source(params))
         self.evaluator = evaluator
 
-    def allows(self, operation: str, resource: str, tags: dict | None, source=None, space: dict | None = None) -> bool:
+    def allows(self, action: str, resource: str, tags: dict | None, source=None, space: dict | None = None) -> bool:
         context = iam_sagemaker.request_context(self.arn, source or self.source, tags)
         if space is not None:  # the space a call on an app is about, as the stand-in keeps it
-            context.update(iam_sagemaker.space_context(operation, space["payload"], lambda d, n: space["space"]))
-        return self.evaluator.evaluate(f"sagemaker:{operation}", resource, self.principal, self.policies,
-                                       context).allowed
+            context.update(iam_sagemaker.space_context(name_of(action), space["payload"], lambda d, n: space["space"]))
+        return self.evaluator.evaluate(action, resource, self.principal, self.policies, context).allowed
 
     def refuses_in_use(self, operation: str, resource: str, tags: dict, source) -> list[str]:
         """The actions IAM refuses when a person's browser at `source` uses a URL this role made
@@ -215,8 +220,8 @@ def _statements_matching(policies: list[dict], actions: list[str]) -> str:
     return json.dumps(found, sort_keys=True)
 
 
-def needed(operation: str, params: dict) -> bool:
-    condition = NEEDED_ONLY_WITH.get(operation)
+def needed(action: str, params: dict) -> bool:
+    condition = NEEDED_ONLY_WITH.get(action)
     return condition(params) if condition else True
 
 
@@ -227,33 +232,41 @@ def space(domain: str, name: str, owner: str | None, sharing: str = "Private") -
                       "OwnershipSettings": {"OwnerUserProfileName": owner} if owner else None}}
 
 
-def requests(operation: str, params: dict) -> list[tuple[str, str, str]]:
-    """(what, resource, tag holder) for the calls the gate makes with `operation` under `params`."""
+def requests(action: str, params: dict) -> list[tuple[str, str, str]]:
+    """(what, resource, tag holder) for the calls the gate makes with `action` under `params`."""
     names = {"NotebookInstanceName": "alice-analysis", "SpaceName": "alice-private", "UserProfileName": "alice",
              "AppType": "JupyterLab", "AppName": "default", "TrackingServerName": "alice-mlflow", "Arn": APP_ARN}
-    if operation == "ListTags":
+    if action == "sagemaker:ListTags":
         # On notebook instances; on each configured domain's user profiles with Studio; on MLflow
         # tracking servers and apps with MLflow.
         arns = [iam_sagemaker.arn("notebook-instance", "alice-analysis")]
         arns += [iam_sagemaker.arn("user-profile", d, "alice") for d in domains(params)]
         if mlflow(params):
             arns += [iam_sagemaker.arn("mlflow-tracking-server", "alice-mlflow"), APP_ARN]
-        return [(f"ListTags on {a.split(':')[-1]}", a, a) for a in arns]
+        return [(f"sagemaker:ListTags on {a.split(':')[-1]}", a, a) for a in arns]
     found = []
+    service, operation = iam_sagemaker.split_action(action)
     for domain in domains(params) or [DOMAIN]:  # each configured domain (a call in none is denied)
-        resource = iam_sagemaker.resource_of(operation, {**names, "DomainId": domain})
-        assert resource, f"local/iam/sagemaker.py cannot name the resource of {operation}"
-        if (operation, resource, resource) not in found:
-            found.append((operation, resource, resource))
+        resource = iam_sagemaker.resource_of(operation, {**names, "DomainId": domain}, service)
+        assert resource, f"local/iam/sagemaker.py cannot name the resource of {action}"
+        if (action, resource, resource) not in found:
+            found.append((action, resource, resource))
     return found
 
 
 def test_the_gates_operations_are_read_from_its_code():
     # If the pattern stopped matching, every check below would pass on nothing.
-    assert {"ListNotebookInstances", "CreatePresignedNotebookInstanceUrl", "ListTags"} <= set(OPERATIONS)
+    assert {"tag:GetResources", "sagemaker:CreatePresignedNotebookInstanceUrl", "sagemaker:ListTags"} <= set(OPERATIONS)
     sample = "impl SageMaker for aws_sdk_sagemaker::Client {\n  fn a(&self) { self\n  .describe_thing()\n }\n}\n" \
+             "impl Tagging for aws_sdk_resourcegroupstagging::Client {\n  fn f(&self) { self\n .get_resources()\n" \
+             "  .into_paginator() }\n}\n" \
              "fn elsewhere(c: &Client) { self.not_this() }"
-    assert gate_operations(sample) == ["DescribeThing"]
+    assert gate_actions(sample) == ["sagemaker:DescribeThing", "tag:GetResources"]
+    assert iam_sagemaker.gate_operations(sample) == ["DescribeThing"]
+    assert iam_sagemaker.gate_operations(sample, "tag") == ["GetResources"]
+    # A client of an SDK the checks do not know would go unchecked: it is an error instead.
+    with pytest.raises(ValueError, match="aws_sdk_s3"):
+        gate_actions(sample + "impl Files for aws_sdk_s3::Client {\n  fn g(&self) { self.get_object() }\n}\n")
 
 
 def test_every_supported_combination_was_rendered():
@@ -281,7 +294,7 @@ def grant_problems(operations: list[str], params: dict, evaluator: Evaluator, ro
             for tags, in_space in itertools.product(
                     ({OWNER_TAG: "sub-of-alice"}, {GROUP_TAG: "ml-team"}) if operation in TAG_CONDITIONED else
                     ({OWNER_TAG: "sub-of-alice"},), owned):
-                if operation == "CreatePresignedDomainUrl" and GROUP_TAG in tags:
+                if operation == "sagemaker:CreatePresignedDomainUrl" and GROUP_TAG in tags:
                     continue  # profiles belong to one person: only the owner tag opens them
                 allowed = role.allows(operation, resource, tags if resource != "*" else None, space=in_space)
                 if needed(operation, params) and not allowed:
@@ -320,17 +333,40 @@ def test_a_call_added_to_the_gate_without_its_grant_is_caught(iam):
         "impl NotebookApi for aws_sdk_sagemaker::Client {",
         "impl NotebookApi for aws_sdk_sagemaker::Client {\n    fn added(&self) { self.describe_space(); self.list_domains() }\n"
         "    fn also(&self) { self\n        .describe_training_job() }", 1)
-    operations = gate_operations(source)
-    assert {"ListDomains", "DescribeTrainingJob"} <= set(operations)
+    source = source.replace(
+        "impl Tagging for aws_sdk_resourcegroupstagging::Client {",
+        "impl Tagging for aws_sdk_resourcegroupstagging::Client {\n    fn keys(&self) { self.get_tag_keys() }", 1)
+    operations = gate_actions(source)
+    assert {"sagemaker:ListDomains", "sagemaker:DescribeTrainingJob", "tag:GetTagKeys"} <= set(operations)
     problems = grant_problems(operations, COMBINATIONS[0][1], iam)
-    assert any(p.startswith("ListDomains: the stand-in has no IAM resource") for p in problems), problems
+    assert any(p.startswith("sagemaker:ListDomains: the stand-in has no IAM resource") for p in problems), problems
+    assert any(p.startswith("tag:GetTagKeys: the stand-in has no IAM resource") for p in problems), problems
     # Given a resource, a call with no grant is reported as denied.
     iam_sagemaker.RESOURCES["DescribeTrainingJob"] = lambda p: iam_sagemaker.arn("training-job", "job-1")
+    iam_sagemaker.TAGGING_RESOURCES["GetTagKeys"] = lambda p: "*"
     try:
         problems = grant_problems(operations, COMBINATIONS[0][1], iam)
     finally:
-        del iam_sagemaker.RESOURCES["DescribeTrainingJob"]
-    assert any(p.startswith("DescribeTrainingJob is denied on arn:aws:sagemaker:") for p in problems), problems
+        del iam_sagemaker.RESOURCES["DescribeTrainingJob"], iam_sagemaker.TAGGING_RESOURCES["GetTagKeys"]
+    assert any(p.startswith("sagemaker:DescribeTrainingJob is denied on arn:aws:sagemaker:") for p in problems), \
+        problems
+    assert any(p.startswith("tag:GetTagKeys is denied on *") for p in problems), problems
+
+
+def test_a_role_that_cannot_find_tagged_targets_is_caught(iam):
+    """GET /targets starts from tag:GetResources: a role without it, or with it on anything but
+    "*" (it has no resource type), fails the checks above."""
+    import copy
+    params = COMBINATIONS[0][1]
+    role = Role(params, iam)
+    assert grant_problems(OPERATIONS, params, iam, role) == []
+    role.policies = copy.deepcopy(role.policies)
+    statements = [s for p in role.policies for s in p["policy"]["Statement"] if s.get("Sid") == "FindTaggedTargets"]
+    assert len(statements) == 1 and statements[0]["Action"] == "tag:GetResources" and statements[0]["Resource"] == "*"
+    statements[0]["Resource"] = "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/*"
+    problems = grant_problems(OPERATIONS, params, iam, role)
+    assert problems == [f"tag:GetResources is denied on * tagged {{'{OWNER_TAG}': 'sub-of-alice'}}, and the gate "
+                        "calls it"], problems
 
 
 @pytest.mark.skipif("Lifecycle" not in DECLARED, reason="a template without the lifecycle routes")
@@ -339,7 +375,7 @@ def test_stopping_a_space_app_unconditioned_or_a_notebook_untagged_is_caught(iam
     notebook instances without the gate's tags."""
     import copy
     params = next(p for _, p in COMBINATIONS if studio(p) and p.get("Lifecycle") == "start,stop")
-    operations = sorted(set(OPERATIONS) | {"DeleteApp", "StopNotebookInstance", "ListApps"})
+    operations = sorted(set(OPERATIONS) | {"sagemaker:DeleteApp", "sagemaker:StopNotebookInstance", "sagemaker:ListApps"})
     role = Role(params, iam)
     assert grant_problems(operations, params, iam, role) == []
     role.policies = copy.deepcopy(role.policies)
@@ -352,12 +388,12 @@ def test_stopping_a_space_app_unconditioned_or_a_notebook_untagged_is_caught(iam
     assert any("space without an owner" in p for p in problems), problems
     role.policies.append({"name": "too-wide", "policy": {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "sagemaker:StopNotebookInstance", "Resource": "*"}]}})
-    assert any(p.startswith("StopNotebookInstance is allowed on an untagged") for p in
+    assert any(p.startswith("sagemaker:StopNotebookInstance is allowed on an untagged") for p in
                grant_problems(operations, params, iam, role))
 
 
 @pytest.mark.parametrize("name,params", COMBINATIONS, ids=[n for n, _ in COMBINATIONS])
-def test_the_role_grants_no_sagemaker_action_the_gate_does_not_call(name, params, iam):
+def test_the_role_grants_no_action_the_gate_does_not_call(name, params, iam):
     """Nothing but the gate's calls and what using its URLs takes; a wildcard only where every
     action it matches in AWS's data is part of a URL's use."""
     role = Role(params, iam)
@@ -368,17 +404,18 @@ def test_the_role_grants_no_sagemaker_action_the_gate_does_not_call(name, params
                 continue
             actions = statement.get("Action", [])
             granted.update([actions] if isinstance(actions, str) else actions)
-    in_use = {action for operation in set(OPERATIONS) & set(URL_OPENERS) if needed(operation, params)
-              for action, _ in iam_sagemaker.url_use(operation, url_resource(operation, params))}
-    expected = {f"sagemaker:{o}" for o in OPERATIONS} | in_use
-    extra = {a for a in granted if a.startswith("sagemaker:")} - expected
+    in_use = {action for opener in set(OPERATIONS) & set(URL_OPENERS) if needed(opener, params)
+              for action, _ in iam_sagemaker.url_use(name_of(opener), url_resource(opener, params))}
+    expected = set(OPERATIONS) | in_use
+    gates = [a for a in granted if a.startswith(("sagemaker:", "tag:"))]
+    extra = set(gates) - expected
     assert not extra, f"granted but never called: {sorted(extra)}"
-    assert not any("*" in a.split(":", 1)[1] for a in granted if a.startswith("sagemaker:")), granted
+    assert not any("*" in a.split(":", 1)[1] for a in gates), granted
     mlflow_data = [f"sagemaker-mlflow:{a}" for a in iam_sagemaker.service_actions("sagemaker-mlflow")]
     for pattern in (a for a in granted if a.startswith("sagemaker-mlflow:")):
         matched = {a for a in mlflow_data if fnmatch.fnmatchcase(a.lower(), pattern.lower())}
         assert matched and matched <= in_use, f"{pattern} grants {sorted(matched - in_use)}, which no URL's use takes"
-    assert not {a.split(":")[0] for a in granted} - {"sagemaker", "sagemaker-mlflow", "logs", "ec2"}, granted
+    assert not {a.split(":")[0] for a in granted} - {"sagemaker", "sagemaker-mlflow", "tag", "logs", "ec2"}, granted
 
 
 def test_the_role_has_no_managed_policies_as_the_readme_promises(iam):
@@ -386,13 +423,15 @@ def test_the_role_has_no_managed_policies_as_the_readme_promises(iam):
         assert Role(params, iam).managed == [], name
 
 
-URL_OPENERS = {"CreatePresignedNotebookInstanceUrl": "notebook-instance", "CreatePresignedDomainUrl": "user-profile",
-               "CreatePresignedMlflowTrackingServerUrl": "mlflow-tracking-server", "CreatePresignedMlflowAppUrl": "mlflow-app"}
+URL_OPENERS = {"sagemaker:CreatePresignedNotebookInstanceUrl": "notebook-instance",
+               "sagemaker:CreatePresignedDomainUrl": "user-profile",
+               "sagemaker:CreatePresignedMlflowTrackingServerUrl": "mlflow-tracking-server",
+               "sagemaker:CreatePresignedMlflowAppUrl": "mlflow-app"}
 
 
-def url_resource(operation: str, params: dict) -> str:
-    """What the gate presigns `operation` on in these tests: alice's target (in the last domain)."""
-    kind = URL_OPENERS[operation]
+def url_resource(action: str, params: dict) -> str:
+    """What the gate presigns with `action` on in these tests: alice's target (in the last domain)."""
+    kind = URL_OPENERS[action]
     return {"notebook-instance": iam_sagemaker.arn(kind, "alice-analysis"),
             "user-profile": iam_sagemaker.arn(kind, (domains(params) or [DOMAIN])[-1], "alice"),
             "mlflow-tracking-server": iam_sagemaker.arn(kind, "alice-mlflow"), "mlflow-app": APP_ARN}[kind]
@@ -418,11 +457,12 @@ def use_problems(operations: list[str], params: dict, evaluator: Evaluator, role
     role = role or Role(params, evaluator)
     inside, outside = browsers(params)
     problems = []
-    for operation in sorted(set(operations) & set(URL_OPENERS)):
-        resource = url_resource(operation, params)
+    for opener in sorted(set(operations) & set(URL_OPENERS)):
+        operation = name_of(opener)
+        resource = url_resource(opener, params)
         use = iam_sagemaker.url_use(operation, resource)
         tagged = [{OWNER_TAG: "sub-of-alice"}] + ([] if operation == "CreatePresignedDomainUrl" else [{GROUP_TAG: "ml-team"}])
-        if not needed(operation, params):
+        if not needed(opener, params):
             granted = {a for a, _ in use} - set(role.refuses_in_use(operation, resource, tagged[0], inside[0]))
             if granted:
                 problems.append(f"using a {operation} URL: {sorted(granted)} granted though the gate makes none")
@@ -452,7 +492,7 @@ def test_each_url_the_gate_makes_works_on_tagged_targets_from_the_allowed_networ
 def test_the_url_uses_are_derived_from_the_gate_and_from_awss_data():
     """The MLflow UI session is every sagemaker-mlflow action of AWS's authorization data (AccessUI
     on "*", the MLflow REST API on the tracking server); the others are what AWS documents."""
-    server, app = url_resource("CreatePresignedMlflowTrackingServerUrl", {}), APP_ARN
+    server, app = url_resource("sagemaker:CreatePresignedMlflowTrackingServerUrl", {}), APP_ARN
     session = dict(iam_sagemaker.url_use("CreatePresignedMlflowTrackingServerUrl", server))
     data = iam_sagemaker.service_actions("sagemaker-mlflow")
     assert len(session) == len(data) > 50
@@ -461,10 +501,10 @@ def test_the_url_uses_are_derived_from_the_gate_and_from_awss_data():
                                                        "LogMetric")} == {server}
     assert {data[a]["accessLevel"] for a in data} >= {"Read", "List", "Write"}  # reads and writes
     assert iam_sagemaker.url_use("CreatePresignedMlflowAppUrl", app) == [("sagemaker:CallMlflowAppApi", app)]
-    notebook = url_resource("CreatePresignedNotebookInstanceUrl", {})
+    notebook = url_resource("sagemaker:CreatePresignedNotebookInstanceUrl", {})
     assert iam_sagemaker.url_use("CreatePresignedNotebookInstanceUrl", notebook) == \
         [("sagemaker:CreatePresignedNotebookInstanceUrl", notebook)]
-    assert {"CreatePresignedMlflowTrackingServerUrl", "CreatePresignedMlflowAppUrl"} <= set(OPERATIONS)
+    assert {"sagemaker:CreatePresignedMlflowTrackingServerUrl", "sagemaker:CreatePresignedMlflowAppUrl"} <= set(OPERATIONS)
 
 
 @pytest.mark.skipif("Mlflow" not in DECLARED, reason="a template without MLflow")
@@ -523,5 +563,6 @@ def test_a_studio_grant_widened_beyond_the_configured_domains_is_caught(iam):
                 resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
                 statement["Resource"] = [r.replace(DOMAIN, "*") for r in resources]
     problems = grant_problems(OPERATIONS, params, iam, role)
-    assert any(p.startswith("DescribeSpace is allowed in a domain not configured") for p in problems), problems
-    assert any(p.startswith("CreatePresignedDomainUrl is allowed in a domain not configured") for p in problems), problems
+    assert any(p.startswith("sagemaker:DescribeSpace is allowed in a domain not configured") for p in problems), problems
+    assert any(p.startswith("sagemaker:CreatePresignedDomainUrl is allowed in a domain not configured")
+               for p in problems), problems

@@ -77,6 +77,24 @@ def test_targets_list_each_persons_tracking_servers_and_apps(stack):
     assert [a["name"] for a in bob["mlflowApps"]] == ["bob-app"]
 
 
+def test_the_list_describes_only_the_callers_tracking_servers_and_apps(stack):
+    """The Tagging API's index finds alice's MLflow resources (her owner tag, her group's) beside
+    her notebook instances; only those are described, nobody else's and nothing untagged, and
+    neither kind is listed whole."""
+    stack.control("DELETE", "/_calls")
+    status, _, body = stack.get("/targets", stack.token("alice"))
+    assert status == 200, body
+    finds = calls(stack, "GetResources")
+    assert finds and all(set(c["input"]["ResourceTypeFilters"]) >= {"sagemaker:mlflow-tracking-server",
+                                                                    "sagemaker:mlflow-app"} for c in finds)
+    servers = [c["input"]["TrackingServerName"] for c in calls(stack, "DescribeMlflowTrackingServer")]
+    assert sorted(servers) == ["alice-mlflow", "alice-mlflow-stopped", "ml-team-mlflow"]
+    apps = [c["input"]["Arn"] for c in calls(stack, "DescribeMlflowApp")]
+    assert sorted(apps) == sorted(APP_ARN + app_id(stack, name) for name in ("alice-app", "ml-team-app"))
+    assert calls(stack, "ListMlflowTrackingServers", "ListMlflowApps") == []
+    assert not [c for c in calls(stack, "ListTags") if ":mlflow-" in c["input"]["ResourceArn"]]
+
+
 def test_an_owned_tracking_server_and_app_open_as_json_and_as_a_redirect(stack):
     answer, page = opened(stack, "/mlflow/tracking-servers/alice-mlflow")
     assert answer["target"] == {"type": "mlflow-tracking-server", "name": "alice-mlflow"}

@@ -228,10 +228,9 @@ def test_while_sagemaker_throttles_a_missing_and_a_foreign_name_get_the_same_ans
     assert ask(stack, token, probe, probe.names["missing"])[1] == 404
 
 
-def test_targets_leave_out_a_notebook_whose_tags_cannot_be_read_and_say_so_without_a_count(stack):
-    """One unreadable notebook does not fail the list, is never listed (nobody can say whose it
-    is), and the answer says only that some were unreadable: a count would tell the account's
-    size."""
+def test_targets_leave_out_a_notebook_whose_state_cannot_be_read_and_say_so_without_a_count(stack):
+    """One of the caller's notebooks that cannot be described does not fail the list, is left
+    out, and the answer says only that some were: a count would tell how many there are."""
     token = stack.token("alice")
     status, _, body = stack.get("/targets", token)
     assert status == 200, body
@@ -239,7 +238,8 @@ def test_targets_leave_out_a_notebook_whose_tags_cannot_be_read_and_say_so_witho
     assert before["someNotebookInstancesUnchecked"] is False
     listed = {n["name"] for n in before["notebookInstances"]}
     assert "alice-gpu" in listed
-    stack.control("POST", "/_faults", {"operation": "ListTags", "fault": "error", "count": 100, "match": "alice-gpu"})
+    stack.control("POST", "/_faults", {"operation": "DescribeNotebookInstance", "fault": "error", "count": 100,
+                                       "match": "alice-gpu"})
     try:
         status, _, body = stack.get("/targets", token)
     finally:

@@ -121,6 +121,20 @@ def test_tags_work_on_profiles_spaces_untagged_domains_and_notebooks(sm):
     assert error_of(sm.list_tags, ResourceArn=ghost)["Code"] == "ResourceNotFound"
 
 
+def test_add_tags_overwrites_a_key_and_delete_tags_removes_it_on_every_kind(sm):
+    """SageMaker's AddTags adds or overwrites (moto alone would keep both values of a key), and
+    DeleteTags works on the resources the stand-in keeps as on moto's."""
+    sm.create_notebook_instance(NotebookInstanceName="nb-retag", InstanceType="ml.t3.medium", RoleArn=ROLE,
+                                Tags=[{"Key": "owner", "Value": "a"}, {"Key": "team", "Value": "t"}])
+    space = sm.create_space(DomainId="d-unit", SpaceName="retag-space", Tags=[{"Key": "owner", "Value": "a"}])["SpaceArn"]
+    for arn in ("arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/nb-retag", space):
+        sm.add_tags(ResourceArn=arn, Tags=[{"Key": "owner", "Value": "b"}])
+        assert [t for t in sm.list_tags(ResourceArn=arn)["Tags"] if t["Key"] == "owner"] == \
+            [{"Key": "owner", "Value": "b"}]
+        sm.delete_tags(ResourceArn=arn, TagKeys=["owner"])
+        assert [t["Key"] for t in sm.list_tags(ResourceArn=arn)["Tags"]] in (["team"], [])
+
+
 def test_faults_apply_to_the_next_calls_then_stop(sm, standin):
     page = standin[1]
     control(page, "POST", "/_faults", {"operation": "DescribeNotebookInstance", "fault": "throttle", "count": 2})

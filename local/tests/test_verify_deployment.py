@@ -1,7 +1,8 @@
 """scripts/verify-deployment against the local stack: a sound deployment passes every check, and a
-broken one (SageMaker refusing, a target not the person's, a portal served without its headers on
-an origin the API's CORS does not name, a preflight refused on an ANY route) fails the right check,
-with what to do, and exits 1. Nothing it prints holds a token or a presigned URL."""
+broken one (the Tagging API refusing or failing, a notebook that cannot be described, a target not
+the person's, a portal served without its headers on an origin the API's CORS does not name, a
+preflight refused on an ANY route) fails the right check, with what to do, and exits 1. Nothing it
+prints holds a token or a presigned URL."""
 
 from __future__ import annotations
 
@@ -69,17 +70,51 @@ def test_a_sound_deployment_passes_every_check(verify_stack, tmp_path):
     assert output.rstrip().endswith("0 failed, 0 skipped"), output
 
 
-def test_sagemaker_refusing_the_function_fails_the_targets_check(verify_stack, tmp_path):
-    verify_stack.control("POST", "/_faults", {"operation": "ListNotebookInstances", "fault": "error", "count": 100})
+def test_the_role_refusing_tag_get_resources_fails_the_targets_check(verify_stack, tmp_path):
+    """GET /targets starts from the Tagging API's GetResources: a role without the template's
+    FindTaggedTargets statement fails the check, and the function's log names the refused action."""
+    settings = verify_stack.control("GET", "/_iam")
+    kept = {k: settings[k] for k in ("accessKeyId", "roleArn", "policies", "source")}
+    without = [{**p, "policy": {**p["policy"], "Statement": [s for s in p["policy"]["Statement"]
+                                                             if s.get("Sid") != "FindTaggedTargets"]}}
+               for p in settings["policies"]]
+    assert without != settings["policies"]  # the template's statement is the one taken away
+    verify_stack.control("POST", "/_iam", {**kept, "policies": without})
+    try:
+        status, output = run(tmp_path, verify_stack.state)
+    finally:
+        verify_stack.control("POST", "/_iam", kept)
+    assert status == 1
+    failed = lines(output, "FAIL")
+    assert failed == ["FAIL  access token accepted: GET /targets: 502 upstream_error"], output
+    assert ("what to do: SageMaker (or, for GET /targets, the Tagging API's GetResources) refused or failed the "
+            "function: its log (FunctionName output) names the refused action") in output
+    assert "SKIP  open: no target named" in output
+    assert "denied tag:GetResources" in verify_stack.log.read_text()
+
+
+def test_the_tagging_api_failing_fails_the_targets_check(verify_stack, tmp_path):
+    verify_stack.control("POST", "/_faults", {"operation": "GetResources", "fault": "error", "count": 100})
     try:
         status, output = run(tmp_path, verify_stack.state)
     finally:
         verify_stack.control("DELETE", "/_faults")
     assert status == 1
-    failed = lines(output, "FAIL")
-    assert failed == ["FAIL  access token accepted: GET /targets: 502 upstream_error"], output
-    assert "what to do: SageMaker refused or failed the function: its log (FunctionName output) names" in output
-    assert "SKIP  open: no target named" in output
+    assert lines(output, "FAIL") == ["FAIL  access token accepted: GET /targets: 502 upstream_error"], output
+
+
+def test_a_notebook_that_cannot_be_described_fails_the_targets_check_with_what_to_do(verify_stack, tmp_path):
+    verify_stack.control("POST", "/_faults", {"operation": "DescribeNotebookInstance", "fault": "error",
+                                              "count": 100, "match": "alice-gpu"})
+    try:
+        status, output = run(tmp_path, verify_stack.state)
+    finally:
+        verify_stack.control("DELETE", "/_faults")
+    assert status == 1
+    (failed,) = lines(output, "FAIL")
+    assert failed.startswith("FAIL  /targets: ") and failed.endswith("; some could not be checked"), output
+    assert "PASS  access token accepted: GET /targets: 200" in output
+    assert "the role's read-notebooks-and-studio policy must allow those Describe calls" in output
 
 
 def test_a_target_not_tagged_for_the_person_fails_its_open(verify_stack, tmp_path):

@@ -141,8 +141,7 @@ export function spaceRows(studio, targets = {}, now = Date.now()) {
 
 /**
  * Words for a list the gate could not finish: `someNotebookInstancesUnchecked` says SageMaker
- * would not give some notebook instance's tags just now, so the gate could not tell whose it is
- * and left it out. Empty when every one was checked. The gate says only that some were, never how
+ * would not describe some notebook instance of the caller's just now, so the gate left it out. Empty when every one was checked. The gate says only that some were, never how
  * many (a count would tell anyone the account's size), and so do these words.
  */
 export function uncheckedNote(targets) {
@@ -279,7 +278,7 @@ export function mlflowAppRows(targets) {
 }
 
 /**
- * As `uncheckedNote`, for MLflow: `someMlflowUnchecked` says some tracking server's or app's tags
+ * As `uncheckedNote`, for MLflow: `someMlflowUnchecked` says some tracking server's or app's state
  * could not be read, so one of the person's may be missing.
  */
 export function uncheckedMlflowNote(targets) {

@@ -4,7 +4,7 @@ use std::future::Future;
 
 use super::{MlflowAppId, MlflowAppStatus, TrackingServerName, TrackingServerStatus};
 use crate::error::GateError;
-use crate::sagemaker::{MAX_PAGES, classify, missing, rfc3339};
+use crate::sagemaker::{classify, missing, rfc3339};
 
 /// An MLflow tracking server, as the gate needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,9 +44,6 @@ pub trait MlflowApi: Send + Sync {
         &self,
         name: &TrackingServerName,
     ) -> impl Future<Output = Result<TrackingServer, GateError>> + Send;
-    fn list_mlflow_tracking_servers(
-        &self,
-    ) -> impl Future<Output = Result<Vec<TrackingServer>, GateError>> + Send;
     fn start_mlflow_tracking_server(
         &self,
         name: &TrackingServerName,
@@ -61,7 +58,6 @@ pub trait MlflowApi: Send + Sync {
         &self,
         arn: &str,
     ) -> impl Future<Output = Result<MlflowApp, GateError>> + Send;
-    fn list_mlflow_apps(&self) -> impl Future<Output = Result<Vec<MlflowApp>, GateError>> + Send;
     fn presign_mlflow_app(
         &self,
         arn: &str,
@@ -97,32 +93,6 @@ impl MlflowApi for aws_sdk_sagemaker::Client {
             mlflow_version: out.mlflow_version().map(str::to_owned),
             since: rfc3339(out.last_modified_time()),
         })
-    }
-    async fn list_mlflow_tracking_servers(&self) -> Result<Vec<TrackingServer>, GateError> {
-        let mut pages = self
-            .list_mlflow_tracking_servers()
-            .max_results(100)
-            .into_paginator()
-            .send();
-        let mut servers = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let Some(page) = pages.next().await else {
-                break;
-            };
-            let page = page.map_err(|e| classify("ListMlflowTrackingServers", e))?;
-            servers.extend(page.tracking_server_summaries().iter().filter_map(|s| {
-                Some(TrackingServer {
-                    name: TrackingServerName::parse(s.tracking_server_name()?).ok()?,
-                    arn: s.tracking_server_arn()?.to_owned(),
-                    status: TrackingServerStatus::parse(
-                        s.tracking_server_status().map_or("", |s| s.as_str()),
-                    ),
-                    mlflow_version: s.mlflow_version().map(str::to_owned),
-                    since: rfc3339(s.last_modified_time()),
-                })
-            }));
-        }
-        Ok(servers)
     }
     async fn start_mlflow_tracking_server(
         &self,
@@ -172,32 +142,6 @@ impl MlflowApi for aws_sdk_sagemaker::Client {
             mlflow_version: out.mlflow_version().map(str::to_owned),
             since: rfc3339(out.last_modified_time()),
         })
-    }
-    async fn list_mlflow_apps(&self) -> Result<Vec<MlflowApp>, GateError> {
-        let mut pages = self
-            .list_mlflow_apps()
-            .max_results(100)
-            .into_paginator()
-            .send();
-        let mut apps = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let Some(page) = pages.next().await else {
-                break;
-            };
-            let page = page.map_err(|e| classify("ListMlflowApps", e))?;
-            apps.extend(page.summaries().iter().filter_map(|a| {
-                let arn = a.arn()?;
-                Some(MlflowApp {
-                    id: MlflowAppId::from_arn(arn)?,
-                    arn: arn.to_owned(),
-                    name: a.name().unwrap_or_default().to_owned(),
-                    status: MlflowAppStatus::parse(a.status().map_or("", |s| s.as_str())),
-                    mlflow_version: a.mlflow_version().map(str::to_owned),
-                    since: rfc3339(a.last_modified_time()),
-                })
-            }));
-        }
-        Ok(apps)
     }
     async fn presign_mlflow_app(
         &self,

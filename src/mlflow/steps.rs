@@ -14,6 +14,7 @@ use crate::caller::{Caller, may_open_tagged};
 use crate::calls::{Calls, MayStart, Opening, SageMakerArns, TAG_LOOKUPS_IN_FLIGHT, Target, both};
 use crate::error::GateError;
 use crate::sagemaker::TagsApi;
+use crate::tagging::{Tagged, sagemaker_resource};
 
 /// `ExpiresInSeconds` bounds of both MLflow presign calls (SageMaker refuses others).
 const MLFLOW_URL_EXPIRES: std::ops::RangeInclusive<u32> = 5..=300;
@@ -24,7 +25,7 @@ const MLFLOW_URL_EXPIRES: std::ops::RangeInclusive<u32> = 5..=300;
 pub struct MlflowTargets {
     pub mlflow_tracking_servers: Vec<TrackingServerTarget>,
     pub mlflow_apps: Vec<MlflowAppTarget>,
-    /// Some tracking server's or app's tags could not be read: never listed, and only this flag
+    /// Some tracking server's or app's state could not be read: never listed, and only this flag
     /// says so, as `someNotebookInstancesUnchecked` does.
     pub some_mlflow_unchecked: bool,
 }
@@ -85,19 +86,29 @@ impl From<MlflowApp> for MlflowAppTarget {
     }
 }
 
-/// One listed resource waiting for its tags.
-enum Listed {
-    Server(TrackingServer),
-    App(MlflowApp),
+/// One MLflow resource the Tagging API's index says is the caller's, waiting for its state.
+enum Matched {
+    Server(TrackingServerName),
+    App(String),
 }
 
-impl Listed {
-    fn arn(&self) -> &str {
-        match self {
-            Self::Server(s) => &s.arn,
-            Self::App(a) => &a.arn,
+impl Matched {
+    /// From its ARN: `…:mlflow-tracking-server/<name>` or `…:mlflow-app/<id>` (addressed by ARN).
+    fn from_arn(arn: &str) -> Option<Self> {
+        match sagemaker_resource(arn)? {
+            ("mlflow-tracking-server", name) => {
+                TrackingServerName::parse(name).ok().map(Self::Server)
+            }
+            ("mlflow-app", _) => Some(Self::App(arn.to_owned())),
+            _ => None,
         }
     }
+}
+
+/// What `Matched` came to.
+enum Described {
+    Server(TrackingServer),
+    App(MlflowApp),
 }
 
 impl SageMakerArns {
@@ -241,50 +252,49 @@ impl<S: MlflowApi + TagsApi> Calls<'_, S> {
         }
     }
 
-    /// `ListMlflowTrackingServers` ‖ `ListMlflowApps`, then one `ListTags` per resource, at most
-    /// `TAG_LOOKUPS_IN_FLIGHT` at once over both kinds. A failing list call fails the answer; a
-    /// resource whose tags cannot be read is left out and counted. With `MLFLOW=false`: no call.
-    pub(crate) async fn mlflow_targets(&self, caller: &Caller) -> Result<MlflowTargets, GateError> {
+    /// The MLflow side of `/targets`, from what the Tagging API's index says is the caller's
+    /// (`tagged`, already judged by its tags): one `Describe*` per resource,
+    /// `TAG_LOOKUPS_IN_FLIGHT` at once, for its state now. One that is gone is left out; one that
+    /// cannot be read is left out and flagged. With `MLFLOW=false`: nothing (and no call).
+    pub(crate) async fn mlflow_targets(&self, tagged: &[Tagged]) -> MlflowTargets {
+        let mut targets = MlflowTargets::default();
         if self.mlflow_enabled().is_err() {
-            return Ok(MlflowTargets::default());
+            return targets;
         }
-        let (servers, apps) = tokio::join!(
-            self.call(|sagemaker| sagemaker.list_mlflow_tracking_servers()),
-            self.call(|sagemaker| sagemaker.list_mlflow_apps()),
-        );
-        let (servers, apps) = both(servers, apps)?;
-        let listed = servers
-            .into_iter()
-            .map(Listed::Server)
-            .chain(apps.into_iter().map(Listed::App));
-        let tagged: Vec<_> = stream::iter(listed)
+        // Owned before the stream, whose futures must not borrow through a closure's argument.
+        let matched: Vec<Matched> = tagged
+            .iter()
+            .filter_map(|t| Matched::from_arn(&t.arn))
+            .collect();
+        let described: Vec<_> = stream::iter(matched)
             .map(|resource| async move {
-                let tags = self
-                    .call(|sagemaker| sagemaker.list_tags(resource.arn()))
-                    .await;
-                (resource, tags)
+                match resource {
+                    Matched::Server(name) => self
+                        .call(|sagemaker| sagemaker.describe_mlflow_tracking_server(&name))
+                        .await
+                        .map(Described::Server)
+                        .map_err(|e| (name.to_string(), e)),
+                    Matched::App(arn) => self
+                        .call(|sagemaker| sagemaker.describe_mlflow_app(&arn))
+                        .await
+                        .map(Described::App)
+                        .map_err(|e| (arn, e)),
+                }
             })
             .buffered(TAG_LOOKUPS_IN_FLIGHT)
             .collect()
             .await;
-        let mut targets = MlflowTargets::default();
-        for (resource, tags) in tagged {
-            match tags {
-                Ok(tags) if may_open_tagged(&tags, caller, self.config()) => match resource {
-                    Listed::Server(s) => targets.mlflow_tracking_servers.push(s.into()),
-                    Listed::App(a) => targets.mlflow_apps.push(a.into()),
-                },
-                Ok(_) | Err(GateError::NotFound) => {} // not theirs, or deleted meanwhile
-                Err(error) => {
-                    tracing::warn!(
-                        arn = %resource.arn(),
-                        %error,
-                        "MLflow tags unreadable; left out of the list"
-                    );
+        for described in described {
+            match described {
+                Ok(Described::Server(s)) => targets.mlflow_tracking_servers.push(s.into()),
+                Ok(Described::App(a)) => targets.mlflow_apps.push(a.into()),
+                Err((_, GateError::NotFound)) => {} // deleted since the index saw it
+                Err((resource, error)) => {
+                    tracing::warn!(%resource, %error, "MLflow state unreadable; left out of the list");
                     targets.some_mlflow_unchecked = true;
                 }
             }
         }
-        Ok(targets)
+        targets
     }
 }

@@ -4,7 +4,7 @@ use std::future::Future;
 
 use super::{NotebookName, NotebookStatus};
 use crate::error::GateError;
-use crate::sagemaker::{MAX_PAGES, classify, missing, rfc3339};
+use crate::sagemaker::{classify, missing, rfc3339};
 
 /// A notebook instance, as the gate needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,9 +25,6 @@ pub trait NotebookApi: Send + Sync {
         &self,
         name: &NotebookName,
     ) -> impl Future<Output = Result<NotebookInstance, GateError>> + Send;
-    fn list_notebook_instances(
-        &self,
-    ) -> impl Future<Output = Result<Vec<NotebookInstance>, GateError>> + Send;
     fn start_notebook_instance(
         &self,
         name: &NotebookName,
@@ -73,33 +70,6 @@ impl NotebookApi for aws_sdk_sagemaker::Client {
             since: rfc3339(out.last_modified_time()),
             platform: out.platform_identifier().map(str::to_owned),
         })
-    }
-    async fn list_notebook_instances(&self) -> Result<Vec<NotebookInstance>, GateError> {
-        let mut pages = self
-            .list_notebook_instances()
-            .max_results(100)
-            .into_paginator()
-            .send();
-        let mut instances = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let Some(page) = pages.next().await else {
-                break;
-            };
-            let page = page.map_err(|e| classify("ListNotebookInstances", e))?;
-            instances.extend(page.notebook_instances().iter().filter_map(|s| {
-                Some(NotebookInstance {
-                    name: NotebookName::parse(s.notebook_instance_name()?).ok()?,
-                    arn: s.notebook_instance_arn()?.to_owned(),
-                    status: NotebookStatus::parse(
-                        s.notebook_instance_status().map_or("", |s| s.as_str()),
-                    ),
-                    instance_type: s.instance_type().map(|t| t.as_str().to_owned()),
-                    since: rfc3339(s.last_modified_time()),
-                    platform: None,
-                })
-            }));
-        }
-        Ok(instances)
     }
     async fn start_notebook_instance(&self, name: &NotebookName) -> Result<(), GateError> {
         self.start_notebook_instance()

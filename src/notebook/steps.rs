@@ -15,6 +15,7 @@ use crate::calls::{
 use crate::error::GateError;
 use crate::lifecycle::{Lifecycle, LifecycleAction, LifecyclePlan};
 use crate::sagemaker::TagsApi;
+use crate::tagging::{Tagged, sagemaker_resource};
 
 /// A presigned notebook instance URL is valid for five minutes; SageMaker fixes that.
 pub const NOTEBOOK_URL_SECONDS: u32 = 300;
@@ -203,76 +204,61 @@ impl<S: NotebookApi + TagsApi> Calls<'_, S> {
         }
     }
 
-    /// `ListNotebookInstances`, then one `ListTags` per instance, `TAG_LOOKUPS_IN_FLIGHT` at once.
-    /// Only the list call failing fails this side; an instance whose tags cannot be read is left
-    /// out, and the answer says that some were (never how many: that would tell anyone the size
-    /// of the account).
-    pub(crate) async fn notebook_targets(
-        &self,
-        caller: &Caller,
-    ) -> Result<(Vec<NotebookTarget>, bool), GateError> {
-        let instances = self
-            .call(|sagemaker| sagemaker.list_notebook_instances())
-            .await?;
-        let tagged: Vec<_> = stream::iter(instances)
-            .map(|instance| async move {
-                let tags = self
-                    .call(|sagemaker| sagemaker.list_tags(&instance.arn))
+    /// The notebook side of `/targets`, from what the Tagging API's index says is the caller's
+    /// (`tagged`, already judged by its tags): one `DescribeNotebookInstance` per notebook,
+    /// `TAG_LOOKUPS_IN_FLIGHT` at once, for its state now. One that is gone (the index lags a
+    /// deletion) is left out; one that cannot be read is left out and the answer says that some
+    /// were (never how many).
+    pub(crate) async fn notebook_targets(&self, tagged: &[Tagged]) -> (Vec<NotebookTarget>, bool) {
+        let group_tag_key = &self.config().group_tag_key;
+        // Owned before the stream, whose futures must not borrow through a closure's argument.
+        let owned: Vec<(NotebookName, Option<String>)> = tagged
+            .iter()
+            .filter_map(|resource| notebook_of(resource, group_tag_key))
+            .collect();
+        let described: Vec<_> = stream::iter(owned)
+            .map(|(name, group)| async move {
+                let described = self
+                    .call(|sagemaker| sagemaker.describe_notebook_instance(&name))
                     .await;
-                (instance, tags)
+                (name, group, described)
             })
             .buffered(TAG_LOOKUPS_IN_FLIGHT)
             .collect()
             .await;
-        let mut owned = Vec::new();
+        let mut listed = Vec::new();
         let mut unchecked = false;
-        for (instance, tags) in tagged {
-            match tags {
-                Ok(tags) if may_open_tagged(&tags, caller, self.config()) => {
-                    owned.push((instance, shared_with(&tags, &self.config().group_tag_key)))
-                }
-                Ok(_) | Err(GateError::NotFound) => {} // not theirs, or deleted meanwhile
-                // One unreadable notebook must not hide everyone's list; it is never listed, the
-                // answer only says that some were unreadable, and the reason stays in the log.
+        for (name, group, described) in described {
+            match described {
+                Ok(instance) => listed.push(NotebookTarget::new(
+                    instance,
+                    group,
+                    self.config().lifecycle,
+                )),
+                Err(GateError::NotFound) => {} // deleted since the index saw it
+                // One unreadable notebook must not hide the rest; it is never listed, the answer
+                // only says that some were unreadable, and the reason stays in the log.
                 Err(error) => {
-                    tracing::warn!(
-                        notebook = %instance.name,
-                        %error,
-                        "tags unreadable; left out of the list"
-                    );
+                    tracing::warn!(notebook = %name, %error, "state unreadable; left out of the list");
                     unchecked = true;
                 }
             }
         }
-        let listed = stream::iter(owned)
-            .map(|(instance, group)| async move {
-                let instance = self.with_platform(instance).await;
-                NotebookTarget::new(instance, group, self.config().lifecycle)
-            })
-            .buffered(TAG_LOOKUPS_IN_FLIGHT)
-            .collect()
-            .await;
-        Ok((listed, unchecked))
+        (listed, unchecked)
     }
+}
 
-    /// A stopped instance's platform (`DescribeNotebookInstance`, since the list does not say it):
-    /// whether it can be started at all. Running ones are not asked about, and a failed read
-    /// leaves the platform unknown rather than failing the list.
-    async fn with_platform(&self, mut instance: NotebookInstance) -> NotebookInstance {
-        if instance.status == NotebookStatus::Stopped {
-            match self
-                .call(|sagemaker| sagemaker.describe_notebook_instance(&instance.name))
-                .await
-            {
-                Ok(described) => instance.platform = described.platform,
-                Err(error) => tracing::warn!(
-                    notebook = %instance.name,
-                    %error,
-                    "platform unreadable; listed without it"
-                ),
+/// A notebook instance the index matched, by its ARN, with the group its tags share it with.
+fn notebook_of(resource: &Tagged, group_tag_key: &str) -> Option<(NotebookName, Option<String>)> {
+    match sagemaker_resource(&resource.arn)? {
+        ("notebook-instance", name) => match NotebookName::parse(name) {
+            Ok(name) => Some((name, shared_with(&resource.tags, group_tag_key))),
+            Err(_) => {
+                tracing::warn!(arn = %resource.arn, "not a notebook instance name; left out");
+                None
             }
-        }
-        instance
+        },
+        _ => None,
     }
 }
 
@@ -296,7 +282,7 @@ pub struct NotebookTarget {
     pub instance_type: Option<String>,
     /// Since when it is in its status (`LastModifiedTime`, RFC 3339).
     pub since: Option<String>,
-    /// `PlatformIdentifier`, read for stopped instances only (see `with_platform`).
+    /// `PlatformIdentifier` (`DescribeNotebookInstance` says it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
     /// SageMaker no longer starts instances on its platform (Amazon Linux 2): no `start` route,

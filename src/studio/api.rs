@@ -124,7 +124,8 @@ impl StudioApi for aws_sdk_sagemaker::Client {
             .list_apps()
             .domain_id_equals(domain_id)
             .set_space_name_equals(space.map(|s| s.as_str().to_owned()))
-            .max_results(50)
+            // The API's most: a domain's apps in as few round trips as it allows.
+            .max_results(100)
             .into_paginator()
             .send();
         let mut apps = Vec::new();

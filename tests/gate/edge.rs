@@ -252,14 +252,15 @@ async fn a_slow_sagemaker_is_504_within_the_operation_timeout() {
 async fn a_request_slowed_at_every_call_still_ends_by_the_deadline() {
     let t = TestGate::new().await;
     // Each call alone stays under the SDK's attempt timeout; `/targets` reads its sides at once,
-    // but with 24 notebook instances the notebook side alone makes four waves one after another
-    // (the list, then three of 8 tag lookups), which passes the deadline.
+    // but with 22 notebook instances of alice's the notebook side alone makes four waves one
+    // after another (the index, then three of 8 describes), which passes the deadline.
     for i in 0..17 {
-        t.stub.notebook(&format!("more-{i}"), "InService", &[]);
+        t.stub
+            .notebook(&format!("more-{i}"), "InService", &[(OWNER, ALICE)]);
     }
     for operation in [
-        "ListNotebookInstances",
-        "ListTags",
+        "GetResources",
+        "DescribeNotebookInstance",
         "DescribeDomain",
         "ListSpaces",
     ] {

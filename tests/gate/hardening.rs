@@ -108,7 +108,8 @@ async fn a_notebook_on_a_retired_platform_is_never_started() {
         );
     }
     assert!(!t.stub.called("StartNotebookInstance"));
-    // /targets reads the platform of the caller's stopped instances only, and offers no start.
+    // /targets describes each of the caller's instances (its state and platform) and offers no
+    // start on a retired platform.
     t.stub.forget_calls();
     let body = t.send(event("http-targets")).await.json();
     let al2 = targets_notebook(&body, "alice-al2");
@@ -121,7 +122,7 @@ async fn a_notebook_on_a_retired_platform_is_never_started() {
     assert_eq!(current["platformRetired"], false);
     assert!(current["start"].is_string());
     let running = targets_notebook(&body, "alice-nb");
-    assert!(running.get("platform").is_none(), "{running}");
+    assert_eq!(running["platform"], "notebook-al2023-v1");
     let described: Vec<_> = t
         .stub
         .calls()
@@ -129,7 +130,17 @@ async fn a_notebook_on_a_retired_platform_is_never_started() {
         .filter(|c| c.operation == "DescribeNotebookInstance")
         .map(|c| c.input["NotebookInstanceName"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(sorted(described), ["alice-al2", "alice-stopped"]);
+    assert_eq!(
+        sorted(described),
+        [
+            "alice-al2",
+            "alice-failed",
+            "alice-nb",
+            "alice-pending",
+            "alice-stopped",
+            "team-nb"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_sagemaker::config::{Credentials, Region};
 use lambda_http::RequestExt;
 use lambda_http::http::HeaderMap;
-use notebook_gate::{Config, Gate, handle, sagemaker};
+use notebook_gate::{Config, Gate, handle, sagemaker, tagging};
 use serde_json::{Map, Value, json};
 
 use crate::stub::{DOMAIN_ID, Stub};
@@ -71,7 +71,8 @@ impl TestGate {
             )
             .load()
             .await;
-        let gate = Gate::new(config, sagemaker::client(&sdk_config));
+        let tagging = tagging::client(&sdk_config, None);
+        let gate = Gate::new(config, sagemaker::client(&sdk_config), tagging);
         Self { stub, gate }
     }
 

@@ -164,14 +164,27 @@ async fn refusals_are_audited_with_the_caller_and_no_calls() {
 #[tokio::test]
 async fn an_access_denied_call_is_502_and_logged_by_its_action() {
     let t = TestGate::new().await;
-    for operation in [
-        "DescribeNotebookInstance",
-        "ListTags",
-        "CreatePresignedNotebookInstanceUrl",
+    // (operation, the request that meets it, the action named, how many of its calls were refused:
+    // `/targets` asks the Tagging API once for the owner tag and once for the groups).
+    for (operation, request, action, refused) in [
+        (
+            "DescribeNotebookInstance",
+            "http-notebook",
+            "sagemaker:DescribeNotebookInstance",
+            1,
+        ),
+        ("ListTags", "http-notebook", "sagemaker:ListTags", 1),
+        (
+            "CreatePresignedNotebookInstanceUrl",
+            "http-notebook",
+            "sagemaker:CreatePresignedNotebookInstanceUrl",
+            1,
+        ),
+        ("GetResources", "http-targets", "tag:GetResources", 2),
     ] {
         t.stub.clear_faults();
         t.stub.fault(operation, Fault::Denied);
-        let event = event("http-notebook");
+        let event = event(request);
         let tokens = token_values(&event);
         let captured = Captured::default();
         let writer = captured.clone();
@@ -190,15 +203,17 @@ async fn an_access_denied_call_is_502_and_logged_by_its_action() {
             .map(|l| serde_json::from_str::<Value>(l).unwrap())
             .filter(|l| l["level"] == "ERROR")
             .collect();
-        assert_eq!(denied.len(), 1, "{operation}: {log}");
-        assert_eq!(denied[0]["denied_action"], format!("sagemaker:{operation}"));
-        assert!(
-            denied[0]["message"]
-                .as_str()
-                .unwrap()
-                .contains(&format!("denied sagemaker:{operation}")),
-            "{log}"
-        );
+        assert_eq!(denied.len(), refused, "{operation}: {log}");
+        for line in &denied {
+            assert_eq!(line["denied_action"], action);
+            assert!(
+                line["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("denied {action}")),
+                "{log}"
+            );
+        }
         assert!(
             !log.contains(URL_SECRET) && !log.contains("https://"),
             "{log}"

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::logs::{audit_lines, logs_of};
 use crate::shapes::*;
-use crate::stub::{Fault, URL_SECRET};
+use crate::stub::{Call, Fault, URL_SECRET};
 use notebook_gate::mlflow::states::{MLFLOW_APP_STATES, TRACKING_SERVER_STATES};
 
 const TS_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/";
@@ -477,26 +477,46 @@ async fn targets_list_the_callers_own_and_group_tracking_servers_and_apps() {
             "open": "/mlflow/apps/app-alice", "launch": "/launch/mlflow/apps/app-alice",
         })
     );
-    // One ListTags per tracking server and app, on the ARNs the lists gave; nothing presigned.
+    // The Tagging API found them (one query for the owner tag, one for the groups, both typed
+    // to MLflow besides notebooks); only the caller's are described, Bob's never read.
     let calls = t.stub.calls();
-    let mut tagged: Vec<&str> = calls
+    let queries: Vec<&Call> = calls
         .iter()
-        .filter(|c| c.operation == "ListTags")
-        .filter_map(|c| c.input["ResourceArn"].as_str())
-        .filter(|arn| arn.contains(":mlflow-"))
+        .filter(|c| c.operation == "GetResources")
         .collect();
-    tagged.sort_unstable();
-    let mut expected: Vec<String> = ["alice-mlflow", "bob-mlflow", "team-mlflow"]
+    assert_eq!(queries.len(), 2);
+    for query in &queries {
+        assert_eq!(
+            query.input["ResourceTypeFilters"],
+            json!([
+                "sagemaker:notebook-instance",
+                "sagemaker:mlflow-tracking-server",
+                "sagemaker:mlflow-app"
+            ])
+        );
+    }
+    let described: Vec<String> = calls
         .iter()
-        .map(|n| format!("{TS_ARN}{n}"))
-        .chain(
-            ["app-alice", "app-bob", "app-team"]
-                .iter()
-                .map(|id| format!("{APP_ARN}{id}")),
-        )
+        .filter_map(|c| match c.operation.as_str() {
+            "DescribeMlflowTrackingServer" => {
+                c.input["TrackingServerName"].as_str().map(str::to_owned)
+            }
+            "DescribeMlflowApp" => c.input["Arn"].as_str().map(str::to_owned),
+            _ => None,
+        })
         .collect();
-    expected.sort_unstable();
-    assert_eq!(tagged, expected);
+    assert_eq!(
+        sorted(described),
+        sorted([
+            "alice-mlflow".to_owned(),
+            "team-mlflow".to_owned(),
+            format!("{APP_ARN}app-alice"),
+            format!("{APP_ARN}app-team"),
+        ])
+    );
+    // No list of every MLflow resource, no tag read of one (the profile's ListTags is Studio's).
+    assert!(!calls.iter().any(|c| c.operation.starts_with("ListMlflow")
+        || (c.operation == "ListTags" && c.input.to_string().contains(":mlflow-"))));
     assert!(
         !t.stub
             .operations()
@@ -506,30 +526,33 @@ async fn targets_list_the_callers_own_and_group_tracking_servers_and_apps() {
 }
 
 #[tokio::test]
-async fn targets_leave_out_and_flag_unreadable_mlflow_tags_and_fail_on_a_failing_list() {
+async fn targets_leave_out_and_flag_unreadable_mlflow_states_and_fail_on_a_failing_index() {
     let t = mlflow_gate(&[]).await;
     t.stub.fault_matching(
-        "ListTags",
-        &format!("{TS_ARN}alice-mlflow\""),
+        "DescribeMlflowTrackingServer",
+        "\"alice-mlflow\"",
         Fault::Throttle,
     );
-    t.stub
-        .fault_matching("ListTags", &format!("{APP_ARN}app-bob\""), Fault::Denied);
+    t.stub.fault_matching(
+        "DescribeMlflowApp",
+        &format!("{APP_ARN}app-team\""),
+        Fault::Denied,
+    );
     let body = t.send(event("http-targets")).await.json();
     assert_eq!(names(&body["mlflowTrackingServers"]), ["team-mlflow"]);
-    assert_eq!(names(&body["mlflowApps"]), ["alice-app", "team-app"]);
+    assert_eq!(names(&body["mlflowApps"]), ["alice-app"]);
     assert_eq!(body["someMlflowUnchecked"], true);
     assert!(body.get("uncheckedMlflow").is_none());
 
     t.stub.clear_faults();
-    t.stub.fault("ListMlflowApps", Fault::ServerError);
+    t.stub.fault("GetResources", Fault::ServerError);
     let reply = t.send(event("http-targets")).await;
     assert_eq!(reply.status, 502, "{}", reply.body);
     assert_eq!(reply.error_code(), "upstream_error");
 }
 
 #[tokio::test]
-async fn targets_follow_next_token_through_every_page() {
+async fn targets_follow_the_index_through_every_page() {
     let t = mlflow_gate(&[]).await;
     for i in 0..120 {
         t.stub
@@ -538,11 +561,14 @@ async fn targets_follow_next_token_through_every_page() {
     let body = t.send(event("http-targets")).await.json();
     let listed = body["mlflowTrackingServers"].as_array().unwrap().len();
     assert_eq!(listed, 122, "120 more plus alice-mlflow and team-mlflow");
-    let pages = t
+    // The owner query's 121 matches (and alice's app) take two pages of 100; the group query one.
+    let owner_pages: Vec<String> = t
         .stub
-        .operations()
+        .calls()
         .iter()
-        .filter(|o| *o == "ListMlflowTrackingServers")
-        .count();
-    assert_eq!(pages, 2, "pages of 100");
+        .filter(|c| c.operation == "GetResources")
+        .filter(|c| c.input["TagFilters"][0]["Key"] == OWNER)
+        .map(|c| c.input["PaginationToken"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(owner_pages, ["", "100"], "pages of 100");
 }

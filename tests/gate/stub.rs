@@ -484,7 +484,10 @@ impl HttpConnector for StubConnector {
             .headers()
             .get("x-amz-target")
             .unwrap_or_default()
-            .trim_start_matches("SageMaker.")
+            // `SageMaker.ListTags`, `ResourceGroupsTaggingAPI_20170126.GetResources`
+            .rsplit('.')
+            .next()
+            .unwrap_or_default()
             .to_owned();
         let input: Value = request
             .body()
@@ -537,7 +540,12 @@ impl HttpConnector for StubConnector {
                     400,
                     "AccessDeniedException",
                     &format!(
-                        "User: arn:aws:sts::{ACCOUNT}:assumed-role/gate/fn is not authorized to perform: sagemaker:{operation}"
+                        "User: arn:aws:sts::{ACCOUNT}:assumed-role/gate/fn is not authorized to perform: {}:{operation}",
+                        if operation == "GetResources" {
+                            "tag"
+                        } else {
+                            "sagemaker"
+                        }
                     ),
                 ),
                 None => answer(&state, &operation, &input),
@@ -582,18 +590,64 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
             ),
             None => error(400, "ValidationException", "RecordNotFound"),
         },
-        "ListNotebookInstances" => (
-            200,
-            json!({
-                "NotebookInstances": state.notebooks.iter().map(|n| json!({
-                    "NotebookInstanceName": n.name,
-                    "NotebookInstanceArn": notebook_arn(&n.name),
-                    "NotebookInstanceStatus": n.status,
-                    "InstanceType": "ml.t3.medium",
-                    "LastModifiedTime": SINCE_EPOCH,
-                })).collect::<Vec<_>>()
-            }),
-        ),
+        // The Tagging API's index: every tagged notebook instance and MLflow resource, filtered
+        // as AWS filters (types by their ARN's `service:type`; AND across tag filters, OR across
+        // a filter's values), a page of `ResourcesPerPage` at a time.
+        "GetResources" => {
+            let types: Vec<String> = input["ResourceTypeFilters"]
+                .as_array()
+                .map(|t| {
+                    t.iter()
+                        .filter_map(|t| t.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let filters = input["TagFilters"].as_array().cloned().unwrap_or_default();
+            let matches = |arn: &str, tags: &[(String, String)]| {
+                let kind = arn.split(':').nth(5).and_then(|r| r.split('/').next());
+                let typed = types.is_empty()
+                    || types
+                        .iter()
+                        .any(|t| Some(t.trim_start_matches("sagemaker:")) == kind);
+                typed
+                    && filters.iter().all(|f| {
+                        let values: Vec<&str> = f["Values"]
+                            .as_array()
+                            .map(|v| v.iter().filter_map(Value::as_str).collect())
+                            .unwrap_or_default();
+                        tags.iter().any(|(k, v)| {
+                            f["Key"] == k.as_str()
+                                && (values.is_empty() || values.contains(&v.as_str()))
+                        })
+                    })
+            };
+            let resources: Vec<(String, Vec<(String, String)>)> = state
+                .notebooks
+                .iter()
+                .map(|n| (notebook_arn(&n.name), n.tags.clone()))
+                .chain(
+                    state
+                        .tracking_servers
+                        .iter()
+                        .chain(&state.mlflow_apps)
+                        .map(|m| (m.arn(), m.tags.clone())),
+                )
+                .filter(|(arn, tags)| !tags.is_empty() && matches(arn, tags))
+                .collect();
+            let per_page = input["ResourcesPerPage"].as_u64().unwrap_or(50) as usize;
+            let start: usize = text("PaginationToken").parse().unwrap_or(0);
+            let end = (start + per_page).min(resources.len());
+            (
+                200,
+                json!({
+                    "ResourceTagMappingList": resources[start..end].iter().map(|(arn, tags)| json!({
+                        "ResourceARN": arn,
+                        "Tags": tags_json(tags),
+                    })).collect::<Vec<_>>(),
+                    "PaginationToken": if end < resources.len() { end.to_string() } else { String::new() },
+                }),
+            )
+        }
         "ListTags" => {
             let arn = text("ResourceArn");
             let tags = state
@@ -831,26 +885,11 @@ fn mlflow_answer(state: &mut State, operation: &str, input: &Value) -> (u16, Val
     let server = |name: &str| state.tracking_servers.iter().position(|s| s.name == name);
     let app = |arn: &str| state.mlflow_apps.iter().position(|a| a.arn() == arn);
     let not_found = || error(400, "ResourceNotFound", "Resource not found");
-    // Pages of MaxResults, NextToken being the index of the next resource.
-    let page = |key: &str, all: Vec<Value>| {
-        let start: usize = text("NextToken").parse().unwrap_or(0);
-        let size = input["MaxResults"].as_u64().unwrap_or(10) as usize;
-        let end = (start + size).min(all.len());
-        let mut reply = json!({key: all[start.min(end)..end]});
-        if end < all.len() {
-            reply["NextToken"] = json!(end.to_string());
-        }
-        (200, reply)
-    };
     match operation {
         "DescribeMlflowTrackingServer" => match server(&text("TrackingServerName")) {
             Some(i) => (200, summary(&state.tracking_servers[i])),
             None => not_found(),
         },
-        "ListMlflowTrackingServers" => page(
-            "TrackingServerSummaries",
-            state.tracking_servers.iter().map(summary).collect(),
-        ),
         "StartMlflowTrackingServer" => match server(&text("TrackingServerName")) {
             Some(i) if state.tracking_servers[i].status == "Stopped" => {
                 state.tracking_servers[i].status = "Starting".into();
@@ -881,7 +920,6 @@ fn mlflow_answer(state: &mut State, operation: &str, input: &Value) -> (u16, Val
             Some(i) => (200, summary(&state.mlflow_apps[i])),
             None => not_found(),
         },
-        "ListMlflowApps" => page("Summaries", state.mlflow_apps.iter().map(summary).collect()),
         "CreatePresignedMlflowAppUrl" => match app(&text("Arn")) {
             _ if !lifetimes_valid() => error(400, "ValidationException", "invalid lifetimes"),
             Some(i) => (

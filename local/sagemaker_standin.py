@@ -56,9 +56,7 @@ REST API's, from AWS's authorization data), an MLflow app's `sagemaker:CallMlflo
 from __future__ import annotations
 
 import argparse
-import base64
 import functools
-import hashlib
 import heapq
 import html
 import io
@@ -80,7 +78,6 @@ from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 from moto.core.resource_tagging import iter_taggable_backends, match_resource_type
 from moto.core.responses import ActionResult
-from moto.resourcegroupstaggingapi.exceptions import ResourceGroupsTaggingAPIError
 from moto.resourcegroupstaggingapi.responses import ResourceGroupsTaggingAPIResponse
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.exceptions import HTTPException
@@ -93,6 +90,7 @@ from local.iam.sagemaker import ACCOUNT, REGION, Source
 from local.iam.stack import FUNCTION_ACCESS_KEY_ID
 from local import serve
 from local.serve import Server
+from local.tagging_index import TagIndex, Tags, invalid, pairs, parse_query, token
 
 NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 NOTEBOOK_URL_SECONDS = 300  # SageMaker fixes a notebook instance URL's life at five minutes
@@ -974,26 +972,11 @@ for _operation in (
 # when the delay was set counts as indexed long ago.
 
 TAGGING_TARGET = "ResourceGroupsTaggingAPI_20170126."
-RESOURCES_PER_PAGE_DEFAULT, RESOURCES_PER_PAGE_MAX = 50, 100
-TAGS_PER_PAGE_MIN, TAGS_PER_PAGE_MAX = 100, 500
-TAG_FILTERS_MAX, TAG_VALUES_MAX, TYPE_FILTERS_MAX, ARN_LIST_MAX = 50, 20, 100, 100
-TOKEN_SECONDS = 15 * 60  # PaginationTokenExpiredException: "valid for a maximum of 15 minutes"
 # The SageMaker resource types the stand-in keeps itself (moto's SageMaker has no Studio profiles,
 # spaces, apps or MLflow), and notebook instances, read here without moto's per-resource objects:
 # the benchmark's account has 10,000 of them.
 OWN_TYPES = ("sagemaker:notebook-instance", "sagemaker:user-profile", "sagemaker:space", "sagemaker:app",
              "sagemaker:mlflow-tracking-server", "sagemaker:mlflow-app")
-
-Tags = tuple  # ((key, value), ...) in the resource's own order
-
-
-def _invalid(message: str):
-    raise ResourceGroupsTaggingAPIError("InvalidParameterException", message)
-
-
-def _pairs(tags) -> Tags:
-    return tuple((t["Key"], t.get("Value", "")) for t in tags or ())
-
 
 def indexed(backend, types: tuple = (), keep=None) -> dict[str, tuple[str, Tags]]:
     """ARN -> (resource type, tags) of every resource of `types` (all: ()) in the account now,
@@ -1008,7 +991,7 @@ def indexed(backend, types: tuple = (), keep=None) -> dict[str, tuple[str, Tags]
 
     def add(resource_type: str, arn: str, tags: list):
         if keep is None:
-            found[arn] = (resource_type, _pairs(tags))
+            found[arn] = (resource_type, pairs(tags))
         elif keep(arn, tags):
             found[arn] = (resource_type, tags)
 
@@ -1041,32 +1024,6 @@ def indexed(backend, types: tuple = (), keep=None) -> dict[str, tuple[str, Tags]
     return found
 
 
-class TagIndex:
-    """Each resource's tags since when (stand-in clock), kept while the index lags behind: what
-    GetResources answers `delay` seconds late. None for a resource gone."""
-
-    def __init__(self, now: dict[str, tuple[str, Tags]]):
-        self.history: dict[str, list[tuple[float, str, Tags | None]]] = {
-            arn: [(float("-inf"), resource_type, tags)] for arn, (resource_type, tags) in now.items()}
-
-    def observe(self, now: dict[str, tuple[str, Tags]], at: float):
-        for arn, (resource_type, tags) in now.items():
-            entries = self.history.setdefault(arn, [])
-            if not entries or entries[-1][1:] != (resource_type, tags):
-                entries.append((at, resource_type, tags))
-        for arn, entries in self.history.items():
-            if arn not in now and entries[-1][2] is not None:
-                entries.append((at, entries[-1][1], None))
-
-    def as_of(self, at: float) -> dict[str, tuple[str, Tags]]:
-        found = {}
-        for arn, entries in self.history.items():
-            state = next((e for e in reversed(entries) if e[0] <= at), None)
-            if state is not None and state[2] is not None:
-                found[arn] = state[1:]
-        return found
-
-
 def observe_tags():
     """Notes in the lagging index what changed since it last looked (nothing without a delay)."""
     with REGISTRY.lock:
@@ -1082,98 +1039,9 @@ def changes_tags(operation: str) -> bool:
     return not operation.startswith(_READS)
 
 
-@dataclass(frozen=True)
-class TagQuery:
-    """A GetResources request, checked."""
-
-    types: tuple  # ResourceTypeFilters
-    filters: tuple  # ((key, frozenset of values, or None for any value), ...)
-    arns: frozenset | None  # ResourceARNList
-    per_page: int
-    tags_per_page: int | None
-    after: str  # the last ARN the previous page gave ("": from the start)
-
-    def digest(self) -> str:
-        """What a token is bound to: the same filters on every page."""
-        shape = [sorted(self.types), [[k, sorted(v) if v is not None else None] for k, v in self.filters]]
-        return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
-
-    def keeps(self, arn: str, tags: list) -> bool:
-        """Whether the resource `arn`, holding `tags` ([{"Key", "Value"}]), is on this or a later page."""
-        if not tags or arn <= self.after:
-            return False  # GetResources leaves untagged resources out
-        if self.arns is not None:
-            return arn in self.arns
-        for key, values in self.filters:
-            for tag in tags:
-                if tag["Key"] == key and (values is None or tag.get("Value", "") in values):
-                    break
-            else:
-                return False
-        return True
-
-
-def _count(payload: dict, name: str, low: int, high: int, default: int | None) -> int | None:
-    value = payload.get(name)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        _invalid(f"{name} must be between {low} and {high}")
-    return value
-
-
-def parse_query(payload: dict) -> TagQuery:
-    types = payload.get("ResourceTypeFilters") or []
-    if not isinstance(types, list) or len(types) > TYPE_FILTERS_MAX or \
-            not all(isinstance(t, str) and 0 < len(t) <= 256 for t in types):
-        _invalid(f"ResourceTypeFilters must be a list of at most {TYPE_FILTERS_MAX} resource types (service[:type])")
-    given = payload.get("TagFilters") or []
-    if not isinstance(given, list) or len(given) > TAG_FILTERS_MAX:
-        _invalid(f"TagFilters must be a list of at most {TAG_FILTERS_MAX} tag filters")
-    filters = []
-    for tag_filter in given:
-        key = tag_filter.get("Key") if isinstance(tag_filter, dict) else None
-        values = tag_filter.get("Values") if isinstance(tag_filter, dict) else None
-        if not isinstance(key, str) or not 1 <= len(key) <= 128:
-            _invalid("Each tag filter needs a Key of 1 to 128 characters")
-        if values is not None and (not isinstance(values, list) or len(values) > TAG_VALUES_MAX or
-                                   not all(isinstance(v, str) and len(v) <= 256 for v in values)):
-            _invalid(f"A tag filter's Values must be a list of at most {TAG_VALUES_MAX} values")
-        filters.append((key, frozenset(values) if values else None))
-    arns = payload.get("ResourceARNList")
-    paging = [name for name in ("ResourcesPerPage", "TagsPerPage", "PaginationToken") if payload.get(name)]
-    if arns is not None:
-        if types or given or paging:
-            _invalid("ResourceARNList cannot be combined with TagFilters, ResourceTypeFilters, ResourcesPerPage, "
-                     "TagsPerPage or PaginationToken")
-        if not isinstance(arns, list) or not 1 <= len(arns) <= ARN_LIST_MAX or not all(isinstance(a, str) for a in arns):
-            _invalid(f"ResourceARNList must hold 1 to {ARN_LIST_MAX} ARNs")
-    query = TagQuery(tuple(types), tuple(filters), frozenset(arns) if arns is not None else None,
-                     _count(payload, "ResourcesPerPage", 1, RESOURCES_PER_PAGE_MAX, RESOURCES_PER_PAGE_DEFAULT),
-                     _count(payload, "TagsPerPage", TAGS_PER_PAGE_MIN, TAGS_PER_PAGE_MAX, None), "")
-    token = payload.get("PaginationToken") or ""
-    if not token:
-        return query
-    try:
-        state = json.loads(base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)))
-        after, digest, issued = str(state["after"]), str(state["query"]), float(state["issued"])
-    except (ValueError, KeyError, TypeError):
-        _invalid("The PaginationToken is not valid")
-    if digest != query.digest():
-        _invalid("The PaginationToken was given for other filters")
-    if REGISTRY.now() - issued > TOKEN_SECONDS:
-        raise ResourceGroupsTaggingAPIError("PaginationTokenExpiredException", "The PaginationToken has expired")
-    return TagQuery(query.types, query.filters, query.arns, query.per_page, query.tags_per_page, after)
-
-
-def _token(query: TagQuery, last_arn: str) -> str:
-    state = {"after": last_arn, "query": query.digest(), "issued": REGISTRY.now()}
-    return base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
-
-
 def get_resources(payload: dict) -> dict:
     """GetResources' answer to `payload` (AWS's output shape)."""
-    query = parse_query(payload)
+    query = parse_query(payload, REGISTRY.now())
     backend = _backend()
     with REGISTRY.lock:
         delay, index = REGISTRY.tagging_delay, REGISTRY.tag_index
@@ -1198,7 +1066,7 @@ def get_resources(payload: dict) -> dict:
     more = len(page) < len(matched)
     return {"ResourceTagMappingList": [{"ResourceARN": arn, "Tags": [{"Key": t["Key"], "Value": t.get("Value", "")}
                                                                      for t in seen[arn][1]]} for arn in page],
-            "PaginationToken": _token(query, page[-1]) if more else ""}
+            "PaginationToken": token(query, page[-1], REGISTRY.now()) if more else ""}
 
 
 def _get_resources_response(self):
@@ -1207,7 +1075,7 @@ def _get_resources_response(self):
     except ValueError:
         payload = None
     if not isinstance(payload, dict):
-        _invalid("The request body must be a JSON object")
+        invalid("The request body must be a JSON object")
     return json.dumps(get_resources(payload))
 
 

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use futures_util::{StreamExt, stream};
 use serde::Serialize;
 
 use crate::config::Config;
@@ -15,8 +16,9 @@ use crate::tagging::{TagQuery, Tagged, Tagging};
 
 /// How long a caller waiting for a notebook to start is asked to wait before asking again.
 pub const STARTING_RETRY_AFTER: u32 = 15;
-/// `ListTags` calls in flight at once while listing targets.
-pub(crate) const TAG_LOOKUPS_IN_FLIGHT: usize = 8;
+/// Reads of one kind in flight at once while listing targets (the describes of what the Tagging
+/// API found).
+pub(crate) const READS_IN_FLIGHT: usize = 8;
 
 /// `arn:<partition>:sagemaker:<region>:<account>`, the start of every SageMaker ARN this function
 /// may touch, taken from its own ARN so a resource's ARN is known before SageMaker is asked.
@@ -165,9 +167,39 @@ impl<'a, S: Sync> Calls<'a, S> {
     /// The Tagging API's `GetResources`, counted and timed as a SageMaker call is: the audit
     /// line's calls and wait are the request's AWS calls.
     pub(crate) async fn find_tagged(&self, query: &TagQuery) -> Result<Vec<Tagged>, GateError> {
-        self.made.fetch_add(1, Ordering::Relaxed);
-        let _in_flight = InFlight::start(&self.waiting);
-        self.tagging.find(query).await
+        self.call(|_| self.tagging.find(query)).await
+    }
+
+    /// Each of `items` read for a list, `READS_IN_FLIGHT` at once, in order: `read` gives what it
+    /// names (for the log) and what the read came to. One gone since it was found is left out; one
+    /// that cannot be read is left out too, and the flag says that some were (never how many).
+    pub(crate) async fn read_each<I, T, Fut>(
+        &self,
+        items: Vec<I>,
+        read: impl Fn(I) -> Fut,
+    ) -> (Vec<T>, bool)
+    where
+        Fut: Future<Output = (String, Result<T, GateError>)>,
+    {
+        let answers: Vec<_> = stream::iter(items)
+            .map(read)
+            .buffered(READS_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut read = Vec::new();
+        let mut unchecked = false;
+        for (resource, answer) in answers {
+            match answer {
+                Ok(value) => read.push(value),
+                Err(GateError::NotFound) => {} // deleted since it was found
+                // One unreadable resource must not hide the rest; the reason stays in the log.
+                Err(error) => {
+                    tracing::warn!(%resource, %error, "state unreadable; left out of the list");
+                    unchecked = true;
+                }
+            }
+        }
+        (read, unchecked)
     }
 
     pub(crate) fn made(&self) -> u32 {

@@ -1,7 +1,6 @@
 //! The route steps for MLflow: opening a tracking server (starting it first where allowed) or an
 //! MLflow app, and the MLflow side of `GET /targets`.
 
-use futures_util::{StreamExt, stream};
 use serde::Serialize;
 
 use super::states::{
@@ -11,7 +10,7 @@ use super::{
     MlflowApi, MlflowApp, MlflowAppId, MlflowUrlLifetimes, TrackingServer, TrackingServerName,
 };
 use crate::caller::{Caller, may_open_tagged};
-use crate::calls::{Calls, MayStart, Opening, SageMakerArns, TAG_LOOKUPS_IN_FLIGHT, Target, both};
+use crate::calls::{Calls, MayStart, Opening, SageMakerArns, Target, both};
 use crate::error::GateError;
 use crate::sagemaker::TagsApi;
 use crate::tagging::{Tagged, sagemaker_resource};
@@ -253,9 +252,9 @@ impl<S: MlflowApi + TagsApi> Calls<'_, S> {
     }
 
     /// The MLflow side of `/targets`, from what the Tagging API's index says is the caller's
-    /// (`tagged`, already judged by its tags): one `Describe*` per resource,
-    /// `TAG_LOOKUPS_IN_FLIGHT` at once, for its state now. One that is gone is left out; one that
-    /// cannot be read is left out and flagged. With `MLFLOW=false`: nothing (and no call).
+    /// (`tagged`, already judged by its tags): one `Describe*` per resource, for its state now
+    /// (`Calls::read_each`: 8 at once; one gone or unreadable is left out, and
+    /// `someMlflowUnchecked` says some were). With `MLFLOW=false`: nothing (and no call).
     pub(crate) async fn mlflow_targets(&self, tagged: &[Tagged]) -> MlflowTargets {
         let mut targets = MlflowTargets::default();
         if self.mlflow_enabled().is_err() {
@@ -266,35 +265,31 @@ impl<S: MlflowApi + TagsApi> Calls<'_, S> {
             .iter()
             .filter_map(|t| Matched::from_arn(&t.arn))
             .collect();
-        let described: Vec<_> = stream::iter(matched)
-            .map(|resource| async move {
+        let (described, unchecked) = self
+            .read_each(matched, |resource| async move {
                 match resource {
-                    Matched::Server(name) => self
-                        .call(|sagemaker| sagemaker.describe_mlflow_tracking_server(&name))
-                        .await
-                        .map(Described::Server)
-                        .map_err(|e| (name.to_string(), e)),
-                    Matched::App(arn) => self
-                        .call(|sagemaker| sagemaker.describe_mlflow_app(&arn))
-                        .await
-                        .map(Described::App)
-                        .map_err(|e| (arn, e)),
+                    Matched::Server(name) => {
+                        let described = self
+                            .call(|sagemaker| sagemaker.describe_mlflow_tracking_server(&name))
+                            .await;
+                        (name.to_string(), described.map(Described::Server))
+                    }
+                    Matched::App(arn) => {
+                        let described = self
+                            .call(|sagemaker| sagemaker.describe_mlflow_app(&arn))
+                            .await;
+                        (arn, described.map(Described::App))
+                    }
                 }
             })
-            .buffered(TAG_LOOKUPS_IN_FLIGHT)
-            .collect()
             .await;
         for described in described {
             match described {
-                Ok(Described::Server(s)) => targets.mlflow_tracking_servers.push(s.into()),
-                Ok(Described::App(a)) => targets.mlflow_apps.push(a.into()),
-                Err((_, GateError::NotFound)) => {} // deleted since the index saw it
-                Err((resource, error)) => {
-                    tracing::warn!(%resource, %error, "MLflow state unreadable; left out of the list");
-                    targets.some_mlflow_unchecked = true;
-                }
+                Described::Server(s) => targets.mlflow_tracking_servers.push(s.into()),
+                Described::App(a) => targets.mlflow_apps.push(a.into()),
             }
         }
+        targets.some_mlflow_unchecked = unchecked;
         targets
     }
 }

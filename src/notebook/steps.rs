@@ -1,7 +1,6 @@
 //! The route steps for notebook instances: opening one, starting and stopping it, and the
 //! notebook side of `GET /targets`. Every SageMaker call goes through `Calls::call`.
 
-use futures_util::{StreamExt, stream};
 use serde::Serialize;
 
 use super::{
@@ -9,9 +8,7 @@ use super::{
     notebook_action, notebook_lifecycle, platform_is_retired,
 };
 use crate::caller::{Caller, may_open_tagged, shared_with};
-use crate::calls::{
-    Calls, Changed, MayStart, Opening, SageMakerArns, TAG_LOOKUPS_IN_FLIGHT, Target, both,
-};
+use crate::calls::{Calls, Changed, MayStart, Opening, SageMakerArns, Target, both};
 use crate::error::GateError;
 use crate::lifecycle::{Lifecycle, LifecycleAction, LifecyclePlan};
 use crate::sagemaker::TagsApi;
@@ -205,10 +202,9 @@ impl<S: NotebookApi + TagsApi> Calls<'_, S> {
     }
 
     /// The notebook side of `/targets`, from what the Tagging API's index says is the caller's
-    /// (`tagged`, already judged by its tags): one `DescribeNotebookInstance` per notebook,
-    /// `TAG_LOOKUPS_IN_FLIGHT` at once, for its state now. One that is gone (the index lags a
-    /// deletion) is left out; one that cannot be read is left out and the answer says that some
-    /// were (never how many).
+    /// (`tagged`, already judged by its tags): one `DescribeNotebookInstance` per notebook, for
+    /// its state now (`Calls::read_each`: 8 at once; one gone or unreadable is left out, and the
+    /// flag says some were).
     pub(crate) async fn notebook_targets(&self, tagged: &[Tagged]) -> (Vec<NotebookTarget>, bool) {
         let group_tag_key = &self.config().group_tag_key;
         // Owned before the stream, whose futures must not borrow through a closure's argument.
@@ -216,35 +212,15 @@ impl<S: NotebookApi + TagsApi> Calls<'_, S> {
             .iter()
             .filter_map(|resource| notebook_of(resource, group_tag_key))
             .collect();
-        let described: Vec<_> = stream::iter(owned)
-            .map(|(name, group)| async move {
-                let described = self
-                    .call(|sagemaker| sagemaker.describe_notebook_instance(&name))
-                    .await;
-                (name, group, described)
-            })
-            .buffered(TAG_LOOKUPS_IN_FLIGHT)
-            .collect()
-            .await;
-        let mut listed = Vec::new();
-        let mut unchecked = false;
-        for (name, group, described) in described {
-            match described {
-                Ok(instance) => listed.push(NotebookTarget::new(
-                    instance,
-                    group,
-                    self.config().lifecycle,
-                )),
-                Err(GateError::NotFound) => {} // deleted since the index saw it
-                // One unreadable notebook must not hide the rest; it is never listed, the answer
-                // only says that some were unreadable, and the reason stays in the log.
-                Err(error) => {
-                    tracing::warn!(notebook = %name, %error, "state unreadable; left out of the list");
-                    unchecked = true;
-                }
-            }
-        }
-        (listed, unchecked)
+        let lifecycle = self.config().lifecycle;
+        self.read_each(owned, |(name, group)| async move {
+            let described = self
+                .call(|sagemaker| sagemaker.describe_notebook_instance(&name))
+                .await
+                .map(|instance| NotebookTarget::new(instance, group, lifecycle));
+            (name.to_string(), described)
+        })
+        .await
     }
 }
 

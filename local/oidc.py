@@ -7,6 +7,12 @@ revocation endpoints answer CORS, a revoked refresh token is refused, the sign-i
 CSRF token bound to a cookie, and a sign-in leaves a session cookie so a second sign-in needs no
 password until `/logout`.
 
+With a `Federation` it also signs people in through one company OpenID Connect provider, as a pool
+with a `UserPoolIdentityProvider` does: `identity_provider=<name>` (or any sign-in, when the
+provider is the only one) goes to the provider, and `/oauth2/idpresponse` exchanges its code, checks
+its ID token, maps its claims to pool attributes and has the stand-in (`/_federated_sign_in`) make
+or update the federated user and issue that user's tokens.
+
 The tokens are moto's, signed by its key: the local API Gateway verifies them against its JWKS."""
 
 from __future__ import annotations
@@ -18,8 +24,12 @@ import json
 import secrets
 import threading
 import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
+import jwt
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -40,11 +50,181 @@ def pkce_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+@dataclass(frozen=True)
+class Federation:
+    """The one OIDC identity provider the pool federates to, as the template's
+    `UserPoolIdentityProvider` describes it, and where the stand-in signs its people in."""
+
+    issuer: str  # the provider's issuer; its discovery document is under it
+    client_id: str
+    client_secret: str = field(repr=False)
+    page: str  # the SageMaker/Cognito stand-in's page server, which serves /_federated_sign_in
+    name: str = "Company"
+    type: str = "OIDC"
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+    # pool attribute -> provider claim, Cognito's AttributeMapping
+    attribute_mapping: dict[str, str] = field(default_factory=lambda: {
+        "email": "email", "name": "name", "custom:provider_groups": "groups"})
+    provider_only: bool = False  # the app client supports this provider alone: no password form
+
+
+def attribute_value(claim, provider_type: str = "OIDC") -> str:
+    """A claim as Cognito stores it in a String attribute. A list from an OpenID Connect provider
+    keeps its JSON text (`["a","b"]`); SAML's multi-valued attribute is flattened to `[a, b]` (no
+    quotes; `[]` when empty). The sign-in trigger reads each kind as its provider type says
+    (`IDENTITY_PROVIDER_TYPE`); which exact text a real pool stores is one of the things only a
+    real account shows (docs/deploy.md). A boolean is `true`/`false`."""
+    if isinstance(claim, list):
+        if provider_type == "SAML":
+            return "[" + ", ".join(str(item) for item in claim) + "]"
+        return json.dumps(claim, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(claim, bool):
+        return "true" if claim else "false"
+    return str(claim)
+
+
+class FederationRefused(Exception):
+    """A federated sign-in that cannot finish: `request` is the app's authorize request, to send
+    `error` back to, or None when nothing says which app asked (then only an error page is safe)."""
+
+    def __init__(self, request: dict | None, error: str, description: str):
+        super().__init__(description)
+        self.request, self.error, self.description = request, error, description
+
+
+# Server-to-server calls go straight to loopback: a proxy from the environment must never see the
+# client secret or the provider's tokens.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _call(url: str, *, form: dict | None = None, body=None) -> tuple[int, object]:
+    """GET `url`, or POST it a form or a JSON `body`: the status and the JSON answer (None when the
+    answer is not JSON). A provider that cannot be reached raises OSError."""
+    data, headers = None, {"Accept": "application/json"}
+    if form is not None:
+        data = urlencode(form).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    elif body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with _DIRECT.open(request, timeout=10) as response:
+            status, text = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read()
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, None
+
+
+class FederatedSignIn:
+    """Managed login's side of federation to one OIDC provider: the redirect there with a state
+    and a nonce of its own, and, when the browser comes back, the code exchanged (the client secret
+    in the form body, client_secret_post), the ID token checked against the provider's keys, the
+    claims mapped to pool attributes and the federated user signed in at the stand-in."""
+
+    def __init__(self, federation: Federation, pool_id: str, app_client_id: str):
+        self.federation = federation
+        self.pool_id = pool_id
+        self.app_client_id = app_client_id
+        self.lock = threading.Lock()
+        self.pending: dict[str, dict] = {}  # our state at the provider -> the app's request, nonce
+        self._metadata: dict | None = None
+        self._keys: jwt.PyJWKSet | None = None
+
+    def metadata(self) -> dict:
+        """The provider's discovery document, read once (on first use: it may start after us)."""
+        if self._metadata is None:
+            status, metadata = _call(self.federation.issuer.rstrip("/") + "/.well-known/openid-configuration")
+            if status != 200 or not isinstance(metadata, dict) or metadata.get("issuer") != self.federation.issuer:
+                raise OSError("the identity provider's discovery document is missing or names another issuer")
+            self._metadata = metadata
+        return self._metadata
+
+    def signing_key(self, id_token: str):
+        """The provider's key that signed `id_token`; the key set is read again once for a key id
+        it lacks (the provider rotated its keys)."""
+        kid = jwt.get_unverified_header(id_token).get("kid")
+        for fresh in (self._keys is None, True):
+            if fresh:
+                status, keys = _call(self.metadata()["jwks_uri"])
+                if status != 200 or not isinstance(keys, dict):
+                    raise jwt.PyJWKClientError("the provider's key set could not be read")
+                self._keys = jwt.PyJWKSet.from_dict(keys)
+            try:
+                return self._keys[kid].key
+            except KeyError:
+                continue
+        raise jwt.PyJWKClientError("no key of the provider's has the token's key id")
+
+    def start(self, request: dict, redirect_uri: str) -> str:
+        """Where to send the browser for the app's `request`; `redirect_uri` is our idpresponse."""
+        authorize = self.metadata()["authorization_endpoint"]
+        state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        with self.lock:
+            self.pending[state] = {"request": request, "nonce": nonce, "redirect_uri": redirect_uri}
+        return f"{authorize}?" + urlencode({
+            "client_id": self.federation.client_id, "redirect_uri": redirect_uri, "response_type": "code",
+            "scope": " ".join(self.federation.scopes), "state": state, "nonce": nonce,
+        })
+
+    def finish(self, answer: dict) -> tuple[dict, dict]:
+        """The app's request and the stand-in's tokens for the provider's `answer` (the query of
+        its redirect back), or FederationRefused."""
+        with self.lock:
+            pending = self.pending.pop(answer.get("state", ""), None)  # a state is good once
+        if pending is None:
+            raise FederationRefused(None, "invalid_request", "Invalid state")
+        request = pending["request"]
+        if "error" in answer or not answer.get("code"):
+            raise FederationRefused(request, "access_denied", "The identity provider did not sign the user in")
+        status, tokens = _call(self.metadata()["token_endpoint"], form={
+            "grant_type": "authorization_code", "code": answer["code"], "redirect_uri": pending["redirect_uri"],
+            "client_id": self.federation.client_id, "client_secret": self.federation.client_secret,
+        })
+        if status != 200 or not isinstance(tokens, dict) or not isinstance(tokens.get("id_token"), str):
+            raise FederationRefused(request, "invalid_request", "The identity provider did not issue tokens")
+        claims = self.verify(request, tokens["id_token"], pending["nonce"])
+        status, result = _call(self.federation.page + "/_federated_sign_in", body={
+            "userPoolId": self.pool_id, "clientId": self.app_client_id,
+            "providerName": self.federation.name, "providerType": self.federation.type,
+            "subject": claims["sub"], "attributes": self.attributes(claims),
+        })
+        if status == 200 and isinstance(result, dict) and "AuthenticationResult" in result:
+            return request, result["AuthenticationResult"]
+        if 400 <= status < 500:  # the pool refused the user (a trigger failed, say): the app is told
+            message = result.get("message") or result.get("Message") if isinstance(result, dict) else None
+            raise FederationRefused(request, "invalid_request", message or "The user pool refused the sign-in")
+        raise OSError(f"the stand-in's /_federated_sign_in answered {status}")
+
+    def verify(self, request: dict, id_token: str, nonce: str) -> dict:
+        """The ID token's claims, once its signature, issuer, audience, expiry and nonce hold."""
+        try:
+            claims = jwt.decode(id_token, self.signing_key(id_token), algorithms=["RS256"],
+                                audience=self.federation.client_id, issuer=self.federation.issuer,
+                                options={"require": ["iss", "aud", "sub", "exp", "iat"]})
+        except (jwt.PyJWTError, jwt.PyJWKClientError) as error:
+            raise FederationRefused(request, "invalid_request", f"Bad id_token: {type(error).__name__}") from None
+        if not isinstance(claims.get("nonce"), str) or not secrets.compare_digest(claims["nonce"], nonce):
+            raise FederationRefused(request, "invalid_request", "Bad id_token nonce")
+        return claims
+
+    def attributes(self, claims: dict) -> dict[str, str]:
+        """Pool attributes from the claims by the mapping; a claim the token lacks changes nothing."""
+        return {attribute: attribute_value(claims[claim], self.federation.type)
+                for attribute, claim in self.federation.attribute_mapping.items() if claim in claims}
+
+
 class Provider:
     """The provider's state: the one app client, pending sign-ins, codes, sessions, revocations."""
 
-    def __init__(self, *, cognito, region: str, pool_id: str, client_id: str, redirect_uris: list[str]):
+    def __init__(self, *, cognito, region: str, pool_id: str, client_id: str, redirect_uris: list[str],
+                 federation: Federation | None = None):
         self.cognito = cognito  # a boto3 cognito-idp client on moto
+        self.federation = federation
+        self.federated = FederatedSignIn(federation, pool_id, client_id) if federation else None
         self.issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
         self.pool_id = pool_id
         self.client_id = client_id
@@ -157,6 +337,7 @@ class ManagedLogin:
             Rule("/oauth2/authorize", endpoint="sign_in", methods=["POST"]),
             Rule("/oauth2/token", endpoint="token", methods=["POST", "OPTIONS"]),
             Rule("/oauth2/revoke", endpoint="revoke", methods=["POST", "OPTIONS"]),
+            Rule("/oauth2/idpresponse", endpoint="idp_response", methods=["GET"]),
             Rule("/logout", endpoint="logout", methods=["GET"]),
             Rule("/_grants", endpoint="grants", methods=["GET"]),
             Rule("/_expires_in", endpoint="expires_in", methods=["POST"]),
@@ -202,8 +383,15 @@ class ManagedLogin:
     def _redirect(self, location: str) -> Response:
         return Response("", 302, content_type="text/plain", headers={"Location": location, "Cache-Control": "no-store"})
 
-    def _sign_in_form(self, status: int, pending_id: str, csrf: str, username: str = "", error: str = "") -> Response:
+    def _sign_in_form(self, status: int, pending_id: str, csrf: str, query: dict, username: str = "",
+                      error: str = "") -> Response:
         alert = f'<p id="error" role="alert">{html.escape(error)}</p>' if error else ""
+        federation = self.provider.federation
+        # The provider's button is a plain link: the same authorize request, naming the provider.
+        other = "" if federation is None else (
+            f'<p><a id="federated" href="/oauth2/authorize?'
+            f'{html.escape(urlencode({**query, "identity_provider": federation.name}))}">'
+            f"Sign in with {html.escape(federation.name)}</a></p>")
         response = self._page(status, "Sign in", (
             "<h1>Sign in</h1>"
             "<p>Local managed login (a stand-in for Amazon Cognito).</p>"
@@ -216,6 +404,7 @@ class ManagedLogin:
             '<p><label for="password">Password</label><br>'
             '<input id="password" name="password" type="password" autocomplete="current-password" required></p>'
             '<p><button type="submit">Sign in</button></p></form>'
+            f"{other}"
         ))
         response.set_cookie(CSRF_COOKIE, csrf, path="/", httponly=True, samesite="Lax")
         return response
@@ -225,6 +414,12 @@ class ManagedLogin:
         if "state" in request:
             answer["state"] = request["state"]
         return self._redirect(f"{request['redirect_uri']}?{urlencode(answer)}")
+
+    def _back_to_app(self, query: dict, error: str, description: str | None = None) -> Response:
+        """`error` to the app's (checked) redirect URI, with its state, as Cognito sends one."""
+        back = {**({"error_description": description} if description else {}), "error": error,
+                **({"state": query["state"]} if "state" in query else {})}
+        return self._redirect(f"{query['redirect_uri']}?{urlencode(back)}")
 
     # --- endpoints ----------------------------------------------------------------------------
 
@@ -246,8 +441,14 @@ class ManagedLogin:
         elif query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
             problem = "invalid_request"
         if problem:
-            back = {"error": problem, **({"state": query["state"]} if "state" in query else {})}
-            return self._redirect(f"{query['redirect_uri']}?{urlencode(back)}")
+            return self._back_to_app(query, problem)
+        federation = provider.federation
+        password_allowed = federation is None or not federation.provider_only
+        chosen = query.get("identity_provider")
+        if federation is not None and (chosen == federation.name or chosen is None and not password_allowed):
+            return self._to_identity_provider(request, query)
+        if chosen is not None and not (chosen == "COGNITO" and password_allowed):
+            return self._back_to_app(query, "invalid_request", "Identity provider is not enabled for the client")
         session = request.cookies.get(SESSION_COOKIE)
         with provider.lock:
             refresh_token = provider.sessions.get(session) if session else None
@@ -257,11 +458,39 @@ class ManagedLogin:
         pending_id, csrf = secrets.token_urlsafe(16), secrets.token_urlsafe(24)
         with provider.lock:
             provider.pending[pending_id] = {"request": query, "csrf": csrf}
-        return self._sign_in_form(200, pending_id, csrf)
+        return self._sign_in_form(200, pending_id, csrf, query)
+
+    def _to_identity_provider(self, request: Request, query: dict) -> Response:
+        # Every federated sign-in goes to the provider, never through our session: its own
+        # session makes that quick, and the user's attributes (groups) are read afresh each time.
+        try:
+            return self._redirect(self.provider.federated.start(query, f"http://{request.host}/oauth2/idpresponse"))
+        except OSError as error:
+            print(f"managed-login identity provider unavailable: {error}", flush=True)
+            return self._page(502, "Error", ERROR_PAGE + "<p>The identity provider could not be reached.</p>")
+
+    def idp_response(self, request: Request) -> Response:
+        """Where the identity provider sends the browser back: the sign-in finishes as a password
+        one does, with a one-time code to the app bound to its PKCE challenge."""
+        if self.provider.federated is None:
+            return self._page(404, "Error", ERROR_PAGE)
+        try:
+            query, tokens = self.provider.federated.finish(request.args.to_dict())
+        except FederationRefused as refusal:
+            print(f"managed-login federated sign-in refused: {refusal.description}", flush=True)
+            if refusal.request is None:
+                return self._page(400, "Error", ERROR_PAGE + "<p>This sign-in has expired or was already used.</p>")
+            return self._back_to_app(refusal.request, refusal.error, refusal.description)
+        except OSError as error:
+            print(f"managed-login federated sign-in failed: {error}", flush=True)
+            return self._page(502, "Error", ERROR_PAGE + "<p>The sign-in could not be finished.</p>")
+        return self._finish(query, tokens)
 
     def sign_in(self, request: Request) -> Response:
         provider = self.provider
         form = request.form
+        if provider.federation is not None and provider.federation.provider_only:
+            return self._page(403, "Error", ERROR_PAGE + "<p>Sign-in with a password is not enabled.</p>")
         pending_id = form.get("request", "")
         with provider.lock:
             pending = provider.pending.get(pending_id)
@@ -276,7 +505,7 @@ class ManagedLogin:
             return self._page(403, "Error", ERROR_PAGE + "<p>The sign-in form could not be verified.</p>")
         tokens = provider.password_sign_in(form.get("username", ""), form.get("password", ""))
         if tokens is None:
-            return self._sign_in_form(400, pending_id, pending["csrf"], form.get("username", ""),
+            return self._sign_in_form(400, pending_id, pending["csrf"], pending["request"], form.get("username", ""),
                                       "Incorrect username or password.")
         # The managed-login session holds a grant of its own, as Cognito's session cookie does: the
         # app revoking its refresh token does not end it (only /logout does).

@@ -44,7 +44,9 @@ Control endpoints on the page's port: `POST|DELETE /_faults` (a fault may carry 
 hits only calls whose JSON input contains that text), `GET|DELETE /_calls`, `POST /_clock`,
 `GET|POST|DELETE /_iam`, `GET|POST /_timing`, `POST /_age`,
 `GET|POST|DELETE /_latency` (see InjectedLatency), `POST /_mlflow` (puts an MLflow resource in a state),
-`GET|POST|DELETE /_tagging` (how far GetResources' index lags behind: `{"delaySeconds": N}`).
+`GET|POST|DELETE /_tagging` (how far GetResources' index lags behind: `{"delaySeconds": N}`),
+`GET|POST|DELETE /_lambdas` (Cognito's pre token generation trigger: local/cognito_triggers.py) and
+`POST /_federated_sign_in` (federated users: local/cognito_federation.py).
 
 MLflow: tracking servers (created `Created`; started `Starting` then `Started`, stopped
 `Stopping` then `Stopped`, on `mlflowStartSeconds` / `mlflowStopSeconds`) and MLflow apps, with
@@ -88,7 +90,9 @@ from local.iam import sagemaker as iam_sagemaker
 from local.iam.evaluator import Evaluator
 from local.iam.sagemaker import ACCOUNT, REGION, Source
 from local.iam.stack import FUNCTION_ACCESS_KEY_ID
-from local import serve
+from local import cognito_federation, cognito_triggers, serve
+from local.control import json_body as _body
+from local.control import json_response as _json
 from local.serve import Server
 from local.tagging_index import TagIndex, Tags, invalid, pairs, parse_query, token
 
@@ -1254,6 +1258,8 @@ LATENCY: InjectedLatency | None = None  # set by main()
 # from about 1.7 to 1.0 ms (ListTags, in process), which matters because this process answers
 # calls one at a time under the GIL: /targets with 40 notebooks is 40 calls the gate makes at once.
 _moto_backends.list_of_moto_modules = functools.cache(lambda: tuple(_list_of_moto_modules()))
+cognito_triggers.install()  # moto's Cognito runs a pool's pre token generation trigger
+cognito_federation.install()  # and refuses a password to a federated user
 
 
 def show_latency(request: Request) -> Response:
@@ -1275,10 +1281,6 @@ def clear_latency(request: Request) -> Response:
 
 
 # --- the stand-in notebook page and the control endpoints -------------------------------------
-
-
-def _json(status: int, value) -> Response:
-    return Response(json.dumps(value), status, {"Cache-Control": "no-store"}, content_type="application/json")
 
 
 def _html(status: int, page: str) -> Response:
@@ -1352,16 +1354,6 @@ def open_url(request: Request, kind: str, key: str) -> Response:
     return _html(200, f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
                       f'<body><main id="opened" {attributes}><h1>Stand-in {what}: {title}</h1>'
                       f"<p>A real deployment would now be in {where}.</p></main></body></html>")
-
-
-def _body(request: Request) -> dict:
-    try:
-        body = json.loads(request.get_data() or b"{}")
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise ValueError("the body must be a JSON object")
-    return body
 
 
 def set_fault(request: Request) -> Response:
@@ -1571,6 +1563,8 @@ ROUTES = Map([
     Rule("/_tagging", endpoint=show_tagging, methods=["GET"]),
     Rule("/_tagging", endpoint=set_tagging, methods=["POST"]),
     Rule("/_tagging", endpoint=clear_tagging, methods=["DELETE"]),
+    *cognito_triggers.control_rules(),
+    *cognito_federation.control_rules(),
 ])
 
 

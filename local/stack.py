@@ -24,6 +24,8 @@ from botocore.config import Config as BotoConfig
 from local.gateway import MOTO_KEY_WARNING, Authorizer, LocalGateway
 from local.iam.stack import FUNCTION_ACCESS_KEY_ID, Deployment
 from local.iam.stack import add_arguments as add_iam_arguments
+from local.federated_world import TEMPLATE_PARAMETERS as FEDERATED_PARAMETERS
+from local.federated_world import CompanySignIn, client_settings, pool_settings, seed_company_people
 from local.oidc import ManagedLoginServer, Provider
 from local.iam.evaluator import Evaluator
 from local.portal_site import PortalSite, content_security_policy
@@ -76,13 +78,15 @@ def start_standin(port: int = 0, page_port: int = 0) -> tuple[Child, str, str]:
     return child, urls["moto"], urls["page"]
 
 
-def seed(moto: str) -> dict:
+def seed(moto: str, pool_settings: dict | None = None, client_settings: dict | None = None) -> dict:
     """Two people in different groups; notebooks in different states and tags; a Studio domain with
     their profiles, a private space each and a shared one, and a running app in two of the spaces.
 
     The pool is made as template.yaml makes a new one, and the people as docs/deploy.md tells an
     admin to: a readable user name the admin chooses (which is also the Studio profile's name,
-    and which access tokens carry as `username`), the verified e-mail an alias to sign in with."""
+    and which access tokens carry as `username`), the verified e-mail an alias to sign in with.
+    `pool_settings` and `client_settings` add to the pool and its app client what company sign-in
+    adds (local/federated_world.py)."""
     idp = client("cognito-idp", moto)
     pool_id = idp.create_user_pool(
         PoolName="notebook-gate-demo",
@@ -91,12 +95,14 @@ def seed(moto: str) -> dict:
         AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
         Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireLowercase": True, "RequireUppercase": True,
                                      "RequireNumbers": True, "RequireSymbols": True}},
+        **(pool_settings or {}),
     )["UserPool"]["Id"]
     client_id = idp.create_user_pool_client(
         UserPoolId=pool_id,
         ClientName="portal",
         GenerateSecret=False,
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        **(client_settings or {}),
     )["UserPoolClient"]["ClientId"]
     subs = {}
     for user, (password, group) in DEMO_USERS.items():
@@ -237,6 +243,12 @@ def main(argv=None):
                         help="as ApiVisibility=Private deploys it: the private REST API (v1 events, no /launch), "
                              "its resource policy, the function and the URLs through VPC endpoints (local/private_api.py)")
     parser.add_argument("--auto-start", action="store_true")
+    parser.add_argument("--federated", action="store_true",
+                        help="company sign-in, as IdentityProviderType=OIDC deploys it: the pool federated to a "
+                             "stand-in company OpenID Connect provider (local/company_idp.py), the provider only, "
+                             "its groups put in the tokens by the sign-in trigger (local/federated_world.py)")
+    parser.add_argument("--trigger-binary", default=str(ROOT / "target/release/sign-in-trigger"),
+                        help="with --federated: the sign-in trigger's bootstrap (an aarch64 one runs under qemu-aarch64)")
     timing = parser.add_argument_group("timing", "how long SageMaker's state changes take in the stand-in "
                                                  "(0: at once; seeding is always at once)")
     timing.add_argument("--notebook-start-seconds", type=float, default=0.0, help="Pending -> InService")
@@ -254,19 +266,21 @@ def main(argv=None):
     parser.add_argument("--function-log", default=str(ROOT / ".local/function.log"))
     add_iam_arguments(parser)
     args = parser.parse_args(argv)
+    if args.federated:  # company sign-in's parameters, unless --param says otherwise
+        args.param = [f"{k}={v}" for k, v in FEDERATED_PARAMETERS.items()] + args.param
     if args.private:  # the private network's parameters, unless --param says otherwise
         args.payload = "v1"
         args.param = [f"{k}={v}" for k, v in private_parameters({}).items()] + args.param
 
     portal = PortalSite(ROOT / "portal", args.portal_port)  # first: a busy port fails before anything starts
     standin, moto, page = start_standin(args.moto_port, args.page_port)
-    gateway = login = None
+    gateway = login = company = None
     stopping = threading.Event()
     # Explicit handlers: a shell that starts us in the background may have told us to ignore SIGINT.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, lambda *_: stopping.set())
     try:
-        world = seed(moto)
+        world = seed(moto, pool_settings(), client_settings(provider_only=True)) if args.federated else seed(moto)
         set_timing(page, args)
         set_latency(page, args.sagemaker_latency_ms)
         # template.yaml rendered for this stack; the stand-in enforces its function role from now on.
@@ -275,11 +289,25 @@ def main(argv=None):
         authorizer = pool_authorizer(moto, world)
         private = local_gate(deployment.rendered.parameters, deployment.rendered, Evaluator(), portal.url) \
             if args.private else {}
+        if args.federated:
+            # The trigger runs with the environment template.yaml gives it.
+            trigger = deployment.rendered.properties("SignInTriggerFunction")
+            company = CompanySignIn(
+                trigger_binary=args.trigger_binary, trigger_env=trigger["Environment"]["Variables"],
+                trigger_log=Path(args.function_log).with_name("sign-in-trigger.log"), page=page,
+                aws_env={"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION})
         login = ManagedLoginServer(
             Provider(cognito=client("cognito-idp", moto), region=REGION, pool_id=world["pool_id"],
-                     client_id=world["client_id"], redirect_uris=[portal.url + "/"]),
+                     client_id=world["client_id"], redirect_uris=[portal.url + "/"],
+                     federation=company.federation if company else None),
             args.login_port, allowed_origins=[portal.url],
         ).start()
+        if company:
+            company.start(client("cognito-idp", moto), world["pool_id"], login.url, portal.url)
+            people = {"carol": company.sign_in_before(world["pool_id"], world["client_id"], "carol")}
+            world["federated"] = {**company.describe(), "signedInBefore": people,
+                                  **seed_company_people(client("sagemaker", moto), people, world["domain_id"],
+                                                        "arn:aws:iam::123456789012:role/notebook-demo")}
         Path(args.function_log).parent.mkdir(parents=True, exist_ok=True)
         gateway = LocalGateway(
             port=args.port, runtime_port=args.runtime_port, binary=args.binary, payload=args.payload,
@@ -298,7 +326,9 @@ def main(argv=None):
         # What scripts/portal-config writes from a deployed stack's outputs, for this stack.
         portal.start(
             {"apiUrl": api, "region": REGION, "userPoolId": world["pool_id"], "clientId": world["client_id"],
-             "cognitoDomain": login.url, "authority": f"{login.url}/{world['pool_id']}"},
+             "cognitoDomain": login.url, "authority": f"{login.url}/{world['pool_id']}",
+             # What scripts/portal-config writes from the PortalIdentityProvider output.
+             **({"identityProvider": world["federated"]["provider"]} if company else {})},
             content_security_policy(connect=[api, login.url], form_action=[login.url]),
         )
         state = {
@@ -331,8 +361,16 @@ def main(argv=None):
               "alice-mlflow-stopped, bob-mlflow, ml-team-mlflow, untagged-mlflow; apps "
               + ", ".join(f"{name} {app_id}" for name, app_id in world["mlflow_apps"].items()), flush=True)
         print(f"  function       {' '.join(gateway.function.command)}", flush=True)
+        if company:
+            print(f"  company IdP    {company.company.url}   (stands in for Entra ID / Okta; the portal signs in "
+                  "there only)", flush=True)
+            for user, person in world["federated"]["users"].items():
+                groups = ", ".join(person["groups"][:2]) + (", ..." if len(person["groups"]) > 2 else "")
+                print(f"  company login  {user} / {person['password']}   (provider groups: {groups or 'none'})",
+                      flush=True)
         for user, (password, group) in DEMO_USERS.items():
-            print(f"  login          {user} / {password}   (group {group})", flush=True)
+            print(f"  login          {user} / {password}   (group {group}"
+                  + ("; scripts/dev token only: the portal signs in at the company IdP)" if company else ")"), flush=True)
         print("  token          scripts/dev token alice", flush=True)
         for line in iam_lines:
             print(line, flush=True)
@@ -349,6 +387,8 @@ def main(argv=None):
             gateway.stop()
         if login:
             login.stop()
+        if company:
+            company.stop()
         portal.stop()
         standin.stop(10)
         print("stopped", flush=True)

@@ -44,13 +44,28 @@ impl Caller {
             .profile_name_claims
             .iter()
             .find_map(|claim| claims.get(claim))
-            .map(str::to_owned);
+            .map(|name| federated_subject(name, config).to_owned());
         Ok(Self {
             owner: owner.to_owned(),
             groups: claims.groups().to_vec(),
             user_name,
         })
     }
+}
+
+/// A federated person's user name is `<provider>_<subject>` (Cognito's naming): their profile is
+/// named after the subject (a SAML NameID such as `jane.doe@corp.example`, or an OIDC `sub`), so an
+/// admin can create it before their first sign-in. Anyone else's name is taken as it is.
+fn federated_subject<'n>(name: &'n str, config: &Config) -> &'n str {
+    config
+        .federated_provider_name
+        .as_deref()
+        .and_then(|provider| {
+            let (prefix, subject) = name.split_at_checked(provider.len())?;
+            let subject = subject.strip_prefix('_')?;
+            (prefix.eq_ignore_ascii_case(provider) && !subject.is_empty()).then_some(subject)
+        })
+        .unwrap_or(name)
 }
 
 /// A resource tag, as SageMaker returns it.
@@ -122,6 +137,45 @@ pub fn session_seconds(requested: Option<&str>, config: &Config) -> Result<u32, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn user_name(name: &str, provider: Option<&str>) -> Option<String> {
+        let config = Config {
+            federated_provider_name: provider.map(str::to_owned),
+            ..Config::default()
+        };
+        let claims = Claims::from_pairs([("sub", "s-1"), ("username", name)]);
+        Caller::from_claims(&claims, &config).unwrap().user_name
+    }
+
+    #[test]
+    fn a_federated_user_name_loses_its_provider_prefix() {
+        let company = Some("Company");
+        assert_eq!(
+            user_name("Company_jane.doe@corp.example", company).as_deref(),
+            Some("jane.doe@corp.example")
+        );
+        // Cognito may keep the provider name's case or lower it (case-insensitive pools).
+        assert_eq!(
+            user_name("company_00u1abcd", company).as_deref(),
+            Some("00u1abcd")
+        );
+        // Not this provider's, no subject, or no federation configured: the name as it is.
+        for (name, provider) in [
+            ("Companyx_jane", company),
+            ("Company_", company),
+            ("Company", company),
+            ("jane-doe", company),
+            ("Okta_jane", company),
+            ("Company_jane", None),
+        ] {
+            assert_eq!(user_name(name, provider).as_deref(), Some(name), "{name}");
+        }
+        // Only the first prefix goes: a subject may itself hold one.
+        assert_eq!(
+            user_name("Company_Company_x", company).as_deref(),
+            Some("Company_x")
+        );
+    }
 
     fn caller(owner: &str, groups: &[&str]) -> Caller {
         Caller {

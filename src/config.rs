@@ -33,6 +33,10 @@ pub struct Config {
     pub group_tag_key: String,
     /// `PROFILE_NAME_CLAIM`: claims tried in order for the Studio user profile name.
     pub profile_name_claims: Vec<String>,
+    /// `FEDERATED_PROVIDER_NAME`: the company identity provider the pool federates to. Cognito
+    /// names a federated person `<provider>_<subject>`; the Studio profile name is made from the
+    /// subject alone (`studio::profile_name`).
+    pub federated_provider_name: Option<String>,
     /// `ALLOWED_SOURCE_CIDRS`: when set, callers from elsewhere get 403 before any SageMaker call.
     pub allowed_source_cidrs: Vec<IpNet>,
     /// `CORS_ALLOWED_ORIGINS`: exact origins whose browsers may read the gate's answers.
@@ -173,6 +177,24 @@ impl Config {
         let profile_name_claims: Vec<String> =
             list(&text("PROFILE_NAME_CLAIM", "cognito:username,username")?);
 
+        let federated_provider_name = get("FEDERATED_PROVIDER_NAME")
+            .map(|name| {
+                // Cognito's provider names: 1 to 32 characters, no whitespace; an underscore would
+                // make the `<provider>_<subject>` split ambiguous, and template.yaml allows none.
+                let valid = name.chars().count() <= 32
+                    && !name
+                        .chars()
+                        .any(|c| c.is_whitespace() || c.is_control() || c == '_');
+                valid.then_some(name).ok_or_else(|| {
+                    problem(
+                        "FEDERATED_PROVIDER_NAME",
+                        "must be an identity provider name of at most 32 characters without \
+                         whitespace or underscores",
+                    )
+                })
+            })
+            .transpose()?;
+
         let allowed_source_cidrs = list(&text("ALLOWED_SOURCE_CIDRS", "")?)
             .iter()
             .map(|cidr| cidr_or_address(cidr))
@@ -238,6 +260,7 @@ impl Config {
             owner_tag_key,
             group_tag_key,
             profile_name_claims,
+            federated_provider_name,
             allowed_source_cidrs,
             cors_allowed_origins,
             lifecycle,
@@ -493,5 +516,16 @@ mod tests {
         assert_eq!(c.allowed_source_cidrs[2].to_string(), "198.51.100.7/32");
         assert_eq!(c.cors_allowed_origins.len(), 2);
         assert_eq!(c.profile_name_claims, ["email"]);
+    }
+
+    #[test]
+    fn a_federated_provider_name_is_cognitos_kind() {
+        assert_eq!(Config::default().federated_provider_name, None);
+        let c = config(&[("FEDERATED_PROVIDER_NAME", " Company ")]).unwrap();
+        assert_eq!(c.federated_provider_name.as_deref(), Some("Company"));
+        for bad in ["Entra_ID", "Entra ID", &"x".repeat(33)] {
+            let error = config(&[("FEDERATED_PROVIDER_NAME", bad)]).unwrap_err();
+            assert_eq!(error.variable, "FEDERATED_PROVIDER_NAME", "{bad}");
+        }
     }
 }

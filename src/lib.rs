@@ -5,7 +5,8 @@
 //! Layers, each using only the ones below it: the binary (`main.rs`); the HTTP adapter (`http`,
 //! with the route table `routes` and `targets`); the kinds of target (`notebook`, `studio`,
 //! `mlflow`); and the shared leaves (`gate`, `calls`, `caller`, `claims`, `config`, `domains`,
-//! `error`, `lifecycle`, `names`, `sagemaker`, `metrics`, `logging`, `event`).
+//! `error`, `lifecycle`, `names`, `sagemaker`, `metrics`, `logging`, `event`). The sign-in
+//! trigger (`src/bin/sign_in_trigger.rs`) uses `pre_token` and `provider_groups` only.
 
 mod caller;
 mod calls;
@@ -22,6 +23,8 @@ pub mod metrics;
 pub mod mlflow;
 pub mod names;
 pub mod notebook;
+pub mod pre_token;
+pub mod provider_groups;
 mod routes;
 pub mod sagemaker;
 pub mod sdk_config;

@@ -242,6 +242,8 @@ class Rendered:
             return self.evaluate(name) if name is not None else f"{PSEUDO['AWS::StackName']}-{logical_id}-LOCAL"
         if resource.get("Type") == "AWS::Cognito::UserPoolDomain":
             return self.properties(logical_id)["Domain"]  # Ref gives the domain prefix
+        if resource.get("Type") == "AWS::Cognito::UserPoolIdentityProvider":
+            return self.properties(logical_id)["ProviderName"]  # Ref gives the provider's name
         return f"{logical_id}-LOCAL"
 
     def _get_att(self, logical_id: str, attribute: str):
@@ -259,11 +261,26 @@ class Rendered:
     # --- the function's role ------------------------------------------------------------------
 
     def function(self) -> str:
-        """The logical id of the one Lambda function (SAM keeps the SAM resource's id)."""
-        functions = [k for k, r in self.resources.items() if r.get("Type") == "AWS::Lambda::Function" and self.exists(k)]
+        """The logical id of the gate's Lambda function (SAM keeps the SAM resource's id): the one
+        function deployed that is not a Cognito trigger."""
+        triggers = set(self.cognito_triggers())
+        functions = [k for k, r in self.resources.items()
+                     if r.get("Type") == "AWS::Lambda::Function" and self.exists(k) and k not in triggers]
         if len(functions) != 1:
-            raise TemplateError(f"expected one Lambda function, found {functions}")
+            raise TemplateError(f"expected one Lambda function besides Cognito triggers, found {functions}")
         return functions[0]
+
+    def cognito_triggers(self) -> list[str]:
+        """The logical ids of the deployed functions Cognito may invoke (a Lambda permission for
+        cognito-idp.amazonaws.com names them): user pool triggers, never the gate."""
+        found = []
+        for logical_id, resource in self.resources.items():
+            if resource.get("Type") != "AWS::Lambda::Permission" or not self.exists(logical_id):
+                continue
+            properties = resource.get("Properties") or {}
+            if self.evaluate(properties.get("Principal")) == "cognito-idp.amazonaws.com":
+                found.append(_logical_id(properties["FunctionName"]))
+        return found
 
     def function_role(self) -> FunctionRole:
         """The role the function runs as, whatever the template calls it, with every policy that
@@ -337,6 +354,16 @@ class PrivateApi:
 
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+
+def _logical_id(node) -> str:
+    """The logical id a Ref or Fn::GetAtt names."""
+    if isinstance(node, dict) and "Ref" in node:
+        return node["Ref"]
+    if isinstance(node, dict) and "Fn::GetAtt" in node:
+        args = node["Fn::GetAtt"]
+        return args.split(".", 1)[0] if isinstance(args, str) else args[0]
+    raise TemplateError(f"not a reference to a resource: {node!r}")
 
 
 def _scalar(value) -> str:

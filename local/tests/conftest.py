@@ -4,7 +4,9 @@ module uses, so each passes alone and in any order (scripts/test runs them shuff
 
 - `stack`: the HTTP API (v2) stack; `rest_stack`: the REST API (v1) one with auto-start.
 - `module_stack(name, *options)`: another module-scoped stack with `local.stack` options.
+- `Browser`: one person's browser over HTTP (cookies, no redirects followed).
 - `start_stack(*options)`: a stack of the test's own, stopped after the test (to read its log).
+- `standin`: the SageMaker/Cognito stand-in alone (its moto and page URLs), one per module.
 
 For the browser tests (test_portal*.py): `browser` (Debian's headless Chromium, one per module),
 `Visit` (one person's browser context on a stack), `visits(browser, stack)` for a module's own
@@ -14,10 +16,12 @@ reviewer in test-output/portal/).
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -27,9 +31,11 @@ from moto.utilities.utils import load_resource
 from playwright.sync_api import Page, expect, sync_playwright
 
 from local.serve import Child
-from local.stack import DEMO_USERS, ROOT, token
+from local.stack import DEMO_USERS, ROOT, start_standin, token
 
 BINARY = os.environ.get("NOTEBOOK_GATE_BINARY", str(ROOT / "target/release/notebook-gate"))
+# The sign-in trigger a `--federated` stack runs (scripts/test-artifact: the arm64 one).
+TRIGGER_BINARY = os.environ.get("NOTEBOOK_GATE_TRIGGER_BINARY", str(ROOT / "target/release/sign-in-trigger"))
 # A test stack's function is configured with the first seeded Studio domain only, as before issue
 # 15 (`scripts/dev up` configures both); a module passes `--studio-domains 2` (or 0) for more. A
 # later option wins, so `args` override these.
@@ -41,7 +47,8 @@ class Stack:
 
     def __init__(self, tmp: Path, *args: str):
         self.log = tmp / "function.log"
-        self.child = Child([sys.executable, "-m", "local.stack", "--binary", BINARY, "--port", "0",
+        self.child = Child([sys.executable, "-m", "local.stack", "--binary", BINARY,
+                            "--trigger-binary", TRIGGER_BINARY, "--port", "0",
                             "--portal-port", "0", "--state", str(tmp / "stack.json"), "--function-log",
                             str(self.log), *DEFAULTS, *args])
         self.process = self.child.process
@@ -119,6 +126,27 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class Browser:
+    """One person's browser over HTTP: a cookie jar shared by every origin it visits, no redirects
+    followed (a test reads each Location itself)."""
+
+    def __init__(self):
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), NoRedirect(),
+                                                  urllib.request.ProxyHandler({}))
+
+    def open(self, url: str, form: dict | None = None) -> tuple[int, dict, str]:
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        try:
+            with self.opener.open(urllib.request.Request(url, data=data), timeout=30) as response:
+                return response.status, response.headers, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read().decode()
+
+    def cookie(self, name: str) -> str | None:
+        return next((c.value for c in self.cookies if c.name == name), None)
+
+
 def module_stack(name: str, *args: str):
     """A fixture `name`: a module's own stack (`local.stack` options `args`), stopped after it."""
 
@@ -134,6 +162,14 @@ def module_stack(name: str, *args: str):
 # The HTTP API (v2) stack, and the REST API (v1) one with auto-start: each module gets its own.
 stack = module_stack("stack")
 rest_stack = module_stack("rest_stack", "--payload", "v1", "--auto-start")
+
+
+@pytest.fixture(scope="module")
+def standin():
+    """The SageMaker/Cognito stand-in alone, one per module that asks: its (moto, page) URLs."""
+    child, moto, page = start_standin()
+    yield moto, page
+    child.stop(10)
 
 
 @pytest.fixture

@@ -15,17 +15,10 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 
-from local.stack import client, start_standin
+from local.stack import client
 from local.tests.conftest import open_page
 
 ROLE = "arn:aws:iam::123456789012:role/test"
-
-
-@pytest.fixture(scope="module")
-def standin():
-    child, moto, page = start_standin()
-    yield moto, page
-    child.stop(10)
 
 
 @pytest.fixture(scope="module")

@@ -17,19 +17,12 @@ import pytest
 from botocore.config import Config
 
 from local.iam.stack import FUNCTION_ACCESS_KEY_ID
-from local.stack import client, start_standin
+from local.stack import client
 
 ROLE = "arn:aws:iam::123456789012:role/test"
 ACCOUNT_ARN = "arn:aws:sagemaker:us-east-1:123456789012:"
 OWNER, GROUP = "notebook-gate:owner", "notebook-gate:group"
 GATE_TYPES = ["sagemaker:notebook-instance", "sagemaker:mlflow-tracking-server", "sagemaker:mlflow-app"]
-
-
-@pytest.fixture(scope="module")
-def standin():
-    child, moto, page = start_standin()
-    yield moto, page
-    child.stop(10)
 
 
 @pytest.fixture(scope="module")

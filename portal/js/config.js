@@ -13,6 +13,11 @@ export function parseConfig(raw) {
       throw new Error(`config.json: ${key} must be an http(s) URL`);
     }
   }
+  // The company identity provider to go straight to, when it is the only way in.
+  const identityProvider = raw.identityProvider ?? "";
+  if (typeof identityProvider !== "string" || !/^([^\s_]{1,32})?$/.test(identityProvider)) {
+    throw new Error("config.json: identityProvider must be an identity provider name (1 to 32 characters, no spaces or underscores)");
+  }
   return {
     apiUrl: raw.apiUrl.replace(/\/+$/, ""),
     region: raw.region,
@@ -21,6 +26,7 @@ export function parseConfig(raw) {
     cognitoDomain: raw.cognitoDomain.replace(/\/+$/, ""),
     // Cognito publishes the pool's OpenID configuration under its issuer URL.
     authority: raw.authority ?? `https://cognito-idp.${raw.region}.amazonaws.com/${raw.userPoolId}`,
+    identityProvider,
   };
 }
 

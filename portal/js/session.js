@@ -113,7 +113,13 @@ export class Session {
 
   /** Off to managed login; back at `place` afterwards. */
   signIn(place = currentPlace(this.location)) {
-    return this.manager.signinRedirect({ state: { place: safePlace(place) } });
+    // With company sign-in only, managed login sends the browser on to the provider at once
+    // (`identity_provider`), instead of showing a page with one button on it.
+    const { identityProvider } = this.config;
+    return this.manager.signinRedirect({
+      state: { place: safePlace(place) },
+      ...(identityProvider ? { extraQueryParams: { identity_provider: identityProvider } } : {}),
+    });
   }
 
   /**

@@ -149,6 +149,25 @@ async fn profile_name_is_made_valid_from_an_email_username() {
 }
 
 #[tokio::test]
+async fn a_federated_persons_profile_is_named_after_their_subject_at_the_provider() {
+    let t = TestGate::with_env(&[("FEDERATED_PROVIDER_NAME", "Company")]).await;
+    t.stub.profile("jane-doe-corp-example", &[(OWNER, ALICE)]);
+    t.stub
+        .profile("Company-jane-doe-corp-example", &[(OWNER, ALICE)]);
+    let mut jane = with_query(event("http-studio"), &[]);
+    claims(&mut jane).insert(
+        "cognito:username".into(),
+        json!("Company_jane.doe@corp.example"),
+    );
+    let reply = t.send(jane).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        t.stub.calls().last().unwrap().input["UserProfileName"],
+        "jane-doe-corp-example"
+    );
+}
+
+#[tokio::test]
 async fn without_a_configured_domain_studio_is_not_found_and_costs_nothing() {
     let t = TestGate::with_env(&[("STUDIO_DOMAIN_ID", "<unset>")]).await;
     assert_not_found(&t.send(event("http-studio")).await);

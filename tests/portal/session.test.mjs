@@ -27,6 +27,14 @@ test("a config.json that lacks a setting or has a bad URL is refused by name", (
   assert.throws(() => parseConfig(null), /not a JSON object/);
 });
 
+test("a company identity provider to go straight to is a provider name or nothing", () => {
+  assert.equal(parseConfig(CONFIG).identityProvider, "");
+  assert.equal(parseConfig({ ...CONFIG, identityProvider: "Company" }).identityProvider, "Company");
+  for (const bad of ["Entra ID", "a_b", "x".repeat(33), 7]) {
+    assert.throws(() => parseConfig({ ...CONFIG, identityProvider: bad }), /identityProvider must be/, String(bad));
+  }
+});
+
 test("only a sign-in's return is taken for one", () => {
   assert.equal(isSignInReturn("https://p.example/?code=abc&state=xyz"), true);
   assert.equal(isSignInReturn("https://p.example/?error=access_denied&state=xyz"), true);

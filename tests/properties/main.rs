@@ -702,3 +702,42 @@ fn no_request_reaches_a_domain_that_is_not_configured() {
         20,
     );
 }
+
+/// Whatever groups a company's identity provider sends, in the shape its kind of provider
+/// arrives in, the sign-in trigger passes on only names the provider sent, exactly, and only
+/// names the gate can match: it never makes a group out of pieces or trims one into another.
+#[test]
+fn no_provider_group_reaches_the_tokens_unless_the_provider_sent_it_exactly() {
+    use notebook_gate::provider_groups::{Encoding, is_matchable_group, parse};
+    let names = prop::collection::vec(prop_oneof![group_name(), hostile_text()], 0..6);
+    let mut runner = TestRunner::new(Config {
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&(names, any::<bool>()), |(names, saml)| {
+            // SAML's flattened form cannot carry a name holding its own separator: such a list
+            // is ambiguous at the source, and docs/deploy.md says so.
+            if saml && names.iter().any(|n| n.contains(", ")) {
+                return Ok(());
+            }
+            let (raw, encoding) = if saml {
+                (format!("[{}]", names.join(", ")), Encoding::Flattened)
+            } else {
+                (serde_json::to_string(&names).unwrap(), Encoding::Json)
+            };
+            let groups = parse(&raw, encoding);
+            for kept in &groups.kept {
+                prop_assert!(names.contains(kept), "{kept:?} was not sent in {raw:?}");
+                prop_assert!(is_matchable_group(kept), "{kept:?}");
+            }
+            if !saml {
+                // JSON is exact: every matchable name sent is passed on.
+                for name in names.iter().filter(|n| is_matchable_group(n)) {
+                    prop_assert!(groups.kept.contains(name), "{name:?} lost from {raw:?}");
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}

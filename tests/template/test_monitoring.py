@@ -161,6 +161,20 @@ def test_operating_docs_explain_every_alarm_and_the_readme_links_them():
     assert "docs/operating.md" in (ROOT / "README.md").read_text()
 
 
+def test_with_company_sign_in_an_alarm_watches_the_trigger_and_the_docs_say_what_to_do():
+    """The trigger stands between Cognito and every token: its errors are failed sign-ins."""
+    assert not iam_render.render({}).exists("SignInTriggerErrorsAlarm")
+    federated = {"IdentityProviderType": "SAML", "SamlMetadataUrl": "https://idp.example/metadata"}
+    for params, actions in (({**federated}, False), ({**federated, "AlarmTopicArn": TOPIC}, True)):
+        rendered = iam_render.render(params)
+        alarm = rendered.properties("SignInTriggerErrorsAlarm")
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+        assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": rendered.evaluate({"Ref": "SignInTriggerFunction"})}]
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert ("AlarmActions" in alarm) == actions
+    assert "### `SignInTriggerErrorsAlarm`" in (ROOT / "docs/operating.md").read_text()
+
+
 def test_the_parameter_is_in_the_console_groups():
     groups = load_template()["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
     assert any("AlarmTopicArn" in g["Parameters"] for g in groups)

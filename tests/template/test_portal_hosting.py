@@ -89,7 +89,10 @@ def test_the_portal_client_signs_in_as_the_portal_does():
     assert set(client["AllowedOAuthScopes"]) == {"openid", "email", "profile"}
     portal_root = {"Fn::Sub": "https://${PortalDistribution.DomainName}/"}
     assert client["CallbackURLs"] == [portal_root] and client["LogoutURLs"] == [portal_root]
-    assert "ALLOW_REFRESH_TOKEN_AUTH" in client["ExplicitAuthFlows"]  # renewal uses the refresh token
+    # Renewal uses the refresh token, with the pool's passwords and with a company provider alone.
+    provider_only = {"IdentityProviderType": "SAML", "SamlMetadataUrl": "https://idp.example.com/metadata"}
+    for params in ({}, provider_only):
+        assert "ALLOW_REFRESH_TOKEN_AUTH" in render(params).properties("PortalClient")["ExplicitAuthFlows"]
     session = (ROOT / "portal/js/session.js").read_text()
     assert 'scope: "openid email profile"' in session
     assert "this.redirectUri = `${location.origin}/`" in session

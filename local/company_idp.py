@@ -32,6 +32,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from local.login_pages import page, redirect
 from local.serve import Server
 
 CODE_LIFETIME_SECONDS = 300
@@ -217,19 +218,8 @@ class CompanyIdpApp:
         with self.idp.lock:
             clients = {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}"
                        for c in self.idp.clients.values() for u in [*c["redirect_uris"], *c["onward_origins"]]}
-        page = (
-            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(title)}</title></head><body><main>{body}</main></body></html>"
-        )
-        return Response(page, status, content_type="text/html; charset=utf-8", headers={
-            "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-            "Content-Security-Policy": f"default-src 'none'; form-action 'self' {' '.join(sorted(clients))}; "
-                                       "frame-ancestors 'none'",
-        })
-
-    def _redirect(self, location: str) -> Response:
-        return Response("", 302, content_type="text/plain", headers={"Location": location, "Cache-Control": "no-store"})
+        return page(status, title, body,
+                    f"default-src 'none'; form-action 'self' {' '.join(sorted(clients))}; frame-ancestors 'none'")
 
     def _sign_in_form(self, status: int, pending_id: str, csrf: str, username: str = "", error: str = "") -> Response:
         alert = f'<p id="error" role="alert">{html.escape(error)}</p>' if error else ""
@@ -251,7 +241,7 @@ class CompanyIdpApp:
 
     def _finish(self, request: dict, username: str, by_session: bool) -> Response:
         answer = {"code": self.idp.issue_code(request, username, by_session), "state": request["state"]}
-        return self._redirect(f"{request['redirect_uri']}?{urlencode(answer)}")
+        return redirect(f"{request['redirect_uri']}?{urlencode(answer)}")
 
     # --- endpoints ----------------------------------------------------------------------------
 
@@ -278,7 +268,7 @@ class CompanyIdpApp:
             problem = "invalid_request"
         if problem:
             back = {"error": problem, **({"state": query["state"]} if query.get("state") else {})}
-            return self._redirect(f"{query['redirect_uri']}?{urlencode(back)}")
+            return redirect(f"{query['redirect_uri']}?{urlencode(back)}")
         with idp.lock:
             username = idp.sessions.get(request.cookies.get(SESSION_COOKIE, ""))
         if username is not None:  # single sign-on: no password, but the user's groups as they are now

@@ -10,14 +10,15 @@ once per token issuance (`local/cognito_triggers.py`)."""
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
-import urllib.request
 from pathlib import Path
+
+import jwt
 
 from local.company_idp import DEMO_USERS as COMPANY_USERS
 from local.company_idp import CompanyIdpServer, subject_for
+from local.control import post
 from local.lambda_invoke import TriggerHost, function_arn
 from local.oidc import Federation
 
@@ -56,13 +57,6 @@ def client_settings(provider_only: bool) -> dict:
     return {"SupportedIdentityProviders": providers, "ReadAttributes": ["email", "name", "email_verified"]}
 
 
-def _post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
 class CompanySignIn:
     """The company provider, the trigger and the federation the managed-login stand-in is given."""
 
@@ -80,7 +74,7 @@ class CompanySignIn:
         """Registers the trigger with the stand-in, creates the pool's provider, and the managed
         login's app registration at the company provider."""
         self.company.start()
-        _post(f"{self.page}/_lambdas", {"arn": self.trigger.arn, "url": self.trigger.url})
+        post(f"{self.page}/_lambdas", {"arn": self.trigger.arn, "url": self.trigger.url})
         idp.create_identity_provider(
             UserPoolId=pool_id, ProviderName=PROVIDER, ProviderType="OIDC",
             ProviderDetails={"client_id": CLIENT_ID, "client_secret": self.secret,
@@ -96,13 +90,13 @@ class CompanySignIn:
         """`user` as if they had signed in through the provider once (Cognito creates a federated
         user then): their Cognito user name and sub, so the world can tag things for them."""
         person = COMPANY_USERS[user]
-        answer = _post(f"{self.page}/_federated_sign_in", {
+        answer = post(f"{self.page}/_federated_sign_in", {
             "userPoolId": pool_id, "clientId": client_id, "providerName": PROVIDER, "providerType": "OIDC",
             "subject": subject_for(user),
             "attributes": {"email": person["email"], "name": person["name"],
                            GROUPS_ATTRIBUTE: json.dumps(person["groups"], separators=(",", ":"))},
         })
-        claims = json.loads(_b64(answer["AuthenticationResult"]["AccessToken"].split(".")[1]))
+        claims = jwt.decode(answer["AuthenticationResult"]["AccessToken"], options={"verify_signature": False})
         return {"userName": answer["userName"], "sub": claims["sub"], "subject": subject_for(user)}
 
     def stop(self):
@@ -113,10 +107,6 @@ class CompanySignIn:
         return {"provider": PROVIDER, "company": self.company.url, "triggerLog": str(self.trigger.host.function.log_path),
                 "users": {u: {"password": p["password"], "groups": p["groups"], "subject": subject_for(u)}
                           for u, p in COMPANY_USERS.items()}}
-
-
-def _b64(part: str) -> bytes:
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
 def seed_company_people(sm, people: dict, domain_id: str, role: str) -> dict:

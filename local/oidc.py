@@ -34,6 +34,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from local.login_pages import page, redirect
 from local.serve import Server
 
 CODE_LIFETIME_SECONDS = 300  # Cognito's authorization codes are valid for 5 minutes
@@ -371,17 +372,7 @@ class ManagedLogin:
         return self._cors(request, response) if cors else response
 
     def _page(self, status: int, title: str, body: str) -> Response:
-        page = (
-            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(title)}</title></head><body><main>{body}</main></body></html>"
-        )
-        return Response(page, status, content_type="text/html; charset=utf-8", headers={
-            "Cache-Control": "no-store", "Content-Security-Policy": self.page_policy, "Referrer-Policy": "no-referrer",
-        })
-
-    def _redirect(self, location: str) -> Response:
-        return Response("", 302, content_type="text/plain", headers={"Location": location, "Cache-Control": "no-store"})
+        return page(status, title, body, self.page_policy)
 
     def _sign_in_form(self, status: int, pending_id: str, csrf: str, query: dict, username: str = "",
                       error: str = "") -> Response:
@@ -413,13 +404,13 @@ class ManagedLogin:
         answer = {"code": self.provider.issue_code(request, tokens)}
         if "state" in request:
             answer["state"] = request["state"]
-        return self._redirect(f"{request['redirect_uri']}?{urlencode(answer)}")
+        return redirect(f"{request['redirect_uri']}?{urlencode(answer)}")
 
     def _back_to_app(self, query: dict, error: str, description: str | None = None) -> Response:
         """`error` to the app's (checked) redirect URI, with its state, as Cognito sends one."""
         back = {**({"error_description": description} if description else {}), "error": error,
                 **({"state": query["state"]} if "state" in query else {})}
-        return self._redirect(f"{query['redirect_uri']}?{urlencode(back)}")
+        return redirect(f"{query['redirect_uri']}?{urlencode(back)}")
 
     # --- endpoints ----------------------------------------------------------------------------
 
@@ -464,7 +455,7 @@ class ManagedLogin:
         # Every federated sign-in goes to the provider, never through our session: its own
         # session makes that quick, and the user's attributes (groups) are read afresh each time.
         try:
-            return self._redirect(self.provider.federated.start(query, f"http://{request.host}/oauth2/idpresponse"))
+            return redirect(self.provider.federated.start(query, f"http://{request.host}/oauth2/idpresponse"))
         except OSError as error:
             print(f"managed-login identity provider unavailable: {error}", flush=True)
             return self._page(502, "Error", ERROR_PAGE + "<p>The identity provider could not be reached.</p>")
@@ -567,7 +558,7 @@ class ManagedLogin:
             return self._page(400, "Error", ERROR_PAGE)
         with provider.lock:
             provider.sessions.pop(request.cookies.get(SESSION_COOKIE), None)
-        response = self._redirect(query["logout_uri"])
+        response = redirect(query["logout_uri"])
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax")
         return response
 

@@ -15,12 +15,12 @@ import os
 import signal
 import sys
 import threading
-import urllib.request
 from pathlib import Path
 
 import boto3
 from botocore.config import Config as BotoConfig
 
+from local.control import post
 from local.gateway import MOTO_KEY_WARNING, Authorizer, LocalGateway
 from local.iam.stack import FUNCTION_ACCESS_KEY_ID, Deployment
 from local.iam.stack import add_arguments as add_iam_arguments
@@ -199,18 +199,12 @@ def set_timing(page: str, args: argparse.Namespace):
     body = {"notebookStartSeconds": args.notebook_start_seconds, "notebookStopSeconds": args.notebook_stop_seconds,
             "appDeleteSeconds": args.app_delete_seconds, "mlflowStartSeconds": args.mlflow_start_seconds,
             "mlflowStopSeconds": args.mlflow_stop_seconds}
-    request = urllib.request.Request(f"{page}/_timing", data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
+    post(f"{page}/_timing", body)
 
 
 def set_latency(page: str, ms: float):
     """How long each of the function's SageMaker calls takes in the stand-in (`POST /_latency`)."""
-    request = urllib.request.Request(f"{page}/_latency", data=json.dumps({"ms": ms}).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
+    post(f"{page}/_latency", {"ms": ms})
 
 
 def pool_authorizer(moto: str, world: dict) -> Authorizer:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
-import urllib.request
 from dataclasses import dataclass
 
+from local.control import post
 from local.iam.render import Rendered, render
 
 # The function's credentials in the local stack: the stand-in evaluates calls signed with this key
@@ -114,10 +113,7 @@ class Deployment:
         if not self.enforced:
             return ["  IAM            off (--no-iam): the function's calls are not evaluated"]
         settings = self.iam_settings()
-        request = urllib.request.Request(f"{page_url}/_iam", data=json.dumps(settings).encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            principal = json.loads(response.read())["principal"]
+        principal = post(f"{page_url}/_iam", settings, timeout=30)["principal"]
         where = f"VPC endpoint {self.source['vpce']}" if "vpce" in self.source else f"source IP {self.source['ip']}"
         lines = [f"  IAM            enforced as {principal}, calling from {where} (--no-iam turns it off)"]
         managed = self.rendered.function_role().managed_policy_arns

@@ -90,9 +90,11 @@ class Stack:
     def page(url: str):
         return open_page(url)
 
-    def control(self, method: str, path: str, body=None):
+    def control(self, method: str, path: str, body=None, base: str | None = None):
+        """A test control of the stand-in's page server (`/_faults`, ...), or of the server at `base`
+        (the company identity provider's, say); its JSON answer. An error status raises."""
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.state["page"] + path, data=data, method=method,
+        request = urllib.request.Request((base or self.state["page"]) + path, data=data, method=method,
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:
             text = response.read()

@@ -9,7 +9,6 @@ import json
 import re
 import secrets
 import urllib.parse
-import urllib.request
 
 import jwt
 import pytest
@@ -72,11 +71,8 @@ def claims(token: str) -> dict:
 
 
 def set_groups(stack, user: str, groups: list[str]):
-    request = urllib.request.Request(f"{stack.state['federated']['company']}/_users/{user}/groups",
-                                     data=json.dumps(groups).encode(), method="PUT",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200
+    """`user`'s groups at the company provider, from now on."""
+    stack.control("PUT", f"/_users/{user}/groups", groups, base=stack.state["federated"]["company"])
 
 
 def notebooks(stack, token: str) -> list[str]:

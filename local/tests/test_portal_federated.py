@@ -7,7 +7,6 @@ groups at the provider as they are at that sign-in. Screenshots go to test-outpu
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -40,11 +39,7 @@ def company(stack: Stack) -> str:
 
 def company_call(stack: Stack, method: str, path: str, body=None):
     """The company provider's test controls (`PUT /_users/<name>/groups`, `GET /_sign_ins`)."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(company(stack) + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+    return stack.control(method, path, body, base=company(stack))
 
 
 def fill_company_form(v: Visit, user: str):

@@ -220,8 +220,18 @@ def _as_rest_api_claim(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+# Bodies an HTTP API passes as text; any other it base64-encodes (isBase64Encoded true).
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
+              "application/x-www-form-urlencoded")
+
+
+def _is_text(content_type: str) -> bool:
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind.startswith(TEXT_TYPES) or kind.endswith("+json") or kind.endswith("+xml")
+
+
 def http_api_event(method, path, query, headers, source_ip, claims, raw_query: str | None = None,
-                   route_key: str | None = None) -> dict:
+                   route_key: str | None = None, body: bytes = b"") -> dict:
     now = datetime.now(timezone.utc)
     route = route_key or method + " " + path  # the matched route's key, as API Gateway gives it
     single_query: dict[str, str] = {}
@@ -256,6 +266,10 @@ def http_api_event(method, path, query, headers, source_ip, claims, raw_query: s
     }
     if single_query:
         event["queryStringParameters"] = single_query
+    if body:  # as API Gateway passes it: text as is, anything else base64-encoded
+        text = _is_text(headers.get("Content-Type", "") or "")
+        event["body"] = body.decode("utf-8", errors="replace") if text else base64.b64encode(body).decode()
+        event["isBase64Encoded"] = not text
     if claims is not None:
         event["requestContext"]["authorizer"] = {
             # With route scopes, API Gateway passes the token's scopes along with its claims.
@@ -265,7 +279,7 @@ def http_api_event(method, path, query, headers, source_ip, claims, raw_query: s
     return event
 
 
-def rest_api_event(method, path, query, headers, source_ip, claims, vpce: str = "") -> dict:
+def rest_api_event(method, path, query, headers, source_ip, claims, vpce: str = "", body: bytes = b"") -> dict:
     now = datetime.now(timezone.utc)
     multi_query: dict[str, list[str]] = {}
     for key, value in query:
@@ -298,7 +312,8 @@ def rest_api_event(method, path, query, headers, source_ip, claims, vpce: str = 
             if claims is not None
             else None,
         },
-        "body": None,
+        # A REST API without binary media types passes every body as text.
+        "body": body.decode("utf-8", errors="replace") if body else None,
         "isBase64Encoded": False,
     }
     return event
@@ -497,11 +512,12 @@ def gateway(function: Function, authorizer: Authorizer, payload: str, private: "
                 return refused(401, b'{"message":"Unauthorized"}')
 
         source_ip = request.remote_addr
+        body = request.get_data()
         if payload == "v1":
-            event = rest_api_event(request.method, path, query, headers, source_ip, claims, vpce)
+            event = rest_api_event(request.method, path, query, headers, source_ip, claims, vpce, body=body)
         else:
             event = http_api_event(request.method, path, query, headers, source_ip, claims, raw_query=split.query,
-                                   route_key=route.key if route else None)
+                                   route_key=route.key if route else None, body=body)
         try:
             result = function.invoke(event)
         except TimeoutError:

@@ -9,6 +9,12 @@ moto's server dispatches `X-Amz-Target: SageMaker.<Operation>` to methods of `Sa
 so new operations are methods there plus a little state on the backend, in moto's own style. Only
 what the gate or the local stack calls is added.
 
+The Price List Query API's GetProducts (`X-Amz-Target: AWSPriceListService.GetProducts`, the same
+port) answers from a table of SageMaker prices (local/price_list.py); its calls are logged,
+faulted and authorized as SageMaker's are (service `pricing` in `/_calls`, action
+`pricing:GetProducts` on "*"). Every answer of the three services carries the stand-in's clock
+(`/_clock`) in its Date header, as AWS's carry AWS's: the function takes the time from it.
+
 GetResources (`X-Amz-Target: ResourceGroupsTaggingAPI_20170126.GetResources`, the same port) is
 answered over every resource the stand-in keeps, with AWS's paging and filters, and, once `POST
 /_tagging {"delaySeconds": N}` says so, from an index N seconds behind on the stand-in's clock
@@ -72,6 +78,7 @@ import threading
 import time
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
+from email.utils import formatdate
 
 from moto import backends as _moto_backends
 from moto.backends import list_of_moto_modules as _list_of_moto_modules
@@ -90,7 +97,7 @@ from local.iam import sagemaker as iam_sagemaker
 from local.iam.evaluator import Evaluator
 from local.iam.sagemaker import ACCOUNT, REGION, Source
 from local.iam.stack import FUNCTION_ACCESS_KEY_ID
-from local import cognito_federation, cognito_triggers, serve
+from local import cognito_federation, cognito_triggers, price_list, serve
 from local.control import json_body as _body
 from local.control import json_response as _json
 from local.serve import Server
@@ -494,6 +501,9 @@ def create_notebook_instance(self):
         raise ValidationError(message=f"Platform {platform} is no longer supported for new notebook instances.")
     answer = _moto_create_notebook_instance(self)
     _platforms[self._get_param("NotebookInstanceName").lower()] = platform
+    # moto stamps the wall clock; SageMaker's is the one `/_clock` moves.
+    instance = self.sagemaker_backend.get_notebook_instance(self._get_param("NotebookInstanceName"))
+    instance.creation_time = instance.last_modified_time = _moment(REGISTRY.now())
     return answer
 
 
@@ -976,6 +986,7 @@ for _operation in (
 # when the delay was set counts as indexed long ago.
 
 TAGGING_TARGET = "ResourceGroupsTaggingAPI_20170126."
+PRICING_TARGET = "AWSPriceListService."  # the Price List Query API (local/price_list.py)
 # The SageMaker resource types the stand-in keeps itself (moto's SageMaker has no Studio profiles,
 # spaces, apps or MLflow), and notebook instances, read here without moto's per-resource objects:
 # the benchmark's account has 10,000 of them.
@@ -1100,7 +1111,7 @@ def _space_of(domain_id: str, name: str) -> dict | None:
 
 def authorize(operation: str, payload: dict, service: str = "sagemaker") -> tuple[str, list, bytes] | None:
     """None if IAM lets the function make this call; else the service's AccessDenied answer.
-    `service` is the IAM prefix: "sagemaker", or "tag" for the Tagging API."""
+    `service` is the IAM prefix: "sagemaker", "tag" for the Tagging API, "pricing" for the Price List."""
     settings = REGISTRY.iam
     resource = iam_sagemaker.resource_of(operation, payload, service)
     if resource is None:
@@ -1110,6 +1121,8 @@ def authorize(operation: str, payload: dict, service: str = "sagemaker") -> tupl
     context = iam_sagemaker.request_context(settings.role_arn, settings.source, tags)
     if service == "sagemaker":
         context.update(iam_sagemaker.space_context(operation, payload, _space_of))
+        # A keep's AddTags: the request's tag keys, which the role limits to the keep tag.
+        context.update(iam_sagemaker.request_tag_context(operation, payload))
     decision = REGISTRY.evaluator().evaluate(action, resource, settings.principal, settings.policies, context)
     if decision.allowed:
         return None
@@ -1131,12 +1144,38 @@ def _error(start_response, status: str, code: str, message: str):
 FRONTED = {
     "SageMaker.": ("sagemaker", "sagemaker", "ThrottlingException", "InternalFailure"),
     TAGGING_TARGET: ("tagging", "tag", "ThrottledException", "InternalServiceException"),
+    PRICING_TARGET: ("pricing", "pricing", "ThrottlingException", "InternalErrorException"),
 }
 
 
+def _dated(start_response):
+    """`start_response` with the stand-in's clock in the answer's Date header, as AWS stamps its
+    answers with its own: the function reads the time from it (`/_clock` moves it)."""
+
+    def start(status, headers, exc_info=None):
+        headers = [(k, v) for k, v in headers if k.lower() != "date"]
+        return start_response(status, headers + [("Date", formatdate(REGISTRY.now(), usegmt=True))], exc_info)
+
+    return start
+
+
+def _price_list(operation: str, payload: dict, start_response):
+    """The Price List API's answer (local/price_list.py); it has no other operation here."""
+    if operation != "GetProducts":
+        return _error(start_response, "400 Bad Request", "UnknownOperationException",
+                      f"the stand-in's Price List API has no operation {operation}")
+    status, data = price_list.answer(payload)
+    headers = [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))]
+    if not status.startswith("200"):
+        headers.append(("x-amzn-ErrorType", json.loads(data)["__type"]))
+    start_response(status, headers)
+    return [data]
+
+
 class SageMakerFront:
-    """Records each SageMaker and Tagging API call, applies a configured fault, then IAM, before
-    moto (or the stand-in's GetResources) sees it."""
+    """Records each SageMaker, Tagging API and Price List API call, applies a configured fault,
+    then IAM, before moto (or the stand-in's GetResources, or its Price List) sees it; each answer
+    carries the stand-in's clock in its Date header."""
 
     def __init__(self, app):
         self.app = app
@@ -1146,6 +1185,7 @@ class SageMakerFront:
         prefix = next((p for p in FRONTED if target.startswith(p)), None)
         if prefix is None:
             return self.app(environ, start_response)
+        start_response = _dated(start_response)
         service, iam_service, throttled, failed = FRONTED[prefix]
         operation = target[len(prefix):]
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -1178,6 +1218,10 @@ class SageMakerFront:
                 return [data]
         # How long moto itself took, so the benchmark can separate SageMaker's share.
         started = time.perf_counter()
+        if service == "pricing":
+            answer = b"".join(_price_list(operation, payload, start_response))
+            call["seconds"] = time.perf_counter() - started
+            return [answer]
         answer = b"".join(self.app(environ, start_response))
         call["seconds"] = time.perf_counter() - started
         if changes_tags(operation):

@@ -108,8 +108,11 @@ class KeepAliveHandler(QuietHandler):
         status, headers = answer
         length = len(body) if self.command != "HEAD" else next(
             (v for k, v in headers if k.lower() == "content-length"), "0")
-        head = [f"{self.protocol_version} {status}", f"Date: {self.date_time_string()}",
-                *(f"{k}: {v}" for k, v in headers if k.lower() != "content-length"), f"Content-Length: {length}"]
+        # An app may date its answer itself (the SageMaker stand-in, by its own clock).
+        date = next((v for k, v in headers if k.lower() == "date"), None) or self.date_time_string()
+        head = [f"{self.protocol_version} {status}", f"Date: {date}",
+                *(f"{k}: {v}" for k, v in headers if k.lower() not in ("content-length", "date")),
+                f"Content-Length: {length}"]
         data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (body if self.command != "HEAD" else b"")
         # The answer is ready to go: any wait the app asked for is taken here, so that only the
         # one write below is left between the deadline and the client having it.

@@ -5,6 +5,12 @@ Gateway and the real release binary. `scripts/dev up` runs this; the e2e tests s
 
 Besides the API it serves the portal (`portal/`, as CloudFront would) and a stand-in for Cognito
 managed login (`local/oidc.py`), each on its own origin as in a deployment.
+
+The template's schedule is a thread that sends the function the schedule's event every
+`--sweep-every` seconds of wall time (0: never), and Lambda's Invoke API for the function (the
+state's `invoke` URL) sweeps on demand. The stand-in's clock (`POST <page>/_clock`) is the time
+the function goes by, so advancing it past the running-time limit stops the demo's forgotten
+targets (`--cost-demo`, on by default) at the next sweep.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import os
 import signal
 import sys
 import threading
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import boto3
@@ -30,13 +38,20 @@ from local.oidc import ManagedLoginServer, Provider
 from local.iam.evaluator import Evaluator
 from local.portal_site import PortalSite, content_security_policy
 from local.private_api import describe, local_gate, private_parameters
-from local.serve import Child
+from local.lambda_invoke import INVOKE_PREFIX, INVOKE_SUFFIX, invoke_api
+from local.serve import Child, Server
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
+FUNCTION_NAME = "notebook-gate"  # the local function's name, as the Runtime API tells it
 OWNER = "notebook-gate:owner"
 GROUP = "notebook-gate:group"
 STUDIO_DOMAINS = ["research", "platform"]  # the seeded domains' names, in the portal's order
+KEEP_UNTIL = "notebook-gate:keep-until"  # the tag a keep sets: an RFC 3339 UTC time
+KEPT_HOURS = 48  # how long the demo's kept notebook is kept from the seed on (within MaxKeepHours' 72)
+PLATFORM_IDLE_MINUTES = 60  # the demo's "platform" domain shuts idle apps down itself after this
+# What the template's schedule (EventBridge Scheduler) sends the function.
+SWEEP_EVENT = {"notebook-gate": "sweep"}
 DEMO_USERS = {
     # user name -> (password, group)
     "alice": ("Alice-demo-pass-1", "ml-team"),
@@ -78,7 +93,8 @@ def start_standin(port: int = 0, page_port: int = 0) -> tuple[Child, str, str]:
     return child, urls["moto"], urls["page"]
 
 
-def seed(moto: str, pool_settings: dict | None = None, client_settings: dict | None = None) -> dict:
+def seed(moto: str, pool_settings: dict | None = None, client_settings: dict | None = None,
+         platform_idle_minutes: int = 0) -> dict:
     """Two people in different groups; notebooks in different states and tags; a Studio domain with
     their profiles, a private space each and a shared one, and a running app in two of the spaces.
 
@@ -86,7 +102,8 @@ def seed(moto: str, pool_settings: dict | None = None, client_settings: dict | N
     admin to: a readable user name the admin chooses (which is also the Studio profile's name,
     and which access tokens carry as `username`), the verified e-mail an alias to sign in with.
     `pool_settings` and `client_settings` add to the pool and its app client what company sign-in
-    adds (local/federated_world.py)."""
+    adds (local/federated_world.py). With `platform_idle_minutes`, the "platform" domain shuts idle
+    JupyterLab and Code Editor apps down after that long (its DefaultUserSettings' idle settings)."""
     idp = client("cognito-idp", moto)
     pool_id = idp.create_user_pool(
         PoolName="notebook-gate-demo",
@@ -143,9 +160,10 @@ def seed(moto: str, pool_settings: dict | None = None, client_settings: dict | N
     # Two Studio domains: "research" with everyone's profile and the spaces below, and
     # "platform" where only alice has a profile (and a space). `--studio-domains` says how many of
     # them the function is configured with.
+    idle = idle_shutdown(platform_idle_minutes) if platform_idle_minutes else {}
     domain_ids = [sm.create_domain(
         DomainName=domain_name, AuthMode="IAM",
-        DefaultUserSettings={"ExecutionRole": role},
+        DefaultUserSettings={"ExecutionRole": role, **(idle if domain_name == "platform" else {})},
         SubnetIds=["subnet-12345678"], VpcId="vpc-12345678",
     )["DomainArn"].rsplit("/", 1)[1] for domain_name in STUDIO_DOMAINS]
     domain_id, platform_id = domain_ids
@@ -172,6 +190,41 @@ def seed(moto: str, pool_settings: dict | None = None, client_settings: dict | N
             "mlflow_apps": seed_mlflow(sm, subs, role)}
 
 
+def idle_shutdown(minutes: int) -> dict:
+    """A domain's DefaultUserSettings for Studio's own idle shutdown of JupyterLab and Code Editor
+    apps after `minutes` (CreateDomain's AppLifecycleManagement)."""
+    lifecycle = {"AppLifecycleManagement": {"IdleSettings": {"LifecycleManagement": "ENABLED",
+                                                             "IdleTimeoutInMinutes": minutes}}}
+    return {"JupyterLabAppSettings": lifecycle, "CodeEditorAppSettings": lifecycle}
+
+
+def seed_running_time(moto: str, world: dict) -> dict:
+    """What the running-time policy acts on, besides the world `seed` makes (all running from the
+    stand-in's now, so advancing `/_clock` past the limit puts them past it): alice's forgotten
+    notebook instance and MLflow tracking server, her notebook kept running for two days (the
+    keep tag, set as the keep route sets it), and a Code Editor app in her space of the "platform"
+    domain (seeded with idle shutdown: the policy leaves it to Studio). The untagged running
+    notebook `seed` makes is never touched. Returns the keep's time."""
+    sm = client("sagemaker", moto)
+    role = "arn:aws:iam::123456789012:role/notebook-demo"
+    # The stand-in's now, as the function reads it: the Date of SageMaker's answer.
+    answered = sm.list_notebook_instances(MaxResults=1)["ResponseMetadata"]["HTTPHeaders"]["date"]
+    kept_until = (parsedate_to_datetime(answered) + timedelta(hours=KEPT_HOURS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    alice = [{"Key": OWNER, "Value": world["subs"]["alice"]}]
+    kept = alice + [{"Key": KEEP_UNTIL, "Value": kept_until}]
+    for name, instance_type, tags in [("alice-forgotten", "ml.t3.medium", alice), ("alice-kept", "ml.m5.xlarge", kept)]:
+        sm.create_notebook_instance(NotebookInstanceName=name, InstanceType=instance_type, RoleArn=role, Tags=tags)
+    sm.create_mlflow_tracking_server(TrackingServerName="alice-experiments", ArtifactStoreUri="s3://demo-mlflow/exp",
+                                     RoleArn=role, TrackingServerSize="Medium", Tags=alice)
+    # Created, then stopped and started again: Started, as a server someone started and forgot.
+    sm.stop_mlflow_tracking_server(TrackingServerName="alice-experiments")
+    sm.start_mlflow_tracking_server(TrackingServerName="alice-experiments")
+    platform_id = world["domain_ids"][STUDIO_DOMAINS.index("platform")]
+    sm.create_app(DomainId=platform_id, SpaceName="alice-platform", AppType="CodeEditor", AppName="default",
+                  ResourceSpec={"InstanceType": "ml.t3.medium"})
+    return {"keptUntil": kept_until}
+
+
 def seed_mlflow(sm, subs: dict, role: str) -> dict:
     """MLflow, tagged as notebooks are: tracking servers for alice (one running, one
     stopped), bob, the ml-team group and nobody; MLflow apps for alice, bob and the group. Returns
@@ -192,6 +245,46 @@ def seed_mlflow(sm, subs: dict, role: str) -> dict:
                                    Tags=[{"Key": k, "Value": v} for k, v in tags[whose]])["Arn"]
         apps[name] = arn.rsplit("/", 1)[1]
     return apps
+
+
+def sweep(function) -> dict:
+    """One scheduled sweep: the schedule's event to `function` (a local.gateway.Function) through
+    the Runtime API, as Lambda delivers it; the function's result."""
+    return function.invoke(SWEEP_EVENT)
+
+
+def describe_sweep(result: dict) -> str:
+    """One line for a sweep that stopped something ('' for one that did not)."""
+    summary = (result or {}).get("sweep") or {}
+    stopped = summary.get("stopped") or []
+    if not stopped:
+        return ""
+    names = ", ".join(f"{t.get('kind')} {t.get('name')}" + (f" ({t['domainId']})" if t.get("domainId") else "")
+                      for t in stopped)
+    return (f"sweep: stopped {names} (checked {summary.get('checked')}, kept {summary.get('kept')}, "
+            f"failed {summary.get('failed')})")
+
+
+class Scheduler(threading.Thread):
+    """The template's schedule, locally: a sweep every `seconds` of wall time (the stand-in's
+    clock moves the function's now, not how often it sweeps), one line per sweep that stopped
+    something, and a failing sweep said once until it changes."""
+
+    def __init__(self, function, seconds: float, stopping: threading.Event):
+        super().__init__(name="sweep-scheduler", daemon=True)
+        self.function, self.seconds, self.stopping = function, seconds, stopping
+
+    def run(self):
+        last_error = ""
+        while not self.stopping.wait(self.seconds):
+            try:
+                line = describe_sweep(sweep(self.function))
+                last_error = ""
+            except Exception as error:  # the function may be restarting, or fail: the next one tries again
+                line = f"sweep failed: {error}" if str(error) != last_error else ""
+                last_error = str(error)
+            if line:
+                print(line, flush=True)
 
 
 def set_timing(page: str, args: argparse.Namespace):
@@ -256,6 +349,12 @@ def main(argv=None):
     parser.add_argument("--sagemaker-latency-ms", type=float, default=0.0,
                         help="each of the function's SageMaker calls takes this long (at least), as in a "
                              "region (the stand-in's /_latency; seeding is never slowed)")
+    parser.add_argument("--sweep-every", type=float, default=10.0, metavar="SECONDS",
+                        help="the schedule: sweep (the running-time policy) every SECONDS of wall time; 0: never "
+                             "(the state's `invoke` URL sweeps on demand)")
+    parser.add_argument("--cost-demo", action=argparse.BooleanOptionalAction, default=True,
+                        help="seed what the running-time policy acts on: alice's forgotten notebook and MLflow "
+                             "server, her kept notebook, and a platform domain with idle shutdown")
     parser.add_argument("--state", default=str(ROOT / ".local/stack.json"), help="where the stack's ports and ids go")
     parser.add_argument("--function-log", default=str(ROOT / ".local/function.log"))
     add_iam_arguments(parser)
@@ -268,13 +367,17 @@ def main(argv=None):
 
     portal = PortalSite(ROOT / "portal", args.portal_port)  # first: a busy port fails before anything starts
     standin, moto, page = start_standin(args.moto_port, args.page_port)
-    gateway = login = company = None
+    gateway = login = company = invoke = None
     stopping = threading.Event()
     # Explicit handlers: a shell that starts us in the background may have told us to ignore SIGINT.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, lambda *_: stopping.set())
     try:
-        world = seed(moto, pool_settings(), client_settings(provider_only=True)) if args.federated else seed(moto)
+        idle = PLATFORM_IDLE_MINUTES if args.cost_demo else 0
+        world = seed(moto, pool_settings(), client_settings(provider_only=True), platform_idle_minutes=idle) \
+            if args.federated else seed(moto, platform_idle_minutes=idle)
+        if args.cost_demo:
+            world["runningTime"] = seed_running_time(moto, world)
         set_timing(page, args)
         set_latency(page, args.sagemaker_latency_ms)
         # template.yaml rendered for this stack; the stand-in enforces its function role from now on.
@@ -313,10 +416,18 @@ def main(argv=None):
                 "CORS_ALLOWED_ORIGINS": portal.url,
                 # The template's PortalClient, here the pool's one client.
                 "ALLOWED_CLIENT_IDS": world["client_id"],
+                # The Price List API is the stand-in's too: the SDK's own override for it (as
+                # AWS_ENDPOINT_URL already says), and the region its endpoint answers in.
+                "AWS_ENDPOINT_URL_PRICING": moto,
+                "PRICING_REGION": REGION,
             },
         )
         gateway.start()
         api = gateway.url  # --port 0: the port it bound
+        # Lambda's Invoke API for the function: what the schedule calls, for tests to sweep on demand.
+        invoke = Server(invoke_api(gateway.host, FUNCTION_NAME)).start()
+        if args.sweep_every > 0:
+            Scheduler(gateway.function, args.sweep_every, stopping).start()
         # What scripts/portal-config writes from a deployed stack's outputs, for this stack.
         portal.start(
             {"apiUrl": api, "region": REGION, "userPoolId": world["pool_id"], "clientId": world["client_id"],
@@ -328,6 +439,7 @@ def main(argv=None):
         state = {
             "gateway": api, "portal": portal.url, "login": login.url,
             "moto": moto, "page": page, "runtime": f"http://127.0.0.1:{gateway.function.runtime_port}",
+            "invoke": f"{invoke.url}{INVOKE_PREFIX}{FUNCTION_NAME}{INVOKE_SUFFIX}",
             "payload": args.payload, "private": describe(deployment.rendered.parameters) if args.private else None,
             **world, "studio_domain_ids": world["domain_ids"][:args.studio_domains],
             # Which process answers: the binary, or qemu running it (local/emulation.py).
@@ -355,6 +467,12 @@ def main(argv=None):
               "alice-mlflow-stopped, bob-mlflow, ml-team-mlflow, untagged-mlflow; apps "
               + ", ".join(f"{name} {app_id}" for name, app_id in world["mlflow_apps"].items()), flush=True)
         print(f"  function       {' '.join(gateway.function.command)}", flush=True)
+        print("  schedule       " + (f"a sweep every {args.sweep_every:g} s" if args.sweep_every > 0 else "off")
+              + f"; one now: curl -d '{json.dumps(SWEEP_EVENT)}' {state['invoke']}", flush=True)
+        if args.cost_demo:
+            print(f"  running time   alice-forgotten, alice-experiments (MLflow) and the Studio apps of research run "
+                  f"from now; alice-kept is kept until {world['runningTime']['keptUntil']}; platform has idle "
+                  f"shutdown; advance the clock: curl -d '{{\"advance\": 46800}}' {page}/_clock", flush=True)
         if company:
             print(f"  company IdP    {company.company.url}   (stands in for Entra ID / Okta; the portal signs in "
                   "there only)", flush=True)
@@ -377,6 +495,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         pass
     finally:
+        stopping.set()  # the scheduler too
+        if invoke:
+            invoke.stop()
         if gateway:
             gateway.stop()
         if login:

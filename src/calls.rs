@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 use futures_util::{StreamExt, stream};
 use serde::Serialize;
 
+use crate::clock::{AwsClock, Moment};
 use crate::config::Config;
 use crate::error::GateError;
 use crate::lifecycle::LifecycleAction;
+use crate::pricing::{Priced, Prices};
 use crate::tagging::{TagQuery, Tagged, Tagging};
 
 /// How long a caller waiting for a notebook to start is asked to wait before asking again.
@@ -44,6 +46,13 @@ impl SageMakerArns {
                 arn.partition, arn.region, arn.account
             ))
         })
+    }
+}
+
+impl SageMakerArns {
+    /// The region the function runs in, from the ARN prefix.
+    pub(crate) fn region(&self) -> Option<&str> {
+        self.0.split(':').nth(3)
     }
 }
 
@@ -95,6 +104,8 @@ pub(crate) struct Calls<'a, S> {
     tagging: &'a dyn Tagging,
     config: &'a Config,
     pub(crate) arns: Option<SageMakerArns>,
+    prices: &'a Prices,
+    clock: &'a AwsClock,
     made: AtomicU32,
     waiting: Mutex<Waiting>,
 }
@@ -143,12 +154,16 @@ impl<'a, S: Sync> Calls<'a, S> {
         tagging: &'a dyn Tagging,
         config: &'a Config,
         function_arn: Option<&str>,
+        prices: &'a Prices,
+        clock: &'a AwsClock,
     ) -> Self {
         Self {
             sagemaker,
             tagging,
             config,
             arns: function_arn.and_then(SageMakerArns::from_function_arn),
+            prices,
+            clock,
             made: AtomicU32::new(0),
             waiting: Mutex::new(Waiting::default()),
         }
@@ -162,6 +177,17 @@ impl<'a, S: Sync> Calls<'a, S> {
         self.made.fetch_add(1, Ordering::Relaxed);
         let _in_flight = InFlight::start(&self.waiting);
         operation(self.sagemaker).await
+    }
+
+    /// Now, on AWS's clock (`clock.rs`): call it after the reads it is compared with.
+    pub(crate) fn now(&self) -> Moment {
+        self.clock.now()
+    }
+
+    /// The hourly price of `what` in the function's region; none when unknown or prices are off.
+    pub(crate) async fn hourly_price(&self, what: &Priced) -> Option<f64> {
+        let region = self.arns.as_ref()?.region()?;
+        self.prices.hourly(region, what).await
     }
 
     /// The Tagging API's `GetResources`, counted and timed as a SageMaker call is: the audit

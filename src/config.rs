@@ -5,6 +5,7 @@ use ipnet::IpNet;
 use crate::domains::StudioDomains;
 pub use crate::error::ConfigError;
 pub use crate::lifecycle::{Lifecycle, LifecycleAction};
+pub use crate::running_time::RunningTimePolicy;
 
 /// Everything the gate can be configured with. Variable names and defaults live here and nowhere
 /// else; `docs/configuration.md` and `template.yaml` repeat them.
@@ -52,6 +53,14 @@ pub struct Config {
     /// `GET /targets`. The private mode sets it false: a navigation carries no `Authorization`
     /// header, so its REST API has no launch route, and a portal must not be offered one.
     pub launch_routes: bool,
+    /// `MAX_RUN_HOURS_NOTEBOOK`, `MAX_RUN_HOURS_SPACE`, `MAX_RUN_HOURS_MLFLOW`, `MAX_KEEP_HOURS`:
+    /// what the scheduled sweep stops and how long a person may keep a target running.
+    pub running_time: RunningTimePolicy,
+    /// `PRICES`: show each running target's price from the Price List API (`pricing.rs`).
+    pub prices: bool,
+    /// `PRICING_REGION`: where the Price List API answers (`us-east-1` by default; it answers in a
+    /// few regions only, for every region's prices).
+    pub pricing_region: String,
 }
 
 /// The claim that names the owner: only claims a person cannot change about themselves. Cognito
@@ -243,6 +252,14 @@ impl Config {
                 })?,
         };
 
+        let running_time = RunningTimePolicy::from_lookup(&get)?;
+        let prices = match get("PRICES").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(_) => return Err(problem("PRICES", "must be true or false")),
+        };
+        let pricing_region = text("PRICING_REGION", "us-east-1")?;
+
         if auto_start && !lifecycle.allows(LifecycleAction::Start) {
             return Err(problem(
                 "AUTO_START",
@@ -267,6 +284,9 @@ impl Config {
             long_running_seconds,
             mlflow,
             launch_routes,
+            running_time,
+            prices,
+            pricing_region,
         })
     }
 }

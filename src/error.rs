@@ -29,6 +29,13 @@ pub enum GateError {
     /// `LIFECYCLE` leaves this action out.
     #[error("{} is disabled", .0.as_str())]
     ActionDisabled(LifecycleAction),
+    /// Keeping this target running is not a thing here: its kind has no running-time limit, or
+    /// `MAX_KEEP_HOURS` is 0.
+    #[error("keeping is disabled")]
+    KeepDisabled,
+    /// A keep later than `MAX_KEEP_HOURS` from now; `latest` is the latest allowed (RFC 3339).
+    #[error("keep past the maximum")]
+    KeepTooLong { latest: String, hours: u32 },
     /// A shared space's app may be stopped by the space's owner only.
     #[error("not the space's owner")]
     NotSpaceOwner,
@@ -73,13 +80,15 @@ pub const THROTTLED_RETRY_AFTER: u32 = 2;
 impl GateError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidRequest(_) | Self::KeepTooLong { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthenticated | Self::ForeignClient => StatusCode::UNAUTHORIZED,
             Self::SourceNotAllowed => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotRunning(_) => StatusCode::CONFLICT,
-            Self::ActionDisabled(_) | Self::NotSpaceOwner => StatusCode::FORBIDDEN,
+            Self::ActionDisabled(_) | Self::KeepDisabled | Self::NotSpaceOwner => {
+                StatusCode::FORBIDDEN
+            }
             Self::StateConflict { .. }
             | Self::StateChanged
             | Self::PlatformRetired(_)
@@ -99,7 +108,8 @@ impl GateError {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::NotRunning(_) => "not_running",
-            Self::ActionDisabled(_) => "action_disabled",
+            Self::ActionDisabled(_) | Self::KeepDisabled => "action_disabled",
+            Self::KeepTooLong { .. } => "keep_too_long",
             Self::NotSpaceOwner => "not_space_owner",
             Self::StateConflict { .. } | Self::StateChanged => "state_conflict",
             Self::PlatformRetired(_) => "platform_retired",
@@ -132,6 +142,15 @@ impl GateError {
             Self::ActionDisabled(action) => format!(
                 "This deployment does not let people {} notebooks themselves; ask an administrator.",
                 action.as_str()
+            ),
+            Self::KeepDisabled => {
+                "This deployment does not stop it by running time, so there is nothing to keep it \
+                 running against."
+                    .into()
+            }
+            Self::KeepTooLong { latest, hours } => format!(
+                "You can keep it running for at most {hours} hours from now: until {latest} at the \
+                 latest."
             ),
             Self::NotSpaceOwner => "Only the owner of this shared space may stop its app.".into(),
             Self::StateConflict { action, state } => format!(

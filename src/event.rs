@@ -39,6 +39,8 @@ use crate::metrics::{Outcome, RequestMetrics};
 pub enum Answer<R> {
     Served(R),
     Refused(Value),
+    /// The scheduler's sweep (`sweep.rs`): not an HTTP answer at all.
+    Scheduled(Value),
 }
 
 /// Admits the event and hands it to `service` (lambda_http's adapter around the gate), or answers

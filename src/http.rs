@@ -13,14 +13,17 @@ use serde_json::{Value, json};
 use crate::caller::{Caller, session_seconds, source_allowed};
 use crate::calls::{Calls, Changed, MayStart, Opening, STARTING_RETRY_AFTER, Target};
 use crate::claims::Claims;
+use crate::clock::Moment;
 use crate::domains::DomainId;
 use crate::error::GateError;
 use crate::gate::{Gate, SageMaker};
+use crate::keep::Kept;
 use crate::lifecycle::LifecycleAction;
 use crate::metrics::{Outcome, RequestMetrics};
 use crate::mlflow::{MlflowAppId, TrackingServerName};
 use crate::notebook::NotebookName;
 use crate::routes::{Endpoint, Route};
+use crate::running_time::parse_keep_body;
 use crate::studio::{Domains, SpaceName, StudioApp};
 
 /// The longest a request may take, whatever SageMaker does: below the Lambda timeout (15 s in the
@@ -199,6 +202,9 @@ enum Wanted {
     },
     TrackingServer(TrackingServerName),
     MlflowApp(MlflowAppId),
+    KeepNotebook(NotebookName, Moment),
+    KeepSpace(Option<DomainId>, SpaceName, Moment),
+    KeepTrackingServer(TrackingServerName, Moment),
 }
 
 /// Identity, input and source checks, in that order and all before SageMaker is called.
@@ -250,6 +256,18 @@ async fn serve<S: SageMaker>(
         ),
         Endpoint::OpenTrackingServer => Wanted::TrackingServer(TrackingServerName::parse(name)?),
         Endpoint::OpenMlflowApp => Wanted::MlflowApp(MlflowAppId::parse(name)?),
+        Endpoint::KeepNotebook => {
+            Wanted::KeepNotebook(NotebookName::parse(name)?, parse_keep_body(request.body())?)
+        }
+        Endpoint::KeepSpace => Wanted::KeepSpace(
+            config.studio_domains.choose(param("domain"))?,
+            SpaceName::parse(name)?,
+            parse_keep_body(request.body())?,
+        ),
+        Endpoint::KeepTrackingServer => Wanted::KeepTrackingServer(
+            TrackingServerName::parse(name)?,
+            parse_keep_body(request.body())?,
+        ),
     };
     source_allowed(source_ip, &config.allowed_source_cidrs)?;
 
@@ -301,6 +319,21 @@ async fn serve<S: SageMaker>(
                 .await?
         }
         Wanted::MlflowApp(id) => calls.open_mlflow_app(caller, &id, session).await?,
+        Wanted::KeepNotebook(name, until) => {
+            let kept = calls.keep_notebook(caller, &name, until).await?;
+            return Ok(kept_reply(kept, route, audit));
+        }
+        Wanted::KeepSpace(domain, space, until) => {
+            let domain = domain.ok_or(GateError::NotFound)?;
+            let kept = calls
+                .keep_space(domains, caller, &domain, &space, until)
+                .await?;
+            return Ok(kept_reply(kept, route, audit));
+        }
+        Wanted::KeepTrackingServer(name, until) => {
+            let kept = calls.keep_tracking_server(caller, &name, until).await?;
+            return Ok(kept_reply(kept, route, audit));
+        }
     };
     Ok(match opening {
         Opening::Ready {
@@ -325,6 +358,16 @@ async fn serve<S: SageMaker>(
             Reply::Starting { target, json }
         }
     })
+}
+
+fn kept_reply(kept: Kept, route: Route<'_>, audit: &mut Audit) -> Reply {
+    audit.resource = Some(kept.target.audit_name());
+    audit.outcome = Some(kept.result);
+    Reply::Json {
+        status: StatusCode::OK,
+        body: json!(kept),
+        outcome: route.spec.success,
+    }
 }
 
 fn changed_reply(changed: Changed, audit: &mut Audit) -> Reply {

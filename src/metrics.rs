@@ -150,6 +150,45 @@ impl RequestMetrics<'_> {
     }
 }
 
+/// The running-time policy's metrics: `PolicyStops` (or `PolicyStopFailures`) 1 per target, by
+/// function and by function and kind. The template's `PolicyStoppedSomething` alarm reads it.
+pub const POLICY_STOPS: &str = "PolicyStops";
+pub const POLICY_STOP_FAILURES: &str = "PolicyStopFailures";
+pub const KIND: &str = "Kind";
+
+pub fn policy_stop_emf(
+    kind: &str,
+    stopped: bool,
+    function_name: &str,
+    timestamp_ms: u64,
+) -> String {
+    let metric = if stopped {
+        POLICY_STOPS
+    } else {
+        POLICY_STOP_FAILURES
+    };
+    json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [[FUNCTION_NAME], [FUNCTION_NAME, KIND]],
+                "Metrics": [{"Name": metric, "Unit": "Count"}],
+            }],
+        },
+        FUNCTION_NAME: function_name,
+        KIND: kind,
+        metric: 1,
+    })
+    .to_string()
+}
+
+/// Writes one policy stop's line (see `policy_stop_emf`).
+pub fn emit_policy_stop(kind: &str, stopped: bool) {
+    let line = policy_stop_emf(kind, stopped, function_name(), now_ms());
+    tracing::info!(target: TARGET, emf = %line);
+}
+
 /// Lambda's own `AWS_LAMBDA_FUNCTION_NAME`, read once; outside Lambda, `notebook-gate`.
 fn function_name() -> &'static str {
     static NAME: OnceLock<String> = OnceLock::new();
@@ -225,6 +264,23 @@ mod tests {
         assert_eq!(doc["Outcome"], "opened");
         assert_eq!(doc["FunctionName"], "gate-fn");
         assert_eq!(doc["Route"], "/notebook-instances/{name}");
+    }
+
+    #[test]
+    fn a_policy_stop_line_counts_one_by_kind() {
+        let doc: Value =
+            serde_json::from_str(&policy_stop_emf("space", true, "gate-fn", 5)).unwrap();
+        assert_eq!(doc["PolicyStops"], 1);
+        assert_eq!(doc["Kind"], "space");
+        assert_eq!(doc["FunctionName"], "gate-fn");
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "PolicyStops"
+        );
+        let failed: Value =
+            serde_json::from_str(&policy_stop_emf("space", false, "gate-fn", 5)).unwrap();
+        assert_eq!(failed["PolicyStopFailures"], 1);
+        assert!(failed.get("PolicyStops").is_none());
     }
 
     #[test]

@@ -17,6 +17,10 @@ pub enum Endpoint {
     StopSpace,
     OpenTrackingServer,
     OpenMlflowApp,
+    /// `POST .../keep`: keep a running target going past its running-time limit.
+    KeepNotebook,
+    KeepSpace,
+    KeepTrackingServer,
 }
 
 /// Where API Gateway's authorizer reads the access token.
@@ -48,6 +52,16 @@ pub struct RouteSpec {
 }
 
 impl RouteSpec {
+    /// Whether it changes something (a start, a stop or a keep): a `POST`, counted as `changed`.
+    #[cfg(test)]
+    pub fn changes_state(&self) -> bool {
+        self.action().is_some()
+            || matches!(
+                self.endpoint,
+                Endpoint::KeepNotebook | Endpoint::KeepSpace | Endpoint::KeepTrackingServer
+            )
+    }
+
     /// The lifecycle action it performs, which `LIFECYCLE` may turn off.
     pub fn action(&self) -> Option<LifecycleAction> {
         match self.endpoint {
@@ -79,7 +93,7 @@ const fn route(
         success,
         mlflow: matches!(
             endpoint,
-            Endpoint::OpenTrackingServer | Endpoint::OpenMlflowApp
+            Endpoint::OpenTrackingServer | Endpoint::OpenMlflowApp | Endpoint::KeepTrackingServer
         ),
     }
 }
@@ -149,6 +163,22 @@ pub const ROUTES: &[RouteSpec] = &[
         O::Changed,
     ),
     route(
+        "/notebook-instances/{name}/keep",
+        "POST",
+        Header,
+        E::KeepNotebook,
+        &[],
+        O::Changed,
+    ),
+    route(
+        "/studio/spaces/{space}/keep",
+        "POST",
+        Header,
+        E::KeepSpace,
+        &["domain"],
+        O::Changed,
+    ),
+    route(
         "/mlflow/tracking-servers/{name}",
         "GET",
         Header,
@@ -163,6 +193,14 @@ pub const ROUTES: &[RouteSpec] = &[
         E::OpenTrackingServer,
         OPEN,
         O::Opened,
+    ),
+    route(
+        "/mlflow/tracking-servers/{name}/keep",
+        "POST",
+        Header,
+        E::KeepTrackingServer,
+        &[],
+        O::Changed,
     ),
     route(
         "/mlflow/apps/{id}",
@@ -272,6 +310,21 @@ mod tests {
                 "ts-1",
             ),
             (
+                "/notebook-instances/nb-1/keep",
+                "/notebook-instances/{name}/keep",
+                "nb-1",
+            ),
+            (
+                "/studio/spaces/team/keep",
+                "/studio/spaces/{space}/keep",
+                "team",
+            ),
+            (
+                "/mlflow/tracking-servers/ts-1/keep",
+                "/mlflow/tracking-servers/{name}/keep",
+                "ts-1",
+            ),
+            (
                 "/launch/mlflow/apps/app-1",
                 "/launch/mlflow/apps/{id}",
                 "app-1",
@@ -297,6 +350,8 @@ mod tests {
             "/notebook-instances/a/start/",
             "/launch/notebook-instances/a/start",
             "/launch/studio/spaces/a/stop",
+            "/launch/notebook-instances/a/keep",
+            "/mlflow/apps/a/keep",
             "/studio/spaces/a/start",
             "/studio/spaces/a/b/stop",
             "/studio/spaces/a",
@@ -312,7 +367,7 @@ mod tests {
         for spec in ROUTES {
             // A state change is a POST with the token in the header; a navigation a GET.
             assert_eq!(
-                spec.action().is_some(),
+                spec.changes_state(),
                 spec.method == "POST",
                 "{}",
                 spec.template
@@ -324,7 +379,7 @@ mod tests {
                 spec.template
             );
             assert!(!(spec.launch && spec.method == "POST"), "{}", spec.template);
-            assert_eq!(spec.success == Outcome::Changed, spec.action().is_some());
+            assert_eq!(spec.success == Outcome::Changed, spec.changes_state());
             // Every route's own path parses back to it.
             let path = spec
                 .template

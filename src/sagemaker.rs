@@ -10,6 +10,7 @@ use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemaker::primitives::{DateTime, DateTimeFormat};
 
 use crate::caller::Tag;
+use crate::clock::AwsClock;
 use crate::error::GateError;
 
 /// Pages read from a list call before giving up: 50 pages of 100 is more than one account holds.
@@ -22,12 +23,13 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The SDK client, configured with the gate's timeouts. The endpoint comes from
+/// The SDK client, configured with the gate's timeouts, feeding AWS's clock (`clock.rs`). The endpoint comes from
 /// `AWS_ENDPOINT_URL_SAGEMAKER` / `AWS_ENDPOINT_URL` (`sdk_config.rs`), so an emulator needs no
 /// code path here.
-pub fn client(sdk_config: &aws_config::SdkConfig) -> aws_sdk_sagemaker::Client {
+pub fn client(sdk_config: &aws_config::SdkConfig, clock: &AwsClock) -> aws_sdk_sagemaker::Client {
     let config = aws_sdk_sagemaker::config::Builder::from(sdk_config)
         .timeout_config(timeouts())
+        .interceptor(clock.interceptor())
         .build();
     aws_sdk_sagemaker::Client::from_conf(config)
 }
@@ -155,9 +157,16 @@ pub(crate) fn missing(operation: &str, field: &str) -> GateError {
     GateError::Upstream(format!("{operation}: no {field}"))
 }
 
-/// `ListTags`: every kind's ownership rests on a resource's tags.
+/// `ListTags`: every kind's ownership rests on a resource's tags. `AddTags` writes a keep
+/// (`running_time::KEEP_UNTIL_TAG_KEY`), the one key IAM lets the gate write.
 pub trait TagsApi: Send + Sync {
     fn list_tags(&self, arn: &str) -> impl Future<Output = Result<Vec<Tag>, GateError>> + Send;
+    fn add_tag(
+        &self,
+        arn: &str,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<(), GateError>> + Send;
 }
 
 impl TagsApi for aws_sdk_sagemaker::Client {
@@ -181,5 +190,18 @@ impl TagsApi for aws_sdk_sagemaker::Client {
             );
         }
         Ok(tags)
+    }
+    async fn add_tag(&self, arn: &str, key: &str, value: &str) -> Result<(), GateError> {
+        let tag = aws_sdk_sagemaker::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build();
+        self.add_tags()
+            .resource_arn(arn)
+            .tags(tag)
+            .send()
+            .await
+            .map_err(|e| classify("AddTags", e))?;
+        Ok(())
     }
 }

@@ -63,6 +63,14 @@ pub fn tagging_endpoint_from_env() -> Option<String> {
     )
 }
 
+/// The Price List API's endpoint override (`AWS_ENDPOINT_URL_PRICING`, or `AWS_ENDPOINT_URL`).
+pub fn pricing_endpoint_from_env() -> Option<String> {
+    endpoint_for(
+        &|name: &str| std::env::var(name).ok(),
+        "AWS_ENDPOINT_URL_PRICING",
+    )
+}
+
 /// The SDK's own endpoint override (an emulator, or a VPC endpoint without private DNS): the
 /// service's variable before the general one, neither when told to ignore them.
 pub fn endpoint_for(
@@ -129,7 +137,7 @@ mod tests {
     /// AWS_RETRY_MODE, AWS_MAX_ATTEMPTS or profile file setting them) made its configuration.
     #[tokio::test]
     async fn the_client_is_configured_as_the_default_chain_configured_it() {
-        let ours = crate::sagemaker::client(&config(LAMBDA).unwrap());
+        let ours = crate::sagemaker::client(&config(LAMBDA).unwrap(), &Default::default());
         let chain = aws_config::defaults(BehaviorVersion::latest())
             .http_client(crate::tls::https_client().unwrap())
             .region(Region::new("eu-west-1"))
@@ -142,7 +150,7 @@ mod tests {
             ))
             .load()
             .await;
-        let theirs = crate::sagemaker::client(&chain);
+        let theirs = crate::sagemaker::client(&chain, &Default::default());
         let (ours, theirs) = (ours.config(), theirs.config());
         assert_eq!(ours.region(), theirs.region());
         assert_eq!(ours.retry_config(), theirs.retry_config());

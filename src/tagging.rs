@@ -10,6 +10,7 @@ use futures_util::future::BoxFuture;
 
 use crate::caller::Tag;
 use crate::calls::ArnParts;
+use crate::clock::AwsClock;
 use crate::error::GateError;
 use crate::sagemaker::{MAX_PAGES, classify, timeouts};
 
@@ -19,7 +20,8 @@ pub(crate) const VALUES_PER_FILTER: usize = 20;
 const RESOURCES_PER_PAGE: i32 = 100;
 
 /// What one `GetResources` asks for: resources of these types (`service:type`, as in their ARNs)
-/// whose tag `key` holds one of `values` (1 to `VALUES_PER_FILTER` of them).
+/// whose tag `key` holds one of `values` (1 to `VALUES_PER_FILTER` of them), or any value when
+/// `values` is empty.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TagQuery {
     pub resource_types: Vec<&'static str>,
@@ -45,7 +47,8 @@ impl Tagging for aws_sdk_resourcegroupstagging::Client {
         Box::pin(async move {
             let filter = TagFilter::builder()
                 .key(&query.key)
-                .set_values(Some(query.values.clone()))
+                // No values: the key with any value (the sweep's query).
+                .set_values((!query.values.is_empty()).then(|| query.values.clone()))
                 .build();
             let mut pages = self
                 .get_resources()
@@ -91,9 +94,11 @@ impl Tagging for aws_sdk_resourcegroupstagging::Client {
 pub fn client(
     sdk_config: &aws_config::SdkConfig,
     endpoint_url: Option<String>,
+    clock: &AwsClock,
 ) -> aws_sdk_resourcegroupstagging::Client {
-    let mut config =
-        aws_sdk_resourcegroupstagging::config::Builder::from(sdk_config).timeout_config(timeouts());
+    let mut config = aws_sdk_resourcegroupstagging::config::Builder::from(sdk_config)
+        .timeout_config(timeouts())
+        .interceptor(clock.interceptor());
     config.set_endpoint_url(endpoint_url);
     aws_sdk_resourcegroupstagging::Client::from_conf(config.build())
 }

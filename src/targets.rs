@@ -10,10 +10,13 @@ use crate::calls::Calls;
 use crate::error::GateError;
 use crate::gate::SageMaker;
 use crate::lifecycle::LifecycleAction;
-use crate::mlflow::MlflowTargets;
+use crate::mlflow::{MlflowTargets, TrackingServerTarget};
 use crate::notebook::NotebookTarget;
+use crate::pricing::Priced;
+use crate::running_cost::RunningTarget;
+use crate::running_time::{Kind, RunningTimePolicy, kept_until};
 use crate::studio::{Domains, StudioDomainTarget};
-use crate::tagging::{TagQuery, Tagged, VALUES_PER_FILTER};
+use crate::tagging::{TagQuery, Tagged, VALUES_PER_FILTER, sagemaker_resource};
 
 /// The resource types `/targets` asks the Tagging API for, as their ARNs spell them.
 const NOTEBOOK_TYPES: [&str; 1] = ["sagemaker:notebook-instance"];
@@ -43,10 +46,11 @@ impl<S: SageMaker> Calls<'_, S> {
         // wait for Studio's second round trip.
         let tagged_side = async {
             let tagged = self.tagged_for(caller, &types).await?;
-            Ok::<_, GateError>(tokio::join!(
-                self.notebook_targets(&tagged),
-                self.mlflow_targets(&tagged),
-            ))
+            let ((mut notebooks, unchecked), mut mlflow) =
+                tokio::join!(self.notebook_targets(&tagged), self.mlflow_targets(&tagged),);
+            self.cost_tagged(&tagged, &mut notebooks, &mut mlflow.mlflow_tracking_servers)
+                .await;
+            Ok::<_, GateError>(((notebooks, unchecked), mlflow))
         };
         let (tagged_side, studio_domains) =
             tokio::join!(tagged_side, self.studio_targets(domains, caller));
@@ -60,12 +64,76 @@ impl<S: SageMaker> Calls<'_, S> {
             auto_start: config.auto_start,
             lifecycle: config.lifecycle.actions(),
             long_running_seconds: config.long_running_seconds,
+            running_time_policy: config.running_time,
+            currency: config.prices.then_some("USD"),
         };
         Ok(if config.launch_routes {
             targets
         } else {
             targets.without_launch_routes()
         })
+    }
+
+    /// The running notebook instances' and tracking servers' stop times, keeps (from the tags the
+    /// index returned) and prices, all at once.
+    async fn cost_tagged(
+        &self,
+        tagged: &[Tagged],
+        notebooks: &mut [NotebookTarget],
+        servers: &mut [TrackingServerTarget],
+    ) {
+        let now = self.now();
+        let kept = |kind: &str, name: &str| {
+            tagged
+                .iter()
+                .find(|r| {
+                    sagemaker_resource(&r.arn)
+                        .is_some_and(|(k, n)| k == kind && n.eq_ignore_ascii_case(name))
+                })
+                .and_then(|r| {
+                    kept_until(
+                        r.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())),
+                        now,
+                    )
+                })
+        };
+        let notebook_costs = join_all(notebooks.iter().map(|notebook| {
+            let running = notebook.status.as_str() == "InService";
+            let target = RunningTarget {
+                kind: Kind::NotebookInstance,
+                since: notebook.since.as_deref(),
+                kept_until: kept("notebook-instance", &notebook.name),
+                keep_route: format!("/notebook-instances/{}/keep", notebook.name),
+                priced: notebook
+                    .instance_type
+                    .clone()
+                    .map(|instance_type| Priced::NotebookInstance { instance_type }),
+                left_to_sagemaker: false,
+            };
+            async move { running.then_some(self.running_cost(target).await) }
+        }));
+        let server_costs = join_all(servers.iter().map(|server| {
+            let running = server.status.is_running();
+            let target = RunningTarget {
+                kind: Kind::TrackingServer,
+                since: server.since.as_deref(),
+                kept_until: kept("mlflow-tracking-server", &server.name),
+                keep_route: format!("/mlflow/tracking-servers/{}/keep", server.name),
+                priced: server
+                    .size
+                    .clone()
+                    .map(|size| Priced::TrackingServer { size }),
+                left_to_sagemaker: false,
+            };
+            async move { running.then_some(self.running_cost(target).await) }
+        }));
+        let (notebook_costs, server_costs) = tokio::join!(notebook_costs, server_costs);
+        for (notebook, cost) in notebooks.iter_mut().zip(notebook_costs) {
+            notebook.running = cost.unwrap_or_default();
+        }
+        for (server, cost) in servers.iter_mut().zip(server_costs) {
+            server.running = cost.unwrap_or_default();
+        }
     }
 
     /// The resources of `types` whose owner tag names the caller or whose group tag names one of
@@ -139,6 +207,11 @@ pub struct Targets {
     pub lifecycle: Vec<LifecycleAction>,
     /// Past this, a portal marks a running target as left on (`LONG_RUNNING_HOURS`).
     pub long_running_seconds: u32,
+    /// The limits the scheduled sweep stops by, in hours (0: off), and the longest keep.
+    pub running_time_policy: RunningTimePolicy,
+    /// The currency of `pricePerHour` and `costSoFar`; absent when prices are off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<&'static str>,
 }
 
 impl Targets {

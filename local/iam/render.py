@@ -270,6 +270,20 @@ class Rendered:
             raise TemplateError(f"expected one Lambda function besides Cognito triggers, found {functions}")
         return functions[0]
 
+    def function_schedules(self) -> dict[str, dict]:
+        """The deployed EventBridge Scheduler schedules that invoke the gate function (SAM makes
+        one of each ScheduleV2 event, with a role of its own), by logical id: their properties,
+        intrinsics evaluated."""
+        function = self.function()
+        found = {}
+        for logical_id, resource in self.resources.items():
+            if resource.get("Type") != "AWS::Scheduler::Schedule" or not self.exists(logical_id):
+                continue
+            target = (resource.get("Properties") or {}).get("Target", {})
+            if _logical_id(target.get("Arn")) == function:
+                found[logical_id] = self.properties(logical_id)
+        return found
+
     def cognito_triggers(self) -> list[str]:
         """The logical ids of the deployed functions Cognito may invoke (a Lambda permission for
         cognito-idp.amazonaws.com names them): user pool triggers, never the gate."""

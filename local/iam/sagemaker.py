@@ -1,7 +1,8 @@
 """What AWS's authorization sees for a call the gate makes, and what it answers when IAM says no:
 the action and resource of each operation, the request's condition keys, the AccessDeniedException.
-The gate calls two services: SageMaker (IAM prefix `sagemaker`) and the Resource Groups Tagging
-API (IAM prefix `tag`, for GetResources).
+The gate calls three services: SageMaker (IAM prefix `sagemaker`), the Resource Groups Tagging
+API (IAM prefix `tag`, for GetResources) and the Price List Query API (IAM prefix `pricing`, for
+GetProducts).
 
 Resources follow the Service Authorization Reference for SageMaker
 (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html)
@@ -28,7 +29,7 @@ ACCOUNT = "123456789012"
 # The AWS SDK crates the gate may call through, and the IAM service prefix of each one's actions.
 # A client of another crate in an `impl ... for <crate>::Client` block is an error in
 # `gate_actions`: its calls would otherwise go unchecked.
-SDK_SERVICES = {"aws_sdk_sagemaker": "sagemaker", "aws_sdk_resourcegroupstagging": "tag"}
+SDK_SERVICES = {"aws_sdk_sagemaker": "sagemaker", "aws_sdk_resourcegroupstagging": "tag", "aws_sdk_pricing": "pricing"}
 
 
 def gate_actions(source: str) -> list[str]:
@@ -78,6 +79,8 @@ RESOURCES = {
     "StartNotebookInstance": lambda p: arn("notebook-instance", p["NotebookInstanceName"]),
     "CreatePresignedNotebookInstanceUrl": lambda p: arn("notebook-instance", p["NotebookInstanceName"]),
     "ListTags": lambda p: p["ResourceArn"],
+    # A keep writes the tag notebook-gate:keep-until on the resource it names.
+    "AddTags": lambda p: p["ResourceArn"],
     "DescribeDomain": lambda p: arn("domain", p["DomainId"]),
     "DescribeSpace": lambda p: arn("space", p["DomainId"], p["SpaceName"]),
     "CreatePresignedDomainUrl": lambda p: arn("user-profile", p["DomainId"], p["UserProfileName"]),
@@ -105,8 +108,12 @@ RESOURCES = {
 TAGGING_RESOURCES = {
     "GetResources": lambda p: "*",
 }
+# The Price List Query API (IAM prefix `pricing`): GetProducts has no resource type either.
+PRICING_RESOURCES = {
+    "GetProducts": lambda p: "*",
+}
 # IAM service prefix -> its operations' resources.
-SERVICE_RESOURCES = {"sagemaker": RESOURCES, "tag": TAGGING_RESOURCES}
+SERVICE_RESOURCES = {"sagemaker": RESOURCES, "tag": TAGGING_RESOURCES, "pricing": PRICING_RESOURCES}
 
 
 def _app_arn(p: dict) -> str:
@@ -135,6 +142,25 @@ def space_context(operation: str, payload: dict, space_of) -> dict:
     owner = (space.get("OwnershipSettings") or {}).get("OwnerUserProfileName")
     if owner:
         keys["sagemaker:OwnerUserProfileArn"] = arn("user-profile", payload["DomainId"], owner)
+    return keys
+
+
+# Operations that write tags: IAM sees the request's tags as aws:TagKeys (every key, a multivalued
+# key) and aws:RequestTag/<key> (iam-data: AddTags lists both).
+TAGGING_OPERATIONS = {"AddTags"}
+
+
+def request_tag_context(operation: str, payload: dict) -> dict:
+    """aws:TagKeys and aws:RequestTag/<key> for a call that writes tags ({} for any other, and for
+    one without tags: IAM then has no such key)."""
+    if operation not in TAGGING_OPERATIONS:
+        return {}
+    tags = [t for t in payload.get("Tags") or [] if isinstance(t, dict) and "Key" in t]
+    if not tags:
+        return {}
+    keys = {"aws:TagKeys": [t["Key"] for t in tags]}
+    for tag in tags:
+        keys[f"aws:RequestTag/{tag['Key']}"] = str(tag.get("Value", ""))
     return keys
 
 

@@ -6,6 +6,7 @@ module uses, so each passes alone and in any order (scripts/test runs them shuff
 - `module_stack(name, *options)`: another module-scoped stack with `local.stack` options.
 - `Browser`: one person's browser over HTTP (cookies, no redirects followed).
 - `start_stack(*options)`: a stack of the test's own, stopped after the test (to read its log).
+- `Stack.sweep()`: one scheduled sweep of the stack's function (test stacks have no schedule).
 - `standin`: the SageMaker/Cognito stand-in alone (its moto and page URLs), one per module.
 
 For the browser tests (test_portal*.py): `browser` (Debian's headless Chromium, one per module),
@@ -31,15 +32,17 @@ from moto.utilities.utils import load_resource
 from playwright.sync_api import Page, expect, sync_playwright
 
 from local.serve import Child
-from local.stack import DEMO_USERS, ROOT, start_standin, token
+from local.stack import DEMO_USERS, ROOT, SWEEP_EVENT, start_standin, token
 
 BINARY = os.environ.get("NOTEBOOK_GATE_BINARY", str(ROOT / "target/release/notebook-gate"))
 # The sign-in trigger a `--federated` stack runs (scripts/test-artifact: the arm64 one).
 TRIGGER_BINARY = os.environ.get("NOTEBOOK_GATE_TRIGGER_BINARY", str(ROOT / "target/release/sign-in-trigger"))
 # A test stack's function is configured with the first seeded Studio domain only, as before issue
 # 15 (`scripts/dev up` configures both); a module passes `--studio-domains 2` (or 0) for more. A
-# later option wins, so `args` override these.
-DEFAULTS = ("--studio-domains", "1")
+# later option wins, so `args` override these. A test stack sweeps only when its test says so
+# (`Stack.sweep()`), not on `scripts/dev up`'s schedule, and has the world the tests were written
+# for, without the running-time demo's targets (a module passes `--cost-demo` for them).
+DEFAULTS = ("--studio-domains", "1", "--sweep-every", "0", "--no-cost-demo")
 
 
 class Stack:
@@ -64,6 +67,22 @@ class Stack:
 
     def token(self, user: str, kind: str = "AccessToken") -> str:
         return token(self.state["moto"], self.state["client_id"], user, kind)
+
+    def invoke(self, event: dict) -> dict:
+        """The function's result for `event`, through Lambda's Invoke API as the schedule calls it; a
+        function error fails the test with what the function reported."""
+        request = urllib.request.Request(self.state["invoke"], data=json.dumps(event).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            body = json.loads(response.read() or b"null")
+            error = response.headers.get("X-Amz-Function-Error")
+        assert not error, f"the function failed ({error}): {body}"
+        return body
+
+    def sweep(self) -> dict:
+        """One scheduled sweep (the schedule's `{"notebook-gate": "sweep"}`): the function's
+        `{"sweep": {"checked", "stopped", "kept", "failed"}}`."""
+        return self.invoke(SWEEP_EVENT)
 
     def mint(self, user: str = "alice", kind: str = "AccessToken", **claims) -> str:
         """`user`'s token with `claims` changed (None: removed), signed with the private key moto

@@ -183,3 +183,23 @@ def test_a_role_without_tag_get_resources_fails_targets_and_the_log_names_it(cid
         cidr_stack.control("POST", "/_iam", kept)
     assert "denied tag:GetResources" in cidr_stack.log.read_text()
     assert cidr_stack.get("/targets", cidr_stack.token("alice"))[0] == 200
+
+
+def test_the_role_writes_the_keep_tag_on_tagged_notebooks_only_and_no_other_tag(endpoint_stack):
+    """A keep's AddTags under the rendered role, evaluated by the stand-in with the request's tag
+    keys: the keep tag on a tagged notebook instance passes; the owner tag, or the keep tag on an
+    untagged one, is refused whatever the gate does."""
+    sm = as_function(endpoint_stack)
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/{}"
+    keep = [{"Key": "notebook-gate:keep-until", "Value": "2030-01-01T00:00:00Z"}]
+    sm.add_tags(ResourceArn=arn.format("alice-analysis"), Tags=keep)
+    tags = sm.list_tags(ResourceArn=arn.format("alice-analysis"))["Tags"]
+    assert {"Key": "notebook-gate:keep-until", "Value": "2030-01-01T00:00:00Z"} in tags
+    message = access_denied(sm.add_tags, ResourceArn=arn.format("alice-analysis"),
+                            Tags=[{"Key": "notebook-gate:owner", "Value": "sub-of-mallory"}])
+    assert "sagemaker:AddTags" in message
+    access_denied(sm.add_tags, ResourceArn=arn.format("alice-analysis"),
+                  Tags=[*keep, {"Key": "notebook-gate:group", "Value": "everyone"}])
+    access_denied(sm.add_tags, ResourceArn=arn.format("untagged-scratch"), Tags=keep)
+    # And the policy's stop: granted on tagged notebook instances (Lifecycle=stop here), not untagged.
+    access_denied(sm.stop_notebook_instance, NotebookInstanceName="untagged-scratch")

@@ -39,6 +39,12 @@ DECLARED = set(load_template(TEMPLATE).get("Parameters", {}))
 DOMAIN, OTHER_DOMAIN = "d-abc123", "d-def456"
 OWNER_TAG, GROUP_TAG = "notebook-gate:owner", "notebook-gate:group"
 APP_ARN = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/app-abc123"
+# What a keep tags, by kind: alice's target (a space in `domain`).
+KEEP_TARGETS = {
+    "notebook-instance": lambda domain: iam_sagemaker.arn("notebook-instance", "alice-analysis"),
+    "space": lambda domain: iam_sagemaker.arn("space", domain, "alice-private"),
+    "mlflow-tracking-server": lambda domain: iam_sagemaker.arn("mlflow-tracking-server", "alice-mlflow"),
+}
 
 
 def domains(params: dict) -> list[str]:
@@ -70,6 +76,24 @@ def _lifecycle(params: dict) -> set[str]:
     return set() if value == "none" else set(value.split(","))
 
 
+def _limit(params: dict, parameter: str) -> bool:
+    """A running-time limit (or MaxKeepHours) above 0, the template's default when not given."""
+    return str(params.get(parameter, load_template(TEMPLATE)["Parameters"][parameter]["Default"])) != "0"
+
+
+# The kinds the running-time policy stops and keeps: whether the kind has a limit with `params`.
+LIMITED = {
+    "notebook-instance": lambda p: _limit(p, "NotebookMaxRunHours"),
+    "space": lambda p: studio(p) and _limit(p, "SpaceMaxRunHours"),
+    "mlflow-tracking-server": lambda p: mlflow(p) and _limit(p, "TrackingServerMaxRunHours"),
+}
+
+
+def keeps(params: dict, kind: str) -> bool:
+    """Whether a person may keep a running target of `kind`: it has a limit, and keeping is on."""
+    return _limit(params, "MaxKeepHours") and LIMITED[kind](params)
+
+
 # When the gate needs an operation: Studio ones only with a domain; starting with AutoStart or the
 # start route (Lifecycle), stopping with the stop route, a space's app only with Studio too.
 # An operation not named here is needed in every deployment.
@@ -80,8 +104,13 @@ NEEDED_ONLY_WITH = {
     "sagemaker:ListApps": studio,
     "sagemaker:CreatePresignedDomainUrl": studio,
     "sagemaker:StartNotebookInstance": lambda p: p["AutoStart"] == "true" or "start" in _lifecycle(p),
-    "sagemaker:StopNotebookInstance": lambda p: "stop" in _lifecycle(p),
-    "sagemaker:DeleteApp": lambda p: studio(p) and "stop" in _lifecycle(p),
+    # Stopping: the stop routes (Lifecycle), and the running-time policy's sweep (a limit).
+    "sagemaker:StopNotebookInstance": lambda p: "stop" in _lifecycle(p) or LIMITED["notebook-instance"](p),
+    "sagemaker:DeleteApp": lambda p: studio(p) and ("stop" in _lifecycle(p) or LIMITED["space"](p)),
+    "sagemaker:StopMlflowTrackingServer": LIMITED["mlflow-tracking-server"],
+    # A keep, of any kind that may be kept; prices, when shown.
+    "sagemaker:AddTags": lambda p: any(keeps(p, kind) for kind in LIMITED),
+    "pricing:GetProducts": lambda p: p.get("ShowPrices", "true") == "true",
     # MLflow: with Mlflow on; a stopped tracking server is started by auto-start only.
     "sagemaker:DescribeMlflowTrackingServer": mlflow,
     "sagemaker:CreatePresignedMlflowTrackingServerUrl": mlflow,
@@ -93,7 +122,8 @@ NEEDED_ONLY_WITH = {
 # resource without the gate's tags, whatever the gate's code does.
 TAG_CONDITIONED = {f"sagemaker:{o}" for o in (
     "CreatePresignedNotebookInstanceUrl", "CreatePresignedDomainUrl", "StartNotebookInstance", "StopNotebookInstance",
-    "CreatePresignedMlflowTrackingServerUrl", "StartMlflowTrackingServer", "CreatePresignedMlflowAppUrl")}
+    "CreatePresignedMlflowTrackingServerUrl", "StartMlflowTrackingServer", "CreatePresignedMlflowAppUrl",
+    "StopMlflowTrackingServer")}
 # Operations on a space's app, authorized with the space's owner and sharing type
 # (sagemaker:OwnerUserProfileArn, sagemaker:SpaceSharingType): allowed on the apps of the domain's
 # owned spaces, private or shared; denied on a user profile's own app (no owner) and in another domain.
@@ -183,10 +213,15 @@ class Role:
         self.source = iam_sagemaker.Source.parse(function_source(params))
         self.evaluator = evaluator
 
-    def allows(self, action: str, resource: str, tags: dict | None, source=None, space: dict | None = None) -> bool:
+    def allows(self, action: str, resource: str, tags: dict | None, source=None, space: dict | None = None,
+               writes: dict | None = None) -> bool:
+        """`writes`: the tags the call writes (AddTags), which IAM sees as aws:TagKeys."""
         context = iam_sagemaker.request_context(self.arn, source or self.source, tags)
         if space is not None:  # the space a call on an app is about, as the stand-in keeps it
             context.update(iam_sagemaker.space_context(name_of(action), space["payload"], lambda d, n: space["space"]))
+        if writes is not None:
+            tags_written = [{"Key": k, "Value": v} for k, v in writes.items()]
+            context.update(iam_sagemaker.request_tag_context(name_of(action), {"Tags": tags_written}))
         return self.evaluator.evaluate(action, resource, self.principal, self.policies, context).allowed
 
     def refuses_in_use(self, operation: str, resource: str, tags: dict, source) -> list[str]:
@@ -237,13 +272,19 @@ def requests(action: str, params: dict) -> list[tuple[str, str, str]]:
     names = {"NotebookInstanceName": "alice-analysis", "SpaceName": "alice-private", "UserProfileName": "alice",
              "AppType": "JupyterLab", "AppName": "default", "TrackingServerName": "alice-mlflow", "Arn": APP_ARN}
     if action == "sagemaker:ListTags":
-        # On notebook instances; on each configured domain's user profiles with Studio; on MLflow
-        # tracking servers and apps with MLflow.
+        # On notebook instances; on each configured domain's user profiles and spaces (a space's
+        # keep) with Studio; on MLflow tracking servers and apps with MLflow.
         arns = [iam_sagemaker.arn("notebook-instance", "alice-analysis")]
-        arns += [iam_sagemaker.arn("user-profile", d, "alice") for d in domains(params)]
+        arns += [iam_sagemaker.arn(kind, d, name) for d in domains(params)
+                 for kind, name in (("user-profile", "alice"), ("space", "alice-private"))]
         if mlflow(params):
             arns += [iam_sagemaker.arn("mlflow-tracking-server", "alice-mlflow"), APP_ARN]
         return [(f"sagemaker:ListTags on {a.split(':')[-1]}", a, a) for a in arns]
+    if action == "sagemaker:AddTags":
+        # A keep, on each kind that may be kept (grant_keep_problems checks the tag keys).
+        arns = [KEEP_TARGETS[kind](domain) for kind in LIMITED if keeps(params, kind)
+                for domain in (domains(params) if kind == "space" else [DOMAIN])]
+        return [(f"sagemaker:AddTags on {a.split(':')[-1]}", a, a) for a in arns]
     found = []
     service, operation = iam_sagemaker.split_action(action)
     for domain in domains(params) or [DOMAIN]:  # each configured domain (a call in none is denied)
@@ -407,7 +448,7 @@ def test_the_role_grants_no_action_the_gate_does_not_call(name, params, iam):
     in_use = {action for opener in set(OPERATIONS) & set(URL_OPENERS) if needed(opener, params)
               for action, _ in iam_sagemaker.url_use(name_of(opener), url_resource(opener, params))}
     expected = set(OPERATIONS) | in_use
-    gates = [a for a in granted if a.startswith(("sagemaker:", "tag:"))]
+    gates = [a for a in granted if a.startswith(("sagemaker:", "tag:", "pricing:"))]
     extra = set(gates) - expected
     assert not extra, f"granted but never called: {sorted(extra)}"
     assert not any("*" in a.split(":", 1)[1] for a in gates), granted
@@ -415,7 +456,8 @@ def test_the_role_grants_no_action_the_gate_does_not_call(name, params, iam):
     for pattern in (a for a in granted if a.startswith("sagemaker-mlflow:")):
         matched = {a for a in mlflow_data if fnmatch.fnmatchcase(a.lower(), pattern.lower())}
         assert matched and matched <= in_use, f"{pattern} grants {sorted(matched - in_use)}, which no URL's use takes"
-    assert not {a.split(":")[0] for a in granted} - {"sagemaker", "sagemaker-mlflow", "tag", "logs", "ec2"}, granted
+    assert not {a.split(":")[0] for a in granted} - {"sagemaker", "sagemaker-mlflow", "tag", "pricing", "logs", "ec2"}, \
+        granted
 
 
 def test_the_role_has_no_managed_policies_as_the_readme_promises(iam):
@@ -559,10 +601,122 @@ def test_a_studio_grant_widened_beyond_the_configured_domains_is_caught(iam):
     role.policies = copy.deepcopy(role.policies)
     for policy in role.policies:
         for statement in policy["policy"]["Statement"]:
-            if statement.get("Sid") in ("DescribeTheDomainsSpaces", "OpenOwnedStudioProfiles"):
+            if statement.get("Sid") in ("ReadAndKeepTheDomainsSpaces", "OpenOwnedStudioProfiles"):
                 resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
                 statement["Resource"] = [r.replace(DOMAIN, "*") for r in resources]
     problems = grant_problems(OPERATIONS, params, iam, role)
     assert any(p.startswith("sagemaker:DescribeSpace is allowed in a domain not configured") for p in problems), problems
     assert any(p.startswith("sagemaker:CreatePresignedDomainUrl is allowed in a domain not configured")
                for p in problems), problems
+
+
+# --- the running-time policy: stop and keep; prices ---------------------------------------------
+# Each right the policy adds, asked of the evaluator on the rendered role for the parameter sets
+# that turn it on and off (the defaults: every limit 12 hours, keeping 72, prices on).
+
+KEEP_TAG = "notebook-gate:keep-until"
+KEEP = {KEEP_TAG: "2026-12-05T18:00:00Z"}
+TRAINING_JOB = iam_sagemaker.arn("training-job", "alice-training")
+STUDIO_ON = {"StudioDomainIds": f"{DOMAIN},{OTHER_DOMAIN}"}
+NO_LIMITS = {"NotebookMaxRunHours": "0", "SpaceMaxRunHours": "0", "TrackingServerMaxRunHours": "0"}
+
+
+def test_a_keep_writes_only_the_keep_tag_and_only_on_tagged_targets_and_the_domains_spaces(iam):
+    role = Role(STUDIO_ON, iam)
+    notebook, server = KEEP_TARGETS["notebook-instance"](DOMAIN), KEEP_TARGETS["mlflow-tracking-server"](DOMAIN)
+    for target in (notebook, server):
+        for tags in ({OWNER_TAG: "sub-of-alice"}, {GROUP_TAG: "ml-team"}):
+            assert role.allows("sagemaker:AddTags", target, tags, writes=KEEP), (target, tags)
+            # Never the tags that decide who opens what, alone or beside the keep.
+            for other in ({OWNER_TAG: "sub-of-mallory"}, {GROUP_TAG: "everyone"}, {**KEEP, OWNER_TAG: "sub-of-mallory"},
+                          {**KEEP, GROUP_TAG: "everyone"}, {**KEEP, "cost-center": "x"}):
+                assert not role.allows("sagemaker:AddTags", target, tags, writes=other), (target, other)
+        assert not role.allows("sagemaker:AddTags", target, {}, writes=KEEP), f"untagged {target}"
+        assert not role.allows("sagemaker:AddTags", target, {"team": "x"}, writes=KEEP), f"foreign-tagged {target}"
+    # Spaces carry no gate tag: any space of a configured domain (the gate checks its owner), no other.
+    for domain in (DOMAIN, OTHER_DOMAIN):
+        space_arn = KEEP_TARGETS["space"](domain)
+        assert role.allows("sagemaker:AddTags", space_arn, {}, writes=KEEP), space_arn
+        assert not role.allows("sagemaker:AddTags", space_arn, {}, writes={**KEEP, OWNER_TAG: "sub-of-mallory"})
+    assert not role.allows("sagemaker:AddTags", KEEP_TARGETS["space"]("d-other99"), {}, writes=KEEP)
+    # Not on what the gate does not hand out, even tagged: a training job, a user profile, an app.
+    for other in (TRAINING_JOB, iam_sagemaker.arn("user-profile", DOMAIN, "alice"),
+                  iam_sagemaker.arn("app", DOMAIN, "alice-private", "JupyterLab", "default")):
+        assert not role.allows("sagemaker:AddTags", other, {OWNER_TAG: "sub-of-alice"}, writes=KEEP), other
+
+
+@pytest.mark.parametrize("params, kept", [
+    ({**STUDIO_ON, "MaxKeepHours": "0"}, set()),
+    ({**STUDIO_ON, "NotebookMaxRunHours": "0"}, {"space", "mlflow-tracking-server"}),
+    ({**STUDIO_ON, "SpaceMaxRunHours": "0", "TrackingServerMaxRunHours": "0"}, {"notebook-instance"}),
+    ({**STUDIO_ON, "Mlflow": "false"}, {"notebook-instance", "space"}),
+    ({"TrackingServerMaxRunHours": "0"}, {"notebook-instance"}),
+], ids=["keeping-off", "notebooks-unlimited", "only-notebooks-limited", "mlflow-off", "no-studio"])
+def test_only_the_kinds_with_a_limit_may_be_kept_and_only_with_keeping_on(params, kept, iam):
+    role = Role(params, iam)
+    tags = {OWNER_TAG: "sub-of-alice"}
+    allowed = {kind for kind, target in KEEP_TARGETS.items()
+               if role.allows("sagemaker:AddTags", target(DOMAIN), tags if kind != "space" else {}, writes=KEEP)}
+    assert allowed == kept
+
+
+@pytest.mark.parametrize("params, stops", [
+    ({}, True),
+    ({"TrackingServerMaxRunHours": "0"}, False),
+    ({"Mlflow": "false"}, False),
+    ({"Lifecycle": "none", **NO_LIMITS, "TrackingServerMaxRunHours": "24"}, True),
+], ids=["defaults", "unlimited", "mlflow-off", "lifecycle-none"])
+def test_the_policy_stops_tracking_servers_only_tagged_and_only_with_a_limit(params, stops, iam):
+    role = Role(params, iam)
+    server = KEEP_TARGETS["mlflow-tracking-server"](DOMAIN)
+    for tags in ({OWNER_TAG: "sub-of-alice"}, {GROUP_TAG: "ml-team"}):
+        assert role.allows("sagemaker:StopMlflowTrackingServer", server, tags) is stops, tags
+    assert not role.allows("sagemaker:StopMlflowTrackingServer", server, {})
+    assert not role.allows("sagemaker:StopMlflowTrackingServer", server, {"team": "x"})
+
+
+@pytest.mark.parametrize("lifecycle, hours, stops", [
+    ("none", "12", True), ("none", "0", False), ("start", "1", True), ("start", "0", False), ("stop", "0", True)])
+def test_notebook_instances_stop_with_a_limit_whatever_lifecycle_says(lifecycle, hours, stops, iam):
+    role = Role({"Lifecycle": lifecycle, "NotebookMaxRunHours": hours}, iam)
+    notebook = KEEP_TARGETS["notebook-instance"](DOMAIN)
+    for tags in ({OWNER_TAG: "sub-of-alice"}, {GROUP_TAG: "ml-team"}):
+        assert role.allows("sagemaker:StopNotebookInstance", notebook, tags) is stops, tags
+    assert not role.allows("sagemaker:StopNotebookInstance", notebook, {})
+
+
+@pytest.mark.parametrize("lifecycle, hours, stops", [("none", "12", True), ("none", "0", False), ("stop", "0", True)])
+def test_space_apps_stop_with_a_limit_whatever_lifecycle_says_and_only_owned_ones(lifecycle, hours, stops, iam):
+    role = Role({"StudioDomainId": DOMAIN, "Lifecycle": lifecycle, "SpaceMaxRunHours": hours}, iam)
+    owned = space(DOMAIN, "alice-private", "alice")
+    app = iam_sagemaker.arn("app", DOMAIN, "alice-private", "JupyterLab", "default")
+    assert role.allows("sagemaker:DeleteApp", app, {}, space=owned) is stops
+    assert not role.allows("sagemaker:DeleteApp", app, {}, space=space(DOMAIN, "alice-private", None))
+    other = space("d-other99", "alice-private", "alice")
+    assert not role.allows("sagemaker:DeleteApp", iam_sagemaker.arn("app", "d-other99", "alice-private", "JupyterLab",
+                                                                    "default"), {}, space=other)
+
+
+@pytest.mark.parametrize("shown", ["true", "false"])
+def test_prices_are_read_only_when_shown(shown, iam):
+    assert Role({"ShowPrices": shown}, iam).allows("pricing:GetProducts", "*", None) is (shown == "true")
+
+
+def test_the_role_never_publishes_to_sns(iam):
+    """The PolicyStoppedSomething alarm notifies; the function has no SNS right in any set."""
+    topic = "arn:aws:sns:us-east-1:123456789012:notebook-gate-oncall"
+    for params in ({}, {**STUDIO_ON, "AlarmTopicArn": topic}):
+        assert not Role(params, iam).allows("sns:Publish", topic, None), params
+
+
+def test_a_keep_widened_to_any_tag_key_is_caught(iam):
+    """The checks above fail for a role whose keep lets any tag key be written."""
+    import copy
+    role = Role(STUDIO_ON, iam)
+    notebook = KEEP_TARGETS["notebook-instance"](DOMAIN)
+    assert not role.allows("sagemaker:AddTags", notebook, {OWNER_TAG: "sub-of-alice"}, writes={OWNER_TAG: "x"})
+    role.policies = copy.deepcopy(role.policies)
+    for policy in role.policies:
+        for statement in policy["policy"]["Statement"]:
+            statement.get("Condition", {}).pop("ForAllValues:StringEquals", None)
+    assert role.allows("sagemaker:AddTags", notebook, {OWNER_TAG: "sub-of-alice"}, writes={OWNER_TAG: "x"})

@@ -131,3 +131,63 @@ def test_parameters_that_break_the_templates_rules_are_refused_as_cloudformation
         render({"Cidrs": "10.0.0.0/8"}, explicit_template)
     assert render({"Cidrs": "10.0.0.0/8"}, explicit_template, check_rules=False).broken_rules() == [
         "CidrsNeedDomain: Cidrs needs Domain."]
+
+
+SCHEDULED = textwrap.dedent("""\
+    AWSTemplateFormatVersion: "2010-09-09"
+    Transform: AWS::Serverless-2016-10-31
+    Parameters:
+      Minutes: { Type: Number, Default: 5 }
+      Paused: { Type: String, Default: "false" }
+    Conditions:
+      IsPaused: !Equals [!Ref Paused, "true"]
+    Resources:
+      Fn:
+        Type: AWS::Serverless::Function
+        Properties:
+          CodeUri: ./
+          Runtime: provided.al2023
+          Handler: bootstrap
+          Role: !GetAtt Explicit.Arn
+          Environment:
+            Variables:
+              EVERY: !Ref Minutes
+          Events:
+            Tick:
+              Type: ScheduleV2
+              Properties:
+                ScheduleExpression: !Sub "rate(${Minutes} minutes)"
+                Input: '{"tick":true}'
+                State: !If [IsPaused, DISABLED, ENABLED]
+      Explicit:
+        Type: AWS::IAM::Role
+        Properties:
+          AssumeRolePolicyDocument: {}
+          Policies:
+            - PolicyName: inline
+              PolicyDocument: { Statement: [{ Effect: Allow, Action: "x:Mine", Resource: "*" }] }
+    """)
+
+
+def test_a_schedule_event_leaves_the_function_and_its_role_as_they_are_and_is_found(tmp_path):
+    """SAM makes a ScheduleV2 event an AWS::Scheduler::Schedule with a role of its own: neither is
+    taken for the function or the function's role."""
+    path = tmp_path / "template.yaml"
+    path.write_text(SCHEDULED)
+    rendered = render({"Minutes": "7"}, path)
+    assert rendered.function() == "Fn"
+    role = rendered.function_role()
+    assert role.logical_id == "Explicit"
+    assert [s["Action"] for p in role.policies for s in p.document["Statement"]] == ["x:Mine"]
+    assert rendered.properties("Fn")["Environment"]["Variables"] == {"EVERY": "7"}
+    schedules = rendered.function_schedules()
+    assert list(schedules) == ["FnTick"]
+    assert schedules["FnTick"]["ScheduleExpression"] == "rate(7 minutes)"
+    assert schedules["FnTick"]["Target"]["Input"] == '{"tick":true}'
+    assert schedules["FnTick"]["State"] == "ENABLED"
+    assert render({"Paused": "true"}, path).function_schedules()["FnTick"]["State"] == "DISABLED"
+
+
+def test_the_project_templates_sweep_is_the_one_schedule_of_the_gate():
+    rendered = render({})
+    assert list(rendered.function_schedules()) == [f"{rendered.function()}Sweep"]

@@ -142,7 +142,8 @@ def test_mlflow_rows_show_version_state_and_what_open_does(visit):
     v = visit()
     v.sign_in("alice")
     running = row(v.page, "alice-mlflow")
-    expect(running.locator(".row-detail")).to_have_text("MLflow 2.16.2")
+    # A running server's size follows its version: what the Price List prices it by.
+    expect(running.locator(".row-detail")).to_have_text("MLflow 2.16.2 · Small")
     expect(running.locator(".badge")).to_have_text("Running")
     expect(running.get_by_role("button", name="Open alice-mlflow")).to_be_enabled()
     # Without auto-start a stopped tracking server says so; the portal has no Start for it.

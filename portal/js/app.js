@@ -2,7 +2,8 @@
 // from the gate's JSON route, asked for with the token in the header: no token in any URL).
 
 import { loadConfig } from "./config.js";
-import { describeError, fetchTargets, GateError, openTarget, postAction } from "./gate.js";
+import { keepErrorWords, keptWords, untilFromInput } from "./cost.js";
+import { describeError, fetchTargets, GateError, openTarget, postAction, postKeep } from "./gate.js";
 import { actionErrorWords, answerSettling, busyWords, resultWords, settleDelay, settledWords, stillWords } from "./lifecycle.js";
 import { currentPlace, displayName, isSignInReturn, Session } from "./session.js";
 import { isEmpty, mlflowAppRows, mlflowServerRows, notebookRows, statusBadge, studioCards, uncheckedMlflowNote, uncheckedNote } from "./targets.js";
@@ -89,9 +90,10 @@ async function loadTargets({ retried = false, settling = false } = {}) {
     return view.problem(describeError(error), () => loadTargets());
   }
   const empty = isEmpty(targets);
-  const notebooks = notebookRows(targets);
-  const studios = studioCards(targets);
-  const mlflow = { servers: mlflowServerRows(targets), apps: mlflowAppRows(targets), unchecked: uncheckedMlflowNote(targets) };
+  const now = Date.now();
+  const notebooks = notebookRows(targets, now);
+  const studios = studioCards(targets, now);
+  const mlflow = { servers: mlflowServerRows(targets, now), apps: mlflowAppRows(targets), unchecked: uncheckedMlflowNote(targets) };
   view.targets(
     {
       notebooks,
@@ -104,6 +106,7 @@ async function loadTargets({ retried = false, settling = false } = {}) {
     open,
     act,
     appChoice,
+    keep,
   );
   view.progress("");
   followSettling([...notebooks, ...studios.flatMap((card) => card.spaces), ...mlflow.servers, ...mlflow.apps]);
@@ -184,6 +187,41 @@ async function carryOut(row, control) {
   view.activity(resultWords(answer, row.name));
   if (!answerSettling(answer)) return loadTargets(); // nothing on its way: draw the row as it is
   followFrom(row);
+}
+
+/**
+ * A row's "Keep running until…": sends the chosen local time as RFC 3339 UTC to the row's keep
+ * route, then draws the list again (it then says "Kept until …"). A refusal is said in words with
+ * the gate's own message (too long names the latest time allowed) and the chosen time stays.
+ */
+async function keep(row, value, button) {
+  const key = `keep:${rowKey(row)}`;
+  if (acting.has(key)) return;
+  view.clearProblem();
+  const until = untilFromInput(value);
+  if (!until) {
+    view.problem({ words: `Choose the date and time to keep ${row.name} running until.` });
+    button.form?.querySelector(".keep-until")?.focus();
+    return;
+  }
+  acting.add(key);
+  view.markKeeping(row.key, true);
+  try {
+    const answer = await withToken((token) => postKeep(config.apiUrl, row.keep.path, token, until));
+    view.activity(keptWords(answer, row.name, Date.now()));
+    await loadTargets();
+  } catch (error) {
+    view.activity("");
+    if (error instanceof GateError && error.code === "unauthenticated") {
+      return session.signIn(currentPlace(window.location));
+    }
+    const described = describeError(error);
+    const words = error instanceof GateError ? keepErrorWords(error, { name: row.name, keepUntilMax: row.keep.latest }) : null;
+    view.problem(words ? { ...described, words } : described);
+  } finally {
+    acting.delete(key);
+    view.markKeeping(row.key, false);
+  }
 }
 
 /** Starts the looks at `row` afresh (it has just been started or stopped), and says when it settles. */

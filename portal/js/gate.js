@@ -86,14 +86,18 @@ export async function errorFrom(response) {
 
 /**
  * One call to the gate with the access token in the Authorization header (the routes other than
- * `/launch` read it only there); resolves to the answer's JSON or rejects with a GateError.
+ * `/launch` read it only there), and `body` as JSON when there is one; resolves to the answer's
+ * JSON or rejects with a GateError.
  */
-async function callGate(apiUrl, route, accessToken, method, fetchImpl) {
+async function callGate(apiUrl, route, accessToken, method, fetchImpl, body = undefined) {
+  const headers = { Authorization: `Bearer ${accessToken}`, Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {
     response = await fetchImpl(gateUrl(apiUrl, route), {
       method,
-      headers: { Authorization: `Bearer ${accessToken}`, Accept: "application/json" },
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       cache: "no-store",
       credentials: "omit",
       referrerPolicy: "no-referrer",
@@ -140,4 +144,15 @@ export function fetchTargets(apiUrl, accessToken, fetchImpl = fetch) {
  */
 export function postAction(apiUrl, path, accessToken, fetchImpl = fetch) {
   return callGate(apiUrl, path, accessToken, "POST", fetchImpl);
+}
+
+/**
+ * `POST` a keep route (`/notebook-instances/<name>/keep`, a space's or a tracking server's `keep`
+ * from `/targets`) with `{"until": <RFC 3339 UTC>}` and the access token in the Authorization
+ * header. Resolves to `{"result": "kept", "keptUntil", "stopsAt", "target"}` or rejects with a
+ * GateError (400 `keep_too_long` / `invalid_request`, 409 `not_running`, ...) carrying the gate's
+ * message. Setting the same time twice is harmless, so a retry after a renewal is safe.
+ */
+export function postKeep(apiUrl, path, accessToken, until, fetchImpl = fetch) {
+  return callGate(apiUrl, path, accessToken, "POST", fetchImpl, { until });
 }

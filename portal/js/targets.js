@@ -1,6 +1,7 @@
 // What each target looks like and what its buttons do, decided from the gate's `/targets`
 // answer. Plain functions over plain data (no DOM), so tests/portal runs them under Node.
 
+import { idleShutdownText, keepControl, priceText, scheduleText } from "./cost.js";
 import { appSettling, CURRENT_PLATFORM, notebookControl, notebookSettling, runningSummary, spaceControl } from "./lifecycle.js";
 import { badge } from "./status.js";
 
@@ -57,6 +58,18 @@ export function sharedLabel(group) {
   return typeof group === "string" && group ? `Shared with ${group}` : "";
 }
 
+/**
+ * What a running target costs and when it stops, as a row shows them: `price` and `schedule` in
+ * words (empty when there is nothing to say) and `keep`, its "Keep running until…" control or null.
+ */
+export function costParts(target, targets, running, now) {
+  return {
+    price: priceText(target, targets.currency, running),
+    schedule: running ? scheduleText(target, now) : "",
+    keep: running ? keepControl(target, now) : null,
+  };
+}
+
 /** Notebook instances as the list shows them, in name order; `now` (ms) dates their running time. */
 export function notebookRows(targets, now = Date.now()) {
   const autoStart = targets.autoStart === true;
@@ -81,6 +94,7 @@ export function notebookRows(targets, now = Date.now()) {
         open: nb.open,
         launch: nb.launch,
         starts: nb.status === "Stopped" && autoStart && !retired,
+        ...costParts(nb, targets, nb.status === "InService", now),
       };
     });
 }
@@ -135,6 +149,8 @@ export function spaceRows(studio, targets = {}, now = Date.now()) {
         open: space.open,
         launch: space.launch,
         app: SPACE_APPS[space.appType] ?? "",
+        // The policy's fields are on the space; a space costs while its app runs.
+        ...costParts(space, targets, !broken && ["InService", "Pending"].includes(app?.status), now),
       };
     });
 }
@@ -163,6 +179,8 @@ export function studioCards(targets, now = Date.now()) {
     userProfile: domain.userProfile,
     open: domain.open,
     launch: domain.launch,
+    // SageMaker's own idle shutdown stops this domain's apps; the gate's policy leaves them alone.
+    idle: idleShutdownText(domain.idleShutdownMinutes),
     spaces: spaceRows(domain, targets, now),
   }));
 }
@@ -231,8 +249,8 @@ export function mlflowAppAction(status) {
 
 const versionText = (version) => (version ? `MLflow ${version}` : "");
 
-/** The person's MLflow tracking servers as the list shows them, in name order. */
-export function mlflowServerRows(targets) {
+/** The person's MLflow tracking servers as the list shows them, in name order; with their size. */
+export function mlflowServerRows(targets, now = Date.now()) {
   const autoStart = targets.autoStart === true;
   const kind = "mlflow-tracking-server";
   return [...(targets.mlflowTrackingServers ?? [])]
@@ -242,7 +260,7 @@ export function mlflowServerRows(targets) {
       key: `${kind}:${server.name}`,
       name: server.name,
       status: server.status,
-      detail: versionText(server.mlflowVersion),
+      detail: [versionText(server.mlflowVersion), server.size].filter(Boolean).join(" · "),
       flag: "",
       badge: mlflowBadge(kind, server.status),
       action: mlflowServerAction(server.status, autoStart),
@@ -251,6 +269,7 @@ export function mlflowServerRows(targets) {
       open: server.open,
       launch: server.launch,
       starts: server.status === "Stopped" && autoStart,
+      ...costParts(server, targets, SERVER_OPENS.has(server.status), now),
     }));
 }
 

@@ -42,13 +42,15 @@ export function signedIn(name) {
   $("signed-in").hidden = false;
 }
 
-function row(kind, { key, name, detail, flag, badge: status, action, control }, onOpen, onControl) {
+function row(kind, { key, name, detail, flag, badge: status, action, control, price, schedule, keep }, onOpen, onControl, onKeep) {
   const item = $("row-template").content.firstElementChild.cloneNode(true);
   item.dataset.target = name;
   item.dataset.kind = kind;
   item.dataset.key = key; // unique where names are not (a space of the same name in two domains)
   item.querySelector(".row-name").textContent = name;
   item.querySelector(".row-detail").textContent = detail;
+  showText(item.querySelector(".row-price"), price);
+  showText(item.querySelector(".row-schedule"), schedule);
   const mark = item.querySelector(".flag");
   mark.textContent = flag ?? "";
   mark.hidden = !flag;
@@ -77,7 +79,54 @@ function row(kind, { key, name, detail, flag, badge: status, action, control }, 
     }
     lifecycle.addEventListener("click", onControl);
   }
+  if (keep) keepForm(item, key, name, keep, onKeep);
   return item;
+}
+
+function showText(element, words) {
+  element.textContent = words ?? "";
+  element.hidden = !words;
+}
+
+/**
+ * A row's "Keep running until…": a labelled local date and time, bounded by now and the latest the
+ * gate allows, and a Keep button named with the target. Enter in the field submits it too.
+ */
+function keepForm(item, key, name, keep, onKeep) {
+  const form = item.querySelector(".keep");
+  form.hidden = false;
+  const input = form.querySelector(".keep-until");
+  input.id = `keep-${key}`;
+  const label = form.querySelector(".keep-label");
+  label.htmlFor = input.id;
+  // Each row has one: the name (read, not shown) tells them apart for a screen reader.
+  label.append(Object.assign(document.createElement("span"), { className: "visually-hidden", textContent: ` (${name})` }));
+  input.min = keep.min;
+  if (keep.max) input.max = keep.max;
+  input.value = keep.value;
+  input.dataset.offered = keep.value;
+  const button = form.querySelector(".keep-button");
+  button.setAttribute("aria-label", `Keep ${name} running`);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    onKeep(input.value, button);
+  });
+}
+
+/** Times a person has chosen in keep fields but not sent, by row: a redraw must not lose them. */
+function chosenKeepTimes() {
+  const chosen = new Map();
+  for (const input of document.querySelectorAll(".rows .keep-until")) {
+    if (input.value !== input.dataset.offered) chosen.set(input.closest(".row").dataset.key, input.value);
+  }
+  return chosen;
+}
+
+function restoreKeepTimes(chosen) {
+  for (const [key, value] of chosen) {
+    const input = rowElement(key)?.querySelector(".keep-until");
+    if (input && !input.closest(".keep").hidden) input.value = value;
+  }
 }
 
 /** Where the keyboard focus is in a list, to put it back after the list is drawn again. */
@@ -85,7 +134,7 @@ function focusedPlace() {
   const focused = document.activeElement;
   const item = focused?.closest?.(".rows .row");
   if (!item) return null;
-  const part = ["open", "lifecycle"].find((c) => focused.classList.contains(c)) ?? "row-name";
+  const part = ["open", "lifecycle", "keep-until", "keep-button"].find((c) => focused.classList.contains(c)) ?? "row-name";
   return { key: item.dataset.key, part };
 }
 
@@ -95,7 +144,7 @@ function restoreFocus(place) {
   if (!item) return;
   const same = item.querySelector(`.${place.part}`);
   // The same button if it is still there and usable, else the row's name: never lost to <body>.
-  const target = same && !same.hidden && !same.disabled ? same : item.querySelector(".row-name");
+  const target = same && !same.closest("[hidden]") && !same.disabled ? same : item.querySelector(".row-name");
   target.focus({ preventScroll: true });
 }
 
@@ -140,6 +189,7 @@ function studioCards(cards, draw, onOpen, appChoice) {
     cardData.set(element, { card, onOpen });
     element.querySelector(".studio-title").textContent = card.title;
     element.querySelector(".studio-profile").textContent = card.userProfile;
+    showText(element.querySelector(".studio-idle"), card.idle);
     element.querySelector(".space-list").replaceChildren(...card.spaces.map((r) => draw("space", r)));
     element.querySelector(".spaces-none").hidden = card.spaces.length > 0;
     return element;
@@ -157,9 +207,11 @@ function studioCards(cards, draw, onOpen, appChoice) {
  * (`get(domainId)`, `set(domainId, app)`) keeps each card's chosen app. Keyboard focus inside a
  * list stays on the same row's button.
  */
-export function targets({ notebooks, unchecked, studios, mlflow, empty, userId }, onOpen, onControl, appChoice) {
+export function targets({ notebooks, unchecked, studios, mlflow, empty, userId }, onOpen, onControl, appChoice, onKeep) {
   const place = focusedPlace();
-  const draw = (kind, r) => row(kind, r, () => onOpen(r), (event) => onControl(r, event.currentTarget));
+  const chosen = chosenKeepTimes();
+  const draw = (kind, r) =>
+    row(kind, r, () => onOpen(r), (event) => onControl(r, event.currentTarget), (value, button) => onKeep(r, value, button));
   $("notebook-list").replaceChildren(...notebooks.map((r) => draw("notebook", r)));
   $("notebooks-unchecked").textContent = unchecked;
   $("notebooks-unchecked").hidden = !unchecked;
@@ -186,6 +238,7 @@ export function targets({ notebooks, unchecked, studios, mlflow, empty, userId }
   const count = notebooks.length + spaces + mlflow.servers.length + mlflow.apps.length;
   const time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   $("updated").textContent = `${count} ${count === 1 ? "item" : "items"} · updated ${time}`;
+  restoreKeepTimes(chosen);
   restoreFocus(place);
 }
 
@@ -220,6 +273,22 @@ export function markStatus(key, shown) {
   const hadFocus = document.activeElement === button;
   button.hidden = true;
   if (hadFocus) item.querySelector(".row-name").focus({ preventScroll: true });
+}
+
+/** A row whose keep is under way (`busy`), or no longer: as `markBusy`, for its Keep button. */
+export function markKeeping(key, busy) {
+  const item = rowElement(key);
+  if (!item) return;
+  const button = item.querySelector(".keep-button");
+  if (busy) {
+    item.setAttribute("aria-busy", "true");
+    button.textContent = "Keeping…";
+    button.setAttribute("aria-disabled", "true");
+  } else {
+    item.removeAttribute("aria-busy");
+    button.textContent = "Keep";
+    button.removeAttribute("aria-disabled");
+  }
 }
 
 /** Puts a row's Start / Stop back as it was (the action failed; nothing changed). */

@@ -15,6 +15,8 @@ pub struct TrackingServer {
     pub mlflow_version: Option<String>,
     /// `LastModifiedTime` (RFC 3339).
     pub since: Option<String>,
+    /// `TrackingServerSize` (`Small`, `Medium`, `Large`): what it is priced by.
+    pub size: Option<String>,
 }
 
 /// An MLflow app (serverless MLflow), as the gate needs it.
@@ -45,6 +47,10 @@ pub trait MlflowApi: Send + Sync {
         name: &TrackingServerName,
     ) -> impl Future<Output = Result<TrackingServer, GateError>> + Send;
     fn start_mlflow_tracking_server(
+        &self,
+        name: &TrackingServerName,
+    ) -> impl Future<Output = Result<(), GateError>> + Send;
+    fn stop_mlflow_tracking_server(
         &self,
         name: &TrackingServerName,
     ) -> impl Future<Output = Result<(), GateError>> + Send;
@@ -92,7 +98,19 @@ impl MlflowApi for aws_sdk_sagemaker::Client {
                 .ok_or_else(|| missing(OP, "TrackingServerStatus"))?,
             mlflow_version: out.mlflow_version().map(str::to_owned),
             since: rfc3339(out.last_modified_time()),
+            size: out.tracking_server_size().map(|s| s.as_str().to_owned()),
         })
+    }
+    async fn stop_mlflow_tracking_server(
+        &self,
+        name: &TrackingServerName,
+    ) -> Result<(), GateError> {
+        self.stop_mlflow_tracking_server()
+            .tracking_server_name(name.as_str())
+            .send()
+            .await
+            .map_err(|e| classify("StopMlflowTrackingServer", e))?;
+        Ok(())
     }
     async fn start_mlflow_tracking_server(
         &self,

@@ -89,6 +89,16 @@ status_enum!(
 /// Running (`Created`, `Updated`, `Started`, `MaintenanceComplete`) → presign; on its way
 /// (`Creating`, `Updating`, `Starting`, `MaintenanceInProgress`) → wait; `Stopped` → start with
 /// auto-start, else 409; anything else → 409 naming the state.
+impl TrackingServerStatus {
+    /// Up and billed: the states an open presigns in (a new server runs as `Created`).
+    pub fn is_running(&self) -> bool {
+        matches!(
+            self,
+            Self::Created | Self::Updated | Self::Started | Self::MaintenanceComplete
+        )
+    }
+}
+
 pub fn tracking_server_action(
     status: &TrackingServerStatus,
     auto_start: bool,

@@ -11,7 +11,11 @@ use super::{
 };
 use crate::caller::{Caller, may_open_tagged};
 use crate::calls::{Calls, MayStart, Opening, SageMakerArns, Target, both};
+use crate::clock::Moment;
 use crate::error::GateError;
+use crate::keep::Kept;
+use crate::running_cost::RunningCost;
+use crate::running_time::Kind;
 use crate::sagemaker::TagsApi;
 use crate::tagging::{Tagged, sagemaker_resource};
 
@@ -37,10 +41,16 @@ pub struct TrackingServerTarget {
     pub mlflow_version: Option<String>,
     /// Since when it is in its status (`LastModifiedTime`, RFC 3339).
     pub since: Option<String>,
+    /// `TrackingServerSize` (`Small`, `Medium`, `Large`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
     pub open: String,
     /// Absent with `LAUNCH_ROUTES=false` (see `Targets::without_launch_routes`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub launch: Option<String>,
+    /// When running: its stop time, keep and price (`running_cost.rs`).
+    #[serde(flatten)]
+    pub running: RunningCost,
 }
 
 impl From<TrackingServer> for TrackingServerTarget {
@@ -52,6 +62,8 @@ impl From<TrackingServer> for TrackingServerTarget {
             status: server.status,
             mlflow_version: server.mlflow_version,
             since: server.since,
+            size: server.size,
+            running: RunningCost::default(),
         }
     }
 }
@@ -143,15 +155,12 @@ impl<S: MlflowApi + TagsApi> Calls<'_, S> {
     }
 
     /// `DescribeMlflowTrackingServer` ‖ `ListTags` on the ARN built from the function's, judged as
-    /// a notebook instance's two reads; then one presign, or one start (auto-start), or nothing.
-    /// At most 3 calls in 2 round trips; nothing is presigned or started before both reads agree.
-    pub(crate) async fn open_tracking_server(
+    /// a notebook instance's two reads: the server, once its tags say the caller may open it.
+    async fn callers_tracking_server(
         &self,
         caller: &Caller,
         name: &TrackingServerName,
-        session_seconds: u32,
-        may_start: MayStart,
-    ) -> Result<Opening, GateError> {
+    ) -> Result<TrackingServer, GateError> {
         self.mlflow_enabled()?;
         let arn = self.arns()?.mlflow_tracking_server(name);
         let (server, tags) = tokio::join!(
@@ -170,6 +179,40 @@ impl<S: MlflowApi + TagsApi> Calls<'_, S> {
         if !may_open_tagged(&tags, caller, self.config()) {
             return Err(GateError::NotFound);
         }
+        Ok(server)
+    }
+
+    /// Keeps a running tracking server the caller may open going until `until`: the open's two
+    /// reads, then the keep's `AddTags` (3 calls).
+    pub(crate) async fn keep_tracking_server(
+        &self,
+        caller: &Caller,
+        name: &TrackingServerName,
+        until: Moment,
+    ) -> Result<Kept, GateError> {
+        let server = self.callers_tracking_server(caller, name).await?;
+        if !server.status.is_running() {
+            return Err(GateError::NotRunning(server.status.as_str().to_owned()));
+        }
+        let since = server.since.as_deref().and_then(Moment::parse_rfc3339);
+        let target = Target::MlflowTrackingServer {
+            name: server.name.to_string(),
+        };
+        self.keep(Kind::TrackingServer, &server.arn, since, until, target)
+            .await
+    }
+
+    /// The two reads of `callers_tracking_server`, then one presign, or one start (auto-start),
+    /// or nothing. At most 3 calls in 2 round trips; nothing is presigned or started before both
+    /// reads agree.
+    pub(crate) async fn open_tracking_server(
+        &self,
+        caller: &Caller,
+        name: &TrackingServerName,
+        session_seconds: u32,
+        may_start: MayStart,
+    ) -> Result<Opening, GateError> {
+        let server = self.callers_tracking_server(caller, name).await?;
         let target = Target::MlflowTrackingServer {
             name: server.name.to_string(),
         };

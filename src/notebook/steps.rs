@@ -9,8 +9,12 @@ use super::{
 };
 use crate::caller::{Caller, may_open_tagged, shared_with};
 use crate::calls::{Calls, Changed, MayStart, Opening, SageMakerArns, Target, both};
+use crate::clock::Moment;
 use crate::error::GateError;
+use crate::keep::Kept;
 use crate::lifecycle::{Lifecycle, LifecycleAction, LifecyclePlan};
+use crate::running_cost::RunningCost;
+use crate::running_time::Kind;
 use crate::sagemaker::TagsApi;
 use crate::tagging::{Tagged, sagemaker_resource};
 
@@ -181,6 +185,26 @@ impl<S: NotebookApi + TagsApi> Calls<'_, S> {
         })
     }
 
+    /// Keeps a running notebook instance the caller may open going until `until`: the open's two
+    /// reads, then the keep's `AddTags` (3 calls).
+    pub(crate) async fn keep_notebook(
+        &self,
+        caller: &Caller,
+        name: &NotebookName,
+        until: Moment,
+    ) -> Result<Kept, GateError> {
+        let instance = self.callers_notebook(caller, name).await?;
+        if instance.status != NotebookStatus::InService {
+            return Err(GateError::NotRunning(instance.status.as_str().to_owned()));
+        }
+        let since = instance.since.as_deref().and_then(Moment::parse_rfc3339);
+        let target = Target::NotebookInstance {
+            name: instance.name.to_string(),
+        };
+        self.keep(Kind::NotebookInstance, &instance.arn, since, until, target)
+            .await
+    }
+
     /// `StartNotebookInstance` or `StopNotebookInstance`, and what the caller is told it came to.
     async fn change_notebook(
         &self,
@@ -278,6 +302,9 @@ pub struct NotebookTarget {
     pub start: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop: Option<String>,
+    /// When running: its stop time, keep and price (`running_cost.rs`).
+    #[serde(flatten)]
+    pub running: RunningCost,
 }
 
 impl NotebookTarget {
@@ -302,6 +329,7 @@ impl NotebookTarget {
             platform: instance.platform,
             platform_retired,
             shared_with,
+            running: RunningCost::default(),
         }
     }
 }

@@ -2,11 +2,16 @@
 
 use std::future::Future;
 
-use aws_sdk_sagemaker::types::{AppType, AuthMode, FeatureStatus, SharingType};
+use aws_sdk_sagemaker::types::{
+    AppType, AuthMode, FeatureStatus, LifecycleManagement, SharingType,
+};
 
 use super::{AppStatus, ProfileName, SpaceName};
 use crate::error::GateError;
 use crate::sagemaker::{MAX_PAGES, classify, missing, rfc3339};
+
+/// SageMaker's idle timeout when idle shutdown is on and no timeout is set (the documented default).
+const DEFAULT_IDLE_MINUTES: i32 = 60;
 
 /// A Studio app, as `ListApps` reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +34,9 @@ pub struct Domain {
     pub name: String,
     /// Why the gate cannot open this domain at all, if it cannot.
     pub unservable: Option<DomainRefusal>,
+    /// The idle shutdown SageMaker applies to the domain's JupyterLab apps, in minutes: where it
+    /// is on, the running-time policy leaves the domain's spaces to it.
+    pub idle_shutdown_minutes: Option<i32>,
 }
 
 /// A domain that `CreatePresignedDomainUrl` cannot open for anyone.
@@ -187,6 +195,14 @@ impl StudioApi for aws_sdk_sagemaker::Client {
         } else {
             None
         };
+        let idle = out
+            .default_user_settings()
+            .and_then(|s| s.jupyter_lab_app_settings())
+            .and_then(|j| j.app_lifecycle_management())
+            .and_then(|m| m.idle_settings());
+        let idle_shutdown_minutes = idle
+            .filter(|i| i.lifecycle_management() == Some(&LifecycleManagement::Enabled))
+            .map(|i| i.idle_timeout_in_minutes().unwrap_or(DEFAULT_IDLE_MINUTES));
         let arn = out.domain_arn.ok_or_else(|| missing(OP, "DomainArn"))?;
         // A portal labels the domain with its name; the id is a fair label without one.
         let name = out.domain_name.unwrap_or_else(|| domain_id.to_owned());
@@ -194,6 +210,7 @@ impl StudioApi for aws_sdk_sagemaker::Client {
             arn,
             name,
             unservable,
+            idle_shutdown_minutes,
         })
     }
     async fn describe_space(

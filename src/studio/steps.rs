@@ -11,15 +11,22 @@ use super::{
 };
 use crate::caller::{Caller, is_owned_by};
 use crate::calls::{AppRef, Calls, Changed, Opening, SageMakerArns, Target, both};
+use crate::clock::Moment;
 use crate::domains::{DomainId, StudioDomains};
 use crate::error::GateError;
+use crate::keep::Kept;
 use crate::lifecycle::{Lifecycle, LifecycleAction, LifecyclePlan};
+use crate::pricing::Priced;
+use crate::running_cost::{RunningCost, RunningTarget};
+use crate::running_time::Kind;
+use crate::running_time::kept_until;
 use crate::sagemaker::TagsApi;
+use futures_util::future::join_all;
 
 /// Each configured Studio domain's ARN and name (`DescribeDomain`), looked up on the first
 /// request that needs that domain and kept for the process's life: a domain's name and ARN do
 /// not change. Ownership answers are never kept.
-pub struct Domains(Vec<(DomainId, OnceCell<Domain>)>);
+pub struct Domains(pub(crate) Vec<(DomainId, OnceCell<Domain>)>);
 
 impl Domains {
     pub fn new(configured: &StudioDomains) -> Self {
@@ -65,7 +72,7 @@ impl SageMakerArns {
 
 impl<S: StudioApi + TagsApi> Calls<'_, S> {
     /// The domain's ARN and name: one `DescribeDomain` per domain per process, then kept.
-    async fn domain<'d>(
+    pub(crate) async fn domain<'d>(
         &self,
         domains: &'d Domains,
         id: &DomainId,
@@ -267,6 +274,53 @@ impl<S: StudioApi + TagsApi> Calls<'_, S> {
         })
     }
 
+    /// Keeps a space's running app going until `until`: the stop's reads and owner check, then
+    /// `ListApps` for the space and the keep's `AddTags` on the space (4 calls). The keep is the
+    /// space's: whichever app runs in it next is kept too, until then.
+    pub(crate) async fn keep_space(
+        &self,
+        domains: &Domains,
+        caller: &Caller,
+        domain_id: &DomainId,
+        space_name: &SpaceName,
+        until: Moment,
+    ) -> Result<Kept, GateError> {
+        let (profile_name, space) = self
+            .callers_profile_and_space(domains, caller, domain_id, Some(space_name))
+            .await?;
+        let space = space.ok_or(GateError::NotFound)?;
+        may_stop_space_app(&space_access(&space), &profile_name)?;
+        if self
+            .domain(domains, domain_id)
+            .await?
+            .idle_shutdown_minutes
+            .is_some()
+        {
+            // SageMaker's idle shutdown, not the gate's policy, stops this domain's apps.
+            return Err(GateError::KeepDisabled);
+        }
+        let domain = domain_id.as_str();
+        let apps = self
+            .call(|sagemaker| sagemaker.list_apps(domain, Some(space_name)))
+            .await?;
+        let running = apps
+            .iter()
+            .find(|a| {
+                a.space_name.as_deref() == Some(space_name.as_str())
+                    && a.status.as_str() == "InService"
+            })
+            .ok_or_else(|| GateError::NotRunning("stopped".into()))?;
+        let since = running.since.as_deref().and_then(Moment::parse_rfc3339);
+        let arn = format!("{}:space/{domain}/{space_name}", self.arns()?.0);
+        let target = Target::Studio {
+            domain_id: domain_id.to_string(),
+            user_profile: profile_name.to_string(),
+            space: Some(space_name.to_string()),
+            app: None,
+        };
+        self.keep(Kind::Space, &arn, since, until, target).await
+    }
+
     /// Every configured domain at once; a domain where the caller owns no profile is left out,
     /// and any other failure of any domain fails the answer.
     pub(crate) async fn studio_targets(
@@ -308,21 +362,79 @@ impl<S: StudioApi + TagsApi> Calls<'_, S> {
         );
         let (spaces, apps) = both(spaces, apps)?;
         let lifecycle = self.config().lifecycle;
+        let mut spaces: Vec<SpaceTarget> = spaces
+            .into_iter()
+            .filter(|s| may_open_space(&space_access(s), &profile_name))
+            .map(|s| {
+                let app = space_app(&apps, &s.name).map(AppTarget::from);
+                SpaceTarget::new(domain_id, s, app, lifecycle, &profile_name)
+            })
+            .collect();
+        let idle = domain.idle_shutdown_minutes.is_some();
+        let costs = join_all(
+            spaces
+                .iter()
+                .map(|space| self.space_running_cost(domain_id, space, idle)),
+        )
+        .await;
+        for (space, cost) in spaces.iter_mut().zip(costs) {
+            space.running = cost.unwrap_or_default();
+        }
         Ok(Some(StudioDomainTarget {
             domain_id: id.to_owned(),
             domain_name: domain.name.clone(),
             user_profile: profile_name.to_string(),
             open: format!("/studio?domain={id}"),
             launch: Some(format!("/launch/studio?domain={id}")),
-            spaces: spaces
-                .into_iter()
-                .filter(|s| may_open_space(&space_access(s), &profile_name))
-                .map(|s| {
-                    let app = space_app(&apps, &s.name).map(AppTarget::from);
-                    SpaceTarget::new(domain_id, s, app, lifecycle, &profile_name)
-                })
-                .collect(),
+            idle_shutdown_minutes: domain.idle_shutdown_minutes,
+            spaces,
         }))
+    }
+
+    /// A space whose app runs: its stop time and keep (the keep tag read with `ListTags` on the
+    /// space, only where a keep means something) and its app's price. None when nothing runs.
+    async fn space_running_cost(
+        &self,
+        domain_id: &DomainId,
+        space: &SpaceTarget,
+        left_to_sagemaker: bool,
+    ) -> Option<RunningCost> {
+        let app = space
+            .app
+            .as_ref()
+            .filter(|a| a.status.as_str() == "InService")?;
+        let may_keep = !left_to_sagemaker && self.config().running_time.may_keep(Kind::Space);
+        let kept_until = match (may_keep, self.arns()) {
+            (true, Ok(arns)) => {
+                let arn = format!("{}:space/{domain_id}/{}", arns.0, space.name);
+                match self.call(|sagemaker| sagemaker.list_tags(&arn)).await {
+                    Ok(tags) => kept_until(
+                        tags.iter().map(|t| (t.key.as_str(), t.value.as_str())),
+                        self.now(),
+                    ),
+                    Err(error) => {
+                        tracing::warn!(%error, space = %space.name, "space tags unreadable");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let target = RunningTarget {
+            kind: Kind::Space,
+            since: app.since.as_deref(),
+            kept_until,
+            keep_route: format!("/studio/spaces/{}/keep?domain={domain_id}", space.name),
+            priced: app
+                .instance_type
+                .clone()
+                .map(|instance_type| Priced::StudioApp {
+                    app_type: app.app_type.clone(),
+                    instance_type,
+                }),
+            left_to_sagemaker,
+        };
+        Some(self.running_cost(target).await)
     }
 }
 
@@ -357,6 +469,10 @@ pub struct StudioDomainTarget {
     /// Absent with `LAUNCH_ROUTES=false` (see `Targets::without_launch_routes`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub launch: Option<String>,
+    /// SageMaker's idle shutdown of the domain's JupyterLab apps, in minutes: the running-time
+    /// policy leaves these spaces to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_shutdown_minutes: Option<i32>,
     pub spaces: Vec<SpaceTarget>,
 }
 
@@ -377,6 +493,9 @@ pub struct SpaceTarget {
     /// The route that stops its app: only when stopping is allowed and the caller owns the space.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop: Option<String>,
+    /// When its app runs: the stop time, keep and price (`running_cost.rs`).
+    #[serde(flatten)]
+    pub running: RunningCost,
 }
 
 impl SpaceTarget {
@@ -400,6 +519,7 @@ impl SpaceTarget {
             status: space.status,
             app_type: space.app_type,
             app,
+            running: RunningCost::default(),
         }
     }
 }

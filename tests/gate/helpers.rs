@@ -71,8 +71,12 @@ impl TestGate {
             )
             .load()
             .await;
-        let tagging = tagging::client(&sdk_config, None);
-        let gate = Gate::new(config, sagemaker::client(&sdk_config), tagging);
+        let tagging = tagging::client(&sdk_config, None, &Default::default());
+        let gate = Gate::new(
+            config,
+            sagemaker::client(&sdk_config, &Default::default()),
+            tagging,
+        );
         Self { stub, gate }
     }
 

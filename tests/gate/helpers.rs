@@ -7,6 +7,7 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_sagemaker::config::{Credentials, Region};
 use lambda_http::RequestExt;
 use lambda_http::http::HeaderMap;
+use notebook_gate::clock::AwsClock;
 use notebook_gate::{Config, Gate, handle, sagemaker, tagging};
 use serde_json::{Map, Value, json};
 
@@ -71,12 +72,11 @@ impl TestGate {
             )
             .load()
             .await;
-        let tagging = tagging::client(&sdk_config, None, &Default::default());
-        let gate = Gate::new(
-            config,
-            sagemaker::client(&sdk_config, &Default::default()),
-            tagging,
-        );
+        // One clock for the clients and the gate, as main.rs builds them: the stub's `Date`.
+        let clock = AwsClock::default();
+        let tagging = tagging::client(&sdk_config, None, &clock);
+        let gate =
+            Gate::new(config, sagemaker::client(&sdk_config, &clock), tagging).with_clock(clock);
         Self { stub, gate }
     }
 

@@ -11,6 +11,7 @@ mod logs;
 mod metrics;
 mod mlflow;
 mod notebook;
+mod running_time;
 mod shapes;
 mod status;
 mod stub;

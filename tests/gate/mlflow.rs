@@ -463,7 +463,7 @@ async fn targets_list_the_callers_own_and_group_tracking_servers_and_apps() {
         *server,
         json!({
             "name": "alice-mlflow", "status": "Started", "mlflowVersion": "2.16.2",
-            "since": crate::stub::SINCE,
+            "since": crate::stub::SINCE, "size": "Small",
             "open": "/mlflow/tracking-servers/alice-mlflow",
             "launch": "/launch/mlflow/tracking-servers/alice-mlflow",
         })

@@ -144,6 +144,10 @@ struct State {
     latency: Duration,
     in_flight: usize,
     max_in_flight: usize,
+    /// AWS's clock, as each answer's `Date` header gives it (epoch seconds); no header when unset.
+    clock: Option<i64>,
+    /// A space's tags (a keep), by its ARN.
+    space_tags: HashMap<String, Vec<(String, String)>>,
 }
 
 #[derive(Clone, Default)]
@@ -330,6 +334,18 @@ impl Stub {
             described_arn: None,
         });
         self
+    }
+
+    /// Every answer from now on says it is `epoch` seconds (its `Date` header).
+    pub fn clock_at(&self, epoch: i64) -> &Self {
+        self.state.lock().unwrap().clock = Some(epoch);
+        self
+    }
+
+    /// A resource's tags as the stub holds them (a notebook, a tracking server or a space).
+    pub fn tags_of(&self, arn: &str) -> Vec<(String, String)> {
+        let state = self.state.lock().unwrap();
+        tags_by_arn(&state, arn).unwrap_or_default()
     }
 
     pub fn tracking_server_status(&self, name: &str) -> String {
@@ -558,9 +574,67 @@ impl HttpConnector for StubConnector {
                 .headers_mut()
                 .insert("content-type", "application/x-amz-json-1.1");
             response.headers_mut().insert("x-amzn-requestid", "stub");
+            if let Some(now) = state.lock().unwrap().clock {
+                let date = aws_smithy_types::DateTime::from_secs(now)
+                    .fmt(aws_smithy_types::date_time::Format::HttpDate)
+                    .expect("an HTTP date");
+                response.headers_mut().insert("date", date);
+            }
             Ok(response)
         })
     }
+}
+
+/// The tags of the notebook instance, profile, tracking server, app or space an ARN names.
+fn tags_by_arn(state: &State, arn: &str) -> Option<Vec<(String, String)>> {
+    state
+        .notebooks
+        .iter()
+        .find(|n| notebook_arn(&n.name) == arn)
+        .map(|n| n.tags.clone())
+        .or_else(|| {
+            state
+                .profiles
+                .iter()
+                .find(|p| profile_arn(&p.domain, &p.name) == arn)
+                .map(|p| p.tags.clone())
+        })
+        .or_else(|| {
+            let mut mlflow = state.tracking_servers.iter().chain(&state.mlflow_apps);
+            mlflow.find(|m| m.arn() == arn).map(|m| m.tags.clone())
+        })
+        .or_else(|| {
+            state
+                .spaces
+                .iter()
+                .any(|s| space_arn(&s.domain, &s.name) == arn)
+                .then(|| state.space_tags.get(arn).cloned().unwrap_or_default())
+        })
+}
+
+fn tags_by_arn_mut<'s>(state: &'s mut State, arn: &str) -> Option<&'s mut Vec<(String, String)>> {
+    if let Some(n) = state
+        .notebooks
+        .iter()
+        .position(|n| notebook_arn(&n.name) == arn)
+    {
+        return Some(&mut state.notebooks[n].tags);
+    }
+    if let Some(m) = state.tracking_servers.iter().position(|m| m.arn() == arn) {
+        return Some(&mut state.tracking_servers[m].tags);
+    }
+    if state
+        .spaces
+        .iter()
+        .any(|s| space_arn(&s.domain, &s.name) == arn)
+    {
+        return Some(state.space_tags.entry(arn.to_owned()).or_default());
+    }
+    None
+}
+
+fn space_arn(domain: &str, name: &str) -> String {
+    format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:space/{domain}/{name}")
 }
 
 fn error(status: u16, code: &str, message: &str) -> (u16, Value) {
@@ -650,23 +724,7 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
         }
         "ListTags" => {
             let arn = text("ResourceArn");
-            let tags = state
-                .notebooks
-                .iter()
-                .find(|n| notebook_arn(&n.name) == arn)
-                .map(|n| n.tags.clone())
-                .or_else(|| {
-                    state
-                        .profiles
-                        .iter()
-                        .find(|p| profile_arn(&p.domain, &p.name) == arn)
-                        .map(|p| p.tags.clone())
-                })
-                .or_else(|| {
-                    let mut mlflow = state.tracking_servers.iter().chain(&state.mlflow_apps);
-                    mlflow.find(|m| m.arn() == arn).map(|m| m.tags.clone())
-                });
-            match tags {
+            match tags_by_arn(&state, &arn) {
                 Some(tags) => (200, json!({"Tags": tags_json(&tags)})),
                 // As SageMaker answers for a resource that is not there, message and all
                 // (aws/amazon-sagemaker-feedback#108).
@@ -675,6 +733,31 @@ fn answer(state: &Mutex<State>, operation: &str, input: &Value) -> (u16, Value) 
                 }
                 None => error(400, "ResourceNotFound", "Resource not found"),
             }
+        }
+        // Adds or replaces each tag given, on a notebook instance, tracking server or space.
+        "AddTags" => {
+            let arn = text("ResourceArn");
+            let given: Vec<(String, String)> = input["Tags"]
+                .as_array()
+                .map(|tags| {
+                    tags.iter()
+                        .map(|t| {
+                            (
+                                t["Key"].as_str().unwrap_or_default().to_owned(),
+                                t["Value"].as_str().unwrap_or_default().to_owned(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let Some(tags) = tags_by_arn_mut(&mut state, &arn) else {
+                return error(400, "ResourceNotFound", "Resource not found");
+            };
+            for (key, value) in given {
+                tags.retain(|(k, _)| *k != key);
+                tags.push((key, value));
+            }
+            (200, json!({"Tags": []}))
         }
         // SageMaker refuses a transition from any other state, with this message.
         "StartNotebookInstance" | "StopNotebookInstance" => {
@@ -871,6 +954,7 @@ fn mlflow_answer(state: &mut State, operation: &str, input: &Value) -> (u16, Val
                     json!(m.described_arn.clone().unwrap_or_else(|| m.arn()));
                 summary["TrackingServerName"] = json!(m.name);
                 summary["TrackingServerStatus"] = json!(m.status);
+                summary["TrackingServerSize"] = json!("Small");
             }
         }
         summary
@@ -893,6 +977,21 @@ fn mlflow_answer(state: &mut State, operation: &str, input: &Value) -> (u16, Val
         "StartMlflowTrackingServer" => match server(&text("TrackingServerName")) {
             Some(i) if state.tracking_servers[i].status == "Stopped" => {
                 state.tracking_servers[i].status = "Starting".into();
+                (
+                    200,
+                    json!({"TrackingServerArn": state.tracking_servers[i].arn()}),
+                )
+            }
+            Some(i) => error(
+                400,
+                "ConflictException",
+                &format!("Tracking server is {}", state.tracking_servers[i].status),
+            ),
+            None => not_found(),
+        },
+        "StopMlflowTrackingServer" => match server(&text("TrackingServerName")) {
+            Some(i) if state.tracking_servers[i].status == "Started" => {
+                state.tracking_servers[i].status = "Stopping".into();
                 (
                     200,
                     json!({"TrackingServerArn": state.tracking_servers[i].arn()}),

@@ -101,6 +101,14 @@ enum Verdict {
 }
 
 impl SweepReport {
+    /// Adds another part's figures (a domain's, Studio's) to these.
+    fn absorb(&mut self, other: SweepReport) {
+        self.checked += other.checked;
+        self.kept += other.kept;
+        self.failed += other.failed;
+        self.stopped.extend(other.stopped);
+    }
+
     fn count(&mut self, verdict: Verdict) {
         if matches!(
             verdict,
@@ -122,10 +130,7 @@ impl<S: SageMaker> Calls<'_, S> {
     /// domain's space apps, side by side.
     pub(crate) async fn sweep(&self, domains: &Domains) -> SweepReport {
         let (mut report, studio) = tokio::join!(self.sweep_tagged(), self.sweep_studio(domains));
-        report.checked += studio.checked;
-        report.kept += studio.kept;
-        report.failed += studio.failed;
-        report.stopped.extend(studio.stopped);
+        report.absorb(studio);
         report
     }
 
@@ -360,10 +365,7 @@ impl<S: SageMaker> Calls<'_, S> {
         )
         .await;
         for domain in per_domain {
-            report.checked += domain.checked;
-            report.kept += domain.kept;
-            report.failed += domain.failed;
-            report.stopped.extend(domain.stopped);
+            report.absorb(domain);
         }
         report
     }

@@ -5,11 +5,18 @@ stack's), calling the same SageMaker stand-in over HTTP, with the same API Gatew
 the same run, interleaved, after a discarded warm-up. First cold starts, warm overhead, memory and
 size; then (bench/latency.py) opens and /targets with SageMaker's round trip injected; then
 (bench/scale.py) /targets in accounts of 1,000 and 10,000 notebook instances and 100 people's at
-once. Prints the tables with the speed and size targets marked met or missed and writes a JSON file.
-About four and a half minutes.
+once; then (bench/sweep.py) the scheduled sweep over 100 and 1,000 running notebook instances, with
+nothing due and then with all of them due. Prints the tables with the speed and size targets marked
+met or missed and writes a JSON file. About six minutes in all (357 s on 5 December 2026); the
+sweep part alone about 25 s.
 
     python -m bench.run --binary target/release/notebook-gate [--spawns 30] [--invocations 2000]
                         [--latencies 0,20,50] [--notebook-counts 1,10,40] [--scale-counts 1000,10000]
+                        [--sweep-counts 100,1000]
+
+An empty list skips its part; `--spawns 0` skips the first (cold starts, warm invocations, calls
+per request), so that one part runs alone, e.g. the sweep's:
+`--spawns 0 --latencies "" --scale-counts "" --sweep-counts 100,1000`.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from pathlib import Path
 
 import jwt
 
-from bench import latency, scale
+from bench import latency, scale, sweep
 from local.gateway import FunctionHost, Invocation, http_api_event
 from local.stack import DEMO_USERS, ROOT, aws_env, client, seed, start_standin, token
 
@@ -140,7 +147,9 @@ def sizes(binary: Path) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=str(ROOT / "target/release/notebook-gate"))
-    parser.add_argument("--spawns", type=int, default=30, help="cold starts per function")
+    parser.add_argument("--spawns", type=int, default=30,
+                        help="cold starts per function (0: skip the first part: cold starts, warm invocations "
+                             "and calls per request)")
     parser.add_argument("--invocations", type=int, default=2000, help="warm invocations per function")
     parser.add_argument("--warmup", type=int, default=100, help="warm invocations discarded first")
     parser.add_argument("--latencies", type=_numbers, default=[0, 20, 50],
@@ -165,6 +174,11 @@ def main(argv=None) -> int:
                         help="the account size (one of --scale-counts) at which they ask")
     parser.add_argument("--burst-window", type=float, default=10.0,
                         help="seconds the burst is watched at most (the Python peer's takes minutes)")
+    parser.add_argument("--sweep-counts", type=_numbers, default=[100, 1000],
+                        help="running tagged notebook instances in the account for the scheduled sweep, ascending "
+                             "(empty: skip that part)")
+    parser.add_argument("--sweep-idle-samples", type=int, default=3,
+                        help="sweeps with nothing due per account size (the sweep that stops them all is one)")
     parser.add_argument("--out", default=str(ROOT / "target/bench/results.json"))
     args = parser.parse_args(argv)
     run_started = time.monotonic()
@@ -172,7 +186,7 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     logs = out.parent
-    for log in ("rust.log", "python.log"):
+    for log in ("rust.log", "python.log", "sweep.log"):
         (logs / log).unlink(missing_ok=True)
 
     standin_process, moto, page = start_standin()
@@ -210,6 +224,8 @@ def main(argv=None) -> int:
             if result.get("statusCode") != 302 or not _header(result, "location").startswith(location):
                 raise SystemExit(f"{name} answered {result.get('statusCode')} instead of a 302 to the notebook")
 
+        # The first part (cold starts, warm invocations, calls per request) runs unless --spawns 0.
+        comparing = args.spawns > 0
         # Cold starts: spawn -> first complete 302 posted to the Runtime API, interleaved.
         cold = {name: {"total": {}, "init": []} for name in functions}
         for k in range(args.spawns):
@@ -222,71 +238,77 @@ def main(argv=None) -> int:
                 cold[name]["total"][request_id] = (invocation.answered_at - spawned) * 1000
                 cold[name]["init"].append((runtime.function.first_next_at - spawned) * 1000)
                 runtime.stop()
-        print(f"cold starts done ({args.spawns} per function)", file=sys.stderr, flush=True)
+        if comparing:
+            print(f"cold starts done ({args.spawns} per function)", file=sys.stderr, flush=True)
 
         # Warm: one process each, a discarded warm-up, then interleaved invocations. The handler
         # time runs from the event leaving /next to the answer arriving; SageMaker's share is what
         # the function itself spent inside SDK calls (Rust: its audit line; Python: botocore events).
-        warm_runtimes = {name: start() for name, start in functions.items()}
-        # The floor: a lambda_http function that answers at once, through the same harness. What the
-        # Runtime API view adds beyond it is the function's own work.
-        floor = FunctionHost([str(FLOOR_PROBE)], {}, logs / "floor.log").start()
-        runtimes.extend([*warm_runtimes.values(), floor])
-        for runtime in [*warm_runtimes.values(), floor]:
+        # The latency and scale parts use the same warm processes.
+        warm_runtimes = {}
+        if comparing or args.latencies or args.scale_counts:
+            warm_runtimes = {name: start() for name, start in functions.items()}
+            runtimes.extend(warm_runtimes.values())
+            for runtime in warm_runtimes.values():
+                for _ in range(args.warmup):
+                    invoke(runtime, open_notebook)
+        floor_ms, warm, rss_after, calls = [], {}, {}, {}
+        if comparing:
+            # The floor: a lambda_http function that answers at once, through the same harness. What the
+            # Runtime API view adds beyond it is the function's own work.
+            floor = FunctionHost([str(FLOOR_PROBE)], {}, logs / "floor.log").start()
+            runtimes.append(floor)
             for _ in range(args.warmup):
-                invoke(runtime, open_notebook)
-        floor_ms = []
-        warm = {name: {"handler": {}, "wall": 0.0} for name in functions}
-        rss_after = {}
-        for i in range(args.invocations):
+                invoke(floor, open_notebook)
+            warm = {name: {"handler": {}, "wall": 0.0} for name in functions}
+            for i in range(args.invocations):
+                for name, runtime in warm_runtimes.items():
+                    request_id = f"warm-{name}-{i}"
+                    started = time.perf_counter()
+                    result, invocation = invoke(runtime, numbered(open_notebook, request_id))
+                    warm[name]["wall"] += time.perf_counter() - started
+                    check(name, result)
+                    warm[name]["handler"][request_id] = (invocation.answered_at - invocation.handed_at) * 1000
+                    if i + 1 == 1000 - args.warmup:
+                        rss_after[name] = runtime.memory_kb()["VmHWM"]
+                _result, invocation = invoke(floor, open_notebook)
+                floor_ms.append((invocation.answered_at - invocation.handed_at) * 1000)
             for name, runtime in warm_runtimes.items():
-                request_id = f"warm-{name}-{i}"
-                started = time.perf_counter()
-                result, invocation = invoke(runtime, numbered(open_notebook, request_id))
-                warm[name]["wall"] += time.perf_counter() - started
-                check(name, result)
-                warm[name]["handler"][request_id] = (invocation.answered_at - invocation.handed_at) * 1000
-                if i + 1 == 1000 - args.warmup:
-                    rss_after[name] = runtime.memory_kb()["VmHWM"]
-            _result, invocation = invoke(floor, open_notebook)
-            floor_ms.append((invocation.answered_at - invocation.handed_at) * 1000)
-        for name, runtime in warm_runtimes.items():
-            rss_after.setdefault(name, runtime.memory_kb()["VmHWM"])
-        timings = function_timings(logs)
-        for name, figures in warm.items():
-            missing = [r for r in figures["handler"] if r not in timings]
-            if missing:
-                raise SystemExit(f"{name}: no timing logged for {len(missing)} invocations")
-            handler = figures["handler"]
-            figures["sagemaker"] = [timings[r]["sagemaker_ms"] for r in handler]
-            figures["overhead"] = [ms - timings[r]["sagemaker_ms"] for r, ms in handler.items()]
-            figures["own"] = [timings[r]["latency_ms"] - timings[r]["sagemaker_ms"] for r in handler]
-            figures["handler"] = list(handler.values())
-        for name, figures in cold.items():
-            figures["without_sagemaker"] = [ms - timings[r]["sagemaker_ms"] for r, ms in figures["total"].items()]
-            figures["total"] = list(figures["total"].values())
-        print(f"warm invocations done ({args.invocations} per function)", file=sys.stderr, flush=True)
+                rss_after.setdefault(name, runtime.memory_kb()["VmHWM"])
+            timings = function_timings(logs)
+            for name, figures in warm.items():
+                missing = [r for r in figures["handler"] if r not in timings]
+                if missing:
+                    raise SystemExit(f"{name}: no timing logged for {len(missing)} invocations")
+                handler = figures["handler"]
+                figures["sagemaker"] = [timings[r]["sagemaker_ms"] for r in handler]
+                figures["overhead"] = [ms - timings[r]["sagemaker_ms"] for r, ms in handler.items()]
+                figures["own"] = [timings[r]["latency_ms"] - timings[r]["sagemaker_ms"] for r in handler]
+                figures["handler"] = list(handler.values())
+            for name, figures in cold.items():
+                figures["without_sagemaker"] = [ms - timings[r]["sagemaker_ms"] for r, ms in figures["total"].items()]
+                figures["total"] = list(figures["total"].values())
+            print(f"warm invocations done ({args.invocations} per function)", file=sys.stderr, flush=True)
 
-        # Calls per open, per route, from the stand-in's log: a fresh process, then the same again.
-        routes = {
-            "notebook": event(f"/notebook-instances/{NOTEBOOK}"),
-            "studio": event("/studio"),
-            "studio_space": event("/studio", [("space", "alice-private")]),
-            "targets": event("/targets"),
-        }
-        calls = {}
-        for name, start in functions.items():
-            runtime = start()
-            runtimes.append(runtime)
-            for route, route_event in routes.items():
-                counts = []
-                for _ in range(2):
-                    standin.clear()
-                    result, _invocation = invoke(runtime, route_event)
-                    if int(result.get("statusCode", 0)) >= 400:
-                        raise SystemExit(f"{name} {route} answered {result.get('statusCode')}")
-                    counts.append([c["operation"] for c in standin.calls()])
-                calls.setdefault(name, {})[route] = {"first": counts[0], "warm": counts[1]}
+            # Calls per open, per route, from the stand-in's log: a fresh process, then the same again.
+            routes = {
+                "notebook": event(f"/notebook-instances/{NOTEBOOK}"),
+                "studio": event("/studio"),
+                "studio_space": event("/studio", [("space", "alice-private")]),
+                "targets": event("/targets"),
+            }
+            for name, start in functions.items():
+                runtime = start()
+                runtimes.append(runtime)
+                for route, route_event in routes.items():
+                    counts = []
+                    for _ in range(2):
+                        standin.clear()
+                        result, _invocation = invoke(runtime, route_event)
+                        if int(result.get("statusCode", 0)) >= 400:
+                            raise SystemExit(f"{name} {route} answered {result.get('statusCode')}")
+                        counts.append([c["operation"] for c in standin.calls()])
+                    calls.setdefault(name, {})[route] = {"first": counts[0], "warm": counts[1]}
 
         # Under SageMaker's latency: the warm processes again, opens and /targets (bench/latency.py).
         under_latency = None
@@ -311,7 +333,23 @@ def main(argv=None) -> int:
             at_scale = scale.run(args, warm_runtimes, functions, latency.Control(page),
                                  lambda: client("sagemaker", moto), caller, person_event, invoke)
 
-        results = report(args, binary, cold, warm, rss_after, calls, floor_ms, under_latency, rss_peak, at_scale)
+        # The scheduled sweep at account scale (bench/sweep.py): an execution of its own, configured
+        # with a running-time limit for notebook instances, over accounts it seeds itself (what the
+        # scale part left removed first). Last, as it moves the stand-in's clock on.
+        at_sweep = None
+        if args.sweep_counts:
+            def sweeper():
+                return FunctionHost([str(binary.resolve())], {**aws_env(moto), **sweep.FUNCTION_ENV},
+                                    logs / "sweep.log").start()
+
+            at_sweep = sweep.run(args, sweeper, latency.Control(page), lambda: client("sagemaker", moto),
+                                 logs / "sweep.log")
+
+        if comparing:
+            results = report(args, binary, cold, warm, rss_after, calls, floor_ms, under_latency, rss_peak, at_scale,
+                             at_sweep)
+        else:
+            results = parts_report(args, under_latency, at_scale, at_sweep)
         results["seconds"] = time.monotonic() - run_started
         print(f"the whole run took {results['seconds']:.0f} s")
         out.write_text(json.dumps(results, indent=2))
@@ -359,7 +397,8 @@ def _numbers(text: str) -> list[float]:
     return [float(x) if "." in x else int(x) for x in text.split(",") if x.strip()]
 
 
-def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms, under_latency, rss_peak, at_scale) -> dict:
+def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms, under_latency, rss_peak, at_scale,
+           at_sweep) -> dict:
     size = sizes(binary)
     figures = {
         "cold_total_ms": {n: summary(v["total"]) for n, v in cold.items()},
@@ -423,19 +462,8 @@ def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms, under_lat
             lines.append(f"  {name:<7}{route:<14}{len(seen['first']):>2} / {len(seen['warm'])}   "
                          f"{', '.join(seen['warm'])}")
     lines.append("")
-    if under_latency:
-        lines.append("")
-        lines.append("Under SageMaker latency: handler time in ms, warm, p50 / p99; round trips = p50 / injected "
-                     "latency [calls made in turn, from the stand-in's log]; own = handler time minus the stand-in's "
-                     "critical path (its calls made in turn, first byte in to answer written), p50")
-        lines.extend(latency.table(under_latency))
-        lines.append(f"  ({args.latency_opens} notebook and {args.studio_opens} Studio opens, {args.targets_samples} "
-                     f"/targets per row and function; {under_latency['seconds']:.0f} s)")
-        lines.append("")
-    if at_scale:
-        lines.append("")
-        lines.extend(scale.table(at_scale, args))
-        lines.append("")
+    part_lines, part_checks = parts(args, under_latency, at_scale, at_sweep)
+    lines.extend(part_lines)
     lines.append(f"published context (maxday/lambda-perf, Aug 2026, hello-world init): "
                  f"Rust ~{PUBLISHED_INIT_MS['rust']} ms, Python 3.12 ~{PUBLISHED_INIT_MS['python']} ms")
     # The stand-in answers both functions' SageMaker calls equally slowly (moto is Python): the
@@ -458,22 +486,15 @@ def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms, under_lat
     if arm64:
         checks.append((f"deployed arm64 bootstrap < {TARGETS['binary_mb']} MiB", arm64 < TARGETS["binary_mb"] * mb,
                        f"{arm64:,} bytes = {arm64 / mb:.2f} MiB (x86_64 here: {size['rust_binary_bytes'] / mb:.2f} MiB)"))
-    if under_latency:
-        checks.extend(latency.checks(under_latency))
-    if at_scale:
-        checks.extend(scale.checks(at_scale))
-    lines.append("targets:")
-    for label, met, value in checks:
-        lines.append(f"  {'met ' if met else 'MISS'}  {label}: {value}")
-    machine = f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}, " \
-              f"Python {platform.python_version()}"
-    lines.append(f"machine: {machine}; {args.spawns} spawns, {args.invocations} warm invocations per function")
+    checks.extend(part_checks)
+    lines.extend(targets(checks))
+    lines.append(f"machine: {machine()}; {args.spawns} spawns, {args.invocations} warm invocations per function")
     lines.append(f"cold start ratio with SageMaker calls: "
                  f"{figures['cold_total_ms']['python']['p50'] / figures['cold_total_ms']['rust']['p50']:.0f}x "
                  f"(the stand-in, moto, answers both functions' calls equally slowly)")
     print("\n".join(lines))
     return {
-        "machine": machine,
+        "machine": machine(),
         "spawns": args.spawns,
         "invocations": args.invocations,
         "figures": figures,
@@ -481,9 +502,63 @@ def report(args, binary: Path, cold, warm, rss_after, calls, floor_ms, under_lat
         "calls": calls,
         "targets": {label: {"met": met, "value": value} for label, met, value in checks},
         "published_init_ms": PUBLISHED_INIT_MS,
+        **parts_json(under_latency, at_scale, at_sweep),
+    }
+
+
+def parts(args, under_latency, at_scale, at_sweep) -> tuple[list[str], list[tuple[str, bool, str]]]:
+    """The tables and targets of the parts that ran after the first: under latency, at account
+    scale, the sweep."""
+    lines, checks = [], []
+    if under_latency:
+        lines.append("")
+        lines.append("Under SageMaker latency: handler time in ms, warm, p50 / p99; round trips = p50 / injected "
+                     "latency [calls made in turn, from the stand-in's log]; own = handler time minus the stand-in's "
+                     "critical path (its calls made in turn, first byte in to answer written), p50")
+        lines.extend(latency.table(under_latency))
+        lines.append(f"  ({args.latency_opens} notebook and {args.studio_opens} Studio opens, {args.targets_samples} "
+                     f"/targets per row and function; {under_latency['seconds']:.0f} s)")
+        lines.append("")
+        checks.extend(latency.checks(under_latency))
+    if at_scale:
+        lines.append("")
+        lines.extend(scale.table(at_scale, args))
+        lines.append("")
+        checks.extend(scale.checks(at_scale))
+    if at_sweep:
+        lines.append("")
+        lines.extend(sweep.table(at_sweep))
+        lines.append("")
+        checks.extend(sweep.checks(at_sweep))
+    return lines, checks
+
+
+def parts_json(under_latency, at_scale, at_sweep) -> dict:
+    return {
         "under_latency": latency.as_json(under_latency) if under_latency else None,
         "at_scale": scale.as_json(at_scale) if at_scale else None,
+        "sweep": sweep.as_json(at_sweep) if at_sweep else None,
     }
+
+
+def parts_report(args, under_latency, at_scale, at_sweep) -> dict:
+    """What `report` prints and returns when the first part was skipped (`--spawns 0`)."""
+    lines, checks = parts(args, under_latency, at_scale, at_sweep)
+    lines.extend(targets(checks))
+    lines.append(f"machine: {machine()}; the first part skipped (--spawns 0)")
+    print("\n".join(lines))
+    return {"machine": machine(), "spawns": 0, "targets": {label: {"met": met, "value": value}
+                                                            for label, met, value in checks},
+            **parts_json(under_latency, at_scale, at_sweep)}
+
+
+def targets(checks: list[tuple[str, bool, str]]) -> list[str]:
+    return ["targets:"] + [f"  {'met ' if met else 'MISS'}  {label}: {value}" for label, met, value in checks]
+
+
+def machine() -> str:
+    return f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}, " \
+           f"Python {platform.python_version()}"
 
 
 if __name__ == "__main__":

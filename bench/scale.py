@@ -112,7 +112,6 @@ class Account:
 
     def __init__(self, admin_factory, caller_sub: str, caller_group: str, people: int):
         self.admin_factory = admin_factory
-        self.admin = admin_factory()
         self.caller_sub = caller_sub
         self.caller_group = caller_group
         self.people = people
@@ -137,32 +136,58 @@ class Account:
 
     def reset(self):
         """No notebook instance at all (the ones the benchmark's earlier parts left, stopped first)."""
-        pages = self.admin.get_paginator("list_notebook_instances").paginate()
-        for instance in [i for page in pages for i in page["NotebookInstances"]]:
-            name = instance["NotebookInstanceName"]
-            if instance["NotebookInstanceStatus"] == "InService":
-                self.admin.stop_notebook_instance(NotebookInstanceName=name)
-            self.admin.delete_notebook_instance(NotebookInstanceName=name)
+        remove_notebook_instances(self.admin_factory)
         self.names = []
 
     def grow(self, total: int) -> float:
         """Adds notebook instances until there are `total`; returns the seconds it took."""
         started = time.monotonic()
-        pending = list(self.specs(len(self.names), total))
-        local = threading.local()
-
-        def create(spec):
-            if not hasattr(local, "admin"):
-                local.admin = self.admin_factory()
-            name, tags = spec
-            local.admin.create_notebook_instance(NotebookInstanceName=name, InstanceType="ml.t3.medium",
-                                                 RoleArn=NOTEBOOK_ROLE,
-                                                 Tags=[{"Key": k, "Value": v} for k, v in tags])
-            return name
-
-        with ThreadPoolExecutor(SEED_THREADS) as pool:
-            self.names.extend(pool.map(create, pending))
+        self.names.extend(create_notebook_instances(self.admin_factory, self.specs(len(self.names), total)))
         return time.monotonic() - started
+
+
+def _per_thread(admin_factory):
+    """A function giving each seeding thread its own admin client (boto3 clients are made per thread)."""
+    local = threading.local()
+
+    def admin():
+        if not hasattr(local, "admin"):
+            local.admin = admin_factory()
+        return local.admin
+
+    return admin
+
+
+def create_notebook_instances(admin_factory, specs) -> list[str]:
+    """Creates each (name, [(tag key, value), ...]) of `specs` as an admin (not slowed, not in the
+    function's log), from SEED_THREADS threads; returns the names in order."""
+    admin = _per_thread(admin_factory)
+
+    def create(spec):
+        name, tags = spec
+        admin().create_notebook_instance(NotebookInstanceName=name, InstanceType="ml.t3.medium",
+                                         RoleArn=NOTEBOOK_ROLE, Tags=[{"Key": k, "Value": v} for k, v in tags])
+        return name
+
+    with ThreadPoolExecutor(SEED_THREADS) as pool:
+        return list(pool.map(create, specs))
+
+
+def remove_notebook_instances(admin_factory):
+    """No notebook instance left in the account: each running one stopped, then each deleted, from
+    SEED_THREADS threads."""
+    admin = _per_thread(admin_factory)
+    pages = admin_factory().get_paginator("list_notebook_instances").paginate()
+    instances = [i for page in pages for i in page["NotebookInstances"]]
+
+    def remove(instance):
+        name = instance["NotebookInstanceName"]
+        if instance["NotebookInstanceStatus"] == "InService":
+            admin().stop_notebook_instance(NotebookInstanceName=name)
+        admin().delete_notebook_instance(NotebookInstanceName=name)
+
+    with ThreadPoolExecutor(SEED_THREADS) as pool:
+        list(pool.map(remove, instances))
 
 
 @dataclass

@@ -442,7 +442,7 @@ impl<S: SageMaker> Calls<'_, S> {
             let running = Running {
                 kind: Kind::Space,
                 name: space.name.clone(),
-                arn: format!("{}:space/{domain_id}/{}", arns.0, space.name),
+                arn: arns.space(id, &space.name),
                 since,
             };
             let verdict = self.judge_and_stop(running, Some((domain_id, app))).await;

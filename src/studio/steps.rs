@@ -68,6 +68,11 @@ impl SageMakerArns {
     pub(crate) fn user_profile(&self, domain: &DomainId, profile: &ProfileName) -> String {
         format!("{}:user-profile/{domain}/{profile}", self.0)
     }
+
+    /// `…:space/<domain>/<name>`: where a space's keep tag is read and written.
+    pub(crate) fn space(&self, domain: &DomainId, space: &str) -> String {
+        format!("{}:space/{domain}/{space}", self.0)
+    }
 }
 
 impl<S: StudioApi + TagsApi> Calls<'_, S> {
@@ -311,7 +316,7 @@ impl<S: StudioApi + TagsApi> Calls<'_, S> {
             })
             .ok_or_else(|| GateError::NotRunning("stopped".into()))?;
         let since = running.since.as_deref().and_then(Moment::parse_rfc3339);
-        let arn = format!("{}:space/{domain}/{space_name}", self.arns()?.0);
+        let arn = self.arns()?.space(domain_id, space_name.as_str());
         let target = Target::Studio {
             domain_id: domain_id.to_string(),
             user_profile: profile_name.to_string(),
@@ -406,7 +411,7 @@ impl<S: StudioApi + TagsApi> Calls<'_, S> {
         let may_keep = !left_to_sagemaker && self.config().running_time.may_keep(Kind::Space);
         let kept_until = match (may_keep, self.arns()) {
             (true, Ok(arns)) => {
-                let arn = format!("{}:space/{domain_id}/{}", arns.0, space.name);
+                let arn = arns.space(domain_id, &space.name);
                 match self.call(|sagemaker| sagemaker.list_tags(&arn)).await {
                     Ok(tags) => kept_until(
                         tags.iter().map(|t| (t.key.as_str(), t.value.as_str())),
